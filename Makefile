@@ -1,0 +1,36 @@
+# Two entry points, both from a fresh clone: `make run` (the API on the embedded store) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test build check bench release clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/therapy-kg serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -q
+
+build: $(VENV)/.installed
+	$(VENV)/bin/therapy-kg build
+
+check: $(VENV)/.installed
+	$(VENV)/bin/therapy-kg check
+
+# Refresh the committed release file and the generated example classes (never edit those by hand).
+release: $(VENV)/.installed
+	$(VENV)/bin/therapy-kg build --out ontology
+	$(VENV)/bin/python -m kg.examples ontology/examples
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) therapy-kg-release build dist *.egg-info

@@ -1,0 +1,1 @@
+"""The therapy-kg HTTP API (FastAPI)."""

@@ -1,0 +1,88 @@
+"""The SSSOM mapping table (read with the `sssom` library) and the code systems it uses.
+
+The table is the one place mappings are edited; the build turns it into skos:exactMatch /
+skos:closeMatch triples so SPARQL and patient-code resolution read the same data.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import curies
+import rdflib
+
+from kg.errors import SourceFileError
+
+MAPPINGS_FILE = "mappings.sssom.tsv"
+CODE_SYSTEMS_FILE = "code-systems.tsv"
+ALLOWED_PREDICATES = {
+    "http://www.w3.org/2004/02/skos/core#exactMatch",
+    "http://www.w3.org/2004/02/skos/core#closeMatch",
+}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    subject: str
+    predicate: str
+    object: str
+    object_label: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class CodeSystem:
+    """A terminology: its CURIE prefix, IRI prefix, and FHIR `system` URI."""
+
+    prefix: str
+    uri_prefix: str
+    fhir_system: str
+    name: str
+
+
+def read_code_systems(ontology_dir: Path) -> list[CodeSystem]:
+    path = ontology_dir / CODE_SYSTEMS_FILE
+    try:
+        with path.open(encoding="utf-8") as f:
+            return [CodeSystem(**row) for row in csv.DictReader(f, delimiter="\t")]
+    except (OSError, TypeError, ValueError) as exc:
+        raise SourceFileError(str(path), f"cannot read code systems: {exc}") from exc
+
+
+def read_mappings(ontology_dir: Path) -> list[Mapping]:
+    """Parse and validate the SSSOM table; an invalid table names the file and row."""
+    from sssom.parsers import parse_sssom_table  # heavy import (pandas, linkml): only when building
+    from sssom.validators import validate
+
+    path = ontology_dir / MAPPINGS_FILE
+    try:
+        msdf = parse_sssom_table(path)
+    except Exception as exc:  # the sssom parser raises many kinds; all mean "this file is invalid"
+        raise SourceFileError(str(path), f"invalid SSSOM table: {exc}") from exc
+    problems = [str(r) for report in validate(msdf, fail_on_error=False).values() for r in report.results]
+    if problems:
+        raise SourceFileError(str(path), "SSSOM validation failed: " + "; ".join(problems))
+    converter: curies.Converter = msdf.converter
+    mappings = []
+    for row_number, row in enumerate(msdf.df.to_dict("records"), start=1):
+        mapping = Mapping(
+            subject=converter.expand(row["subject_id"], strict=True),
+            predicate=converter.expand(row["predicate_id"], strict=True),
+            object=converter.expand(row["object_id"], strict=True),
+            object_label=str(row.get("object_label") or ""),
+            comment=str(row.get("comment") or ""),
+        )
+        if mapping.predicate not in ALLOWED_PREDICATES:
+            raise SourceFileError(str(path), f"mapping row {row_number}: predicate must be skos:exactMatch or skos:closeMatch")
+        mappings.append(mapping)
+    return mappings
+
+
+def mapping_triples(mappings: list[Mapping]) -> rdflib.Graph:
+    """The mappings as SKOS triples (subject term → code IRI)."""
+    graph = rdflib.Graph()
+    for m in mappings:
+        graph.add((rdflib.URIRef(m.subject), rdflib.URIRef(m.predicate), rdflib.URIRef(m.object)))
+    return graph

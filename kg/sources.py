@@ -1,0 +1,100 @@
+"""Read the edit file and its imported components through the Protégé catalog, naming file:line on errors."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import rdflib
+from rdflib.namespace import OWL, RDF
+
+from kg.errors import SourceFileError
+
+EDIT_FILE = "therapy-kg-edit.ttl"
+CATALOG_FILE = "catalog-v001.xml"
+_CATALOG_NS = "{urn:oasis:names:tc:entity:xmlns:xml:catalog}"
+
+
+@dataclass(frozen=True)
+class SourceGraph:
+    """The merged asserted graph and the files it was read from (edit file first)."""
+
+    graph: rdflib.Graph
+    files: tuple[Path, ...]
+    ontology_iri: rdflib.URIRef
+
+    def locate(self, iri: str) -> str | None:
+        """`file:line` where `iri` is first written as a subject, for error messages."""
+        return locate_subject(self.files, iri)
+
+
+def read_catalog(ontology_dir: Path) -> dict[str, Path]:
+    """Map ontology IRIs to local files, as Protégé does with catalog-v001.xml."""
+    path = ontology_dir / CATALOG_FILE
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise SourceFileError(str(path), f"cannot read the catalog: {exc}") from exc
+    return {el.get("name", ""): ontology_dir / el.get("uri", "") for el in root.iter(f"{_CATALOG_NS}uri")}
+
+
+def parse_turtle(path: Path, graph: rdflib.Graph | None = None) -> rdflib.Graph:
+    """Parse one Turtle file; a syntax error names the file and line."""
+    graph = graph if graph is not None else rdflib.Graph()
+    try:
+        graph.parse(path, format="turtle")
+    except FileNotFoundError as exc:
+        raise SourceFileError(str(path), "file not found") from exc
+    except Exception as exc:  # rdflib raises BadSyntax and a few other parser errors
+        line = getattr(exc, "lines", None)
+        why = getattr(exc, "_why", None) or str(exc).splitlines()[0]
+        raise SourceFileError(str(path), f"Turtle syntax error: {why}", line + 1 if line is not None else None) from exc
+    return graph
+
+
+def read_sources(ontology_dir: Path) -> SourceGraph:
+    """Read the edit file and, transitively, every owl:imports it resolves through the catalog."""
+    catalog = read_catalog(ontology_dir)
+    edit_path = ontology_dir / EDIT_FILE
+    merged = rdflib.Graph()
+    files: list[Path] = []
+    pending = [edit_path]
+    done: set[Path] = set()
+    ontology_iri = None
+    while pending:
+        path = pending.pop(0)
+        if path in done:
+            continue
+        done.add(path)
+        part = parse_turtle(path)
+        files.append(path)
+        if ontology_iri is None:
+            ontology_iri = next(part.subjects(RDF.type, OWL.Ontology), None)
+        for imported in part.objects(None, OWL.imports):
+            target = catalog.get(str(imported))
+            if target is None:
+                raise SourceFileError(str(path), f"owl:imports <{imported}> has no entry in {CATALOG_FILE}")
+            pending.append(target)
+        merged += part
+    if ontology_iri is None:
+        raise SourceFileError(str(edit_path), "no owl:Ontology header")
+    return SourceGraph(merged, tuple(files), rdflib.URIRef(ontology_iri))
+
+
+def locate_subject(files: tuple[Path, ...] | list[Path], iri: str) -> str | None:
+    """Find the first line that starts a Turtle subject block for `iri` (full IRI or tkg: CURIE)."""
+    candidates = [f"<{iri}>"]
+    if iri.startswith("https://w3id.org/therapy-kg/"):
+        candidates.append("tkg:" + iri.removeprefix("https://w3id.org/therapy-kg/"))
+    patterns = [re.compile(r"^\s*" + re.escape(c) + r"(\s|$)") for c in candidates]
+    for path in files:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for number, line in enumerate(lines, start=1):
+            if any(p.match(line) for p in patterns):
+                return f"{path}:{number}"
+    return None

@@ -1,0 +1,183 @@
+"""One small interface to a graph store, with backends chosen by name.
+
+`open_store("oxigraph:")` is the embedded in-process Oxigraph store; `open_store("sparql:URL")`
+talks SPARQL 1.1 Protocol to any remote server. Both return pyoxigraph result objects, so the
+callers (named queries, the API, the engines' compiler) never know which one they hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol, Union
+
+import httpx
+import pyoxigraph as ox
+
+from kg.errors import QueryTimeoutError, StoreError
+
+Term = Union[ox.NamedNode, ox.BlankNode, ox.Literal]
+QueryResult = Union[ox.QuerySolutions, ox.QueryBoolean, ox.QueryTriples]
+
+#: The named graph that holds the release graph (it is also loaded into the default graph).
+KNOWLEDGE_GRAPH = ox.NamedNode("https://w3id.org/therapy-kg/graph/knowledge")
+
+
+class Store(Protocol):
+    """What every backend offers: read-only SPARQL with bound parameters, and a little metadata."""
+
+    name: str
+
+    def query(
+        self,
+        sparql: str,
+        bindings: Mapping[str, Term] | None = None,
+        *,
+        default_graphs: list[ox.NamedNode] | None = None,
+        named_graphs: list[ox.NamedNode] | None = None,
+        timeout: float | None = None,
+    ) -> QueryResult: ...
+
+    def graph_names(self) -> list[ox.NamedNode]: ...
+
+    def triple_count(self) -> int: ...
+
+
+class OxigraphStore:
+    """The embedded store: an in-memory pyoxigraph Store holding the release graph."""
+
+    name = "oxigraph"
+
+    def __init__(self, store: ox.Store | None = None) -> None:
+        self.store = store if store is not None else ox.Store()
+
+    def load_triples(self, triples: Iterable[ox.Triple]) -> None:
+        """Load triples into the default graph and the knowledge named graph."""
+        quads = []
+        for t in triples:
+            quads.append(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()))
+            quads.append(ox.Quad(t.subject, t.predicate, t.object, KNOWLEDGE_GRAPH))
+        self.store.extend(quads)
+
+    def query(
+        self,
+        sparql: str,
+        bindings: Mapping[str, Term] | None = None,
+        *,
+        default_graphs: list[ox.NamedNode] | None = None,
+        named_graphs: list[ox.NamedNode] | None = None,
+        timeout: float | None = None,
+    ) -> QueryResult:
+        """Run a query; `timeout` is not enforced here (see api.sparql for cancellation)."""
+        substitutions = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+        return self.store.query(
+            sparql,
+            default_graph=list(default_graphs) if default_graphs else None,
+            named_graphs=list(named_graphs) if named_graphs is not None else None,
+            substitutions=substitutions or None,
+        )
+
+    def graph_names(self) -> list[ox.NamedNode]:
+        return [g for g in self.store.named_graphs() if isinstance(g, ox.NamedNode)]
+
+    def triple_count(self) -> int:
+        return sum(1 for _ in self.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+
+
+_RESULT_TYPES = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
+
+
+class RemoteSparqlStore:
+    """A remote SPARQL 1.1 query service reached over HTTP (Fuseki, Oxigraph server, GraphDB…).
+
+    Bindings travel as a trailing VALUES block built from serialised RDF terms, never as text
+    pasted into the query body.
+    """
+
+    name = "sparql"
+
+    def __init__(self, endpoint: str, *, timeout: float = 30.0, client: httpx.Client | None = None) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.client = client or httpx.Client(timeout=timeout)
+
+    def query(
+        self,
+        sparql: str,
+        bindings: Mapping[str, Term] | None = None,
+        *,
+        default_graphs: list[ox.NamedNode] | None = None,
+        named_graphs: list[ox.NamedNode] | None = None,
+        timeout: float | None = None,
+    ) -> QueryResult:
+        text = sparql + values_block(bindings) if bindings else sparql
+        params: list[tuple[str, str]] = [("default-graph-uri", g.value) for g in default_graphs or []]
+        params += [("named-graph-uri", g.value) for g in named_graphs or []]
+        accept = "application/sparql-results+json, application/n-triples;q=0.9"
+        try:
+            response = self.client.post(
+                self.endpoint,
+                params=params,
+                content=text.encode("utf-8"),
+                headers={"Content-Type": "application/sparql-query", "Accept": accept},
+                timeout=timeout or self.timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise QueryTimeoutError(f"the SPARQL endpoint did not answer within {timeout or self.timeout} s") from exc
+        except httpx.HTTPError as exc:
+            raise StoreError(f"the SPARQL endpoint {self.endpoint} cannot be reached: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise StoreError(f"the SPARQL endpoint answered {response.status_code}: {response.text[:300]}")
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if media_type in _RESULT_TYPES:
+            return ox.parse_query_results(response.content, format=_RESULT_TYPES[media_type])
+        rdf_format = ox.RdfFormat.from_media_type(media_type)
+        if rdf_format is None:
+            raise StoreError(f"the SPARQL endpoint answered with an unexpected media type {media_type!r}")
+        return _TripleList(ox.parse(response.content, format=rdf_format))
+
+    def graph_names(self) -> list[ox.NamedNode]:
+        result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
+        return [s["g"] for s in result if isinstance(s["g"], ox.NamedNode)]
+
+    def triple_count(self) -> int:
+        result = self.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+        return int(next(iter(result))["n"].value)
+
+
+class _TripleList(list):
+    """CONSTRUCT/DESCRIBE results from a remote endpoint: a list of triples with `serialize`."""
+
+    def __init__(self, quads: Iterable[ox.Quad]) -> None:
+        super().__init__(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+
+    def serialize(self, output=None, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES):  # noqa: A002
+        return ox.serialize(self, output, format=format)
+
+
+def values_block(bindings: Mapping[str, Term]) -> str:
+    """Render bindings as a one-row `VALUES` clause of serialised RDF terms.
+
+    >>> values_block({"x": ox.NamedNode("https://w3id.org/therapy-kg/Baclofen")})
+    '\\nVALUES (?x) { (<https://w3id.org/therapy-kg/Baclofen>) }\\n'
+    """
+    names = " ".join(f"?{k}" for k in bindings)
+    terms = " ".join(str(v) for v in bindings.values())
+    return f"\nVALUES ({names}) {{ ({terms}) }}\n"
+
+
+_BACKENDS: dict[str, Callable[[str], Store]] = {
+    "oxigraph": lambda _rest: OxigraphStore(),
+    "sparql": lambda rest: RemoteSparqlStore(rest),
+}
+
+
+def open_store(locator: str) -> Store:
+    """Open a store by name: `oxigraph:` (embedded, empty) or `sparql:http://host/query`."""
+    scheme, _, rest = locator.partition(":")
+    if scheme not in _BACKENDS:
+        raise StoreError(f"unknown store {locator!r}; use one of: " + ", ".join(f"{k}:" for k in _BACKENDS))
+    return _BACKENDS[scheme](rest)
