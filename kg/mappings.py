@@ -34,19 +34,24 @@ class Mapping:
 
 @dataclass(frozen=True)
 class CodeSystem:
-    """A terminology: its CURIE prefix, IRI prefix, and FHIR `system` URI."""
+    """A terminology: its CURIE prefix, IRI prefix, FHIR `system` URI, and whether a code's
+    parent is a prefix of it (ICD-10-CM G35.A under G35; ATC M03BX01 under M03BX)."""
 
     prefix: str
     uri_prefix: str
     fhir_system: str
     name: str
+    prefix_hierarchy: bool
 
 
 def read_code_systems(ontology_dir: Path) -> list[CodeSystem]:
     path = ontology_dir / CODE_SYSTEMS_FILE
     try:
         with path.open(encoding="utf-8") as f:
-            return [CodeSystem(**row) for row in csv.DictReader(f, delimiter="\t")]
+            return [
+                CodeSystem(**{**row, "prefix_hierarchy": row["prefix_hierarchy"].strip().lower() == "yes"})
+                for row in csv.DictReader(f, delimiter="\t")
+            ]
     except (OSError, TypeError, ValueError) as exc:
         raise SourceFileError(str(path), f"cannot read code systems: {exc}") from exc
 

@@ -58,6 +58,11 @@ class OxigraphStore:
             quads.append(ox.Quad(t.subject, t.predicate, t.object, KNOWLEDGE_GRAPH))
         self.store.extend(quads)
 
+    def load_ntriples(self, data: bytes) -> None:
+        """Load N-Triples into the default graph and the knowledge named graph."""
+        for graph in (ox.DefaultGraph(), KNOWLEDGE_GRAPH):
+            self.store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+
     def query(
         self,
         sparql: str,

@@ -1,0 +1,33 @@
+"""Reasoning engines: each decides, for one patient, which statements apply.
+
+An engine answers three questions per statement (SPEC §7): does it apply to the patient
+(`applies`), might it apply if the record said more (`possibly`), and are its prerequisites met
+(`met`). Both engines answer them from the same compiled knowledge; `kg.evaluation` turns the
+answers into statuses, so the engines can only differ in these sets, which the differential test
+compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from kg.patient import PatientFacts
+
+
+@dataclass(frozen=True)
+class Memberships:
+    """Statement IRIs the patient is a member of, per question."""
+
+    applies: frozenset[str]
+    possibly: frozenset[str]  # might apply, given information the record lacks; disjoint from applies
+    met: frozenset[str]  # prerequisites met (only statements that have prerequisites)
+
+
+class Engine(Protocol):
+    name: str
+
+    def memberships(self, patients: list[PatientFacts]) -> list[Memberships]: ...
+
+
+ENGINE_NAMES = ("fast", "owl")

@@ -1,0 +1,66 @@
+"""The `owl` engine: patients as OWL individuals, eligibility as generated defined classes, HermiT decides.
+
+This is what an ontology editor reproduces in Protégé with ontology/examples/. It is slow by
+nature (a Java process per batch), so it evaluates many patients in one reasoner run.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pyoxigraph as ox
+from owlready2 import World
+from rdflib.namespace import OWL
+
+from kg.engines import Memberships
+from kg.engines.owl_classes import QUESTIONS, eligibility_graph, patients_graph, question_class
+from kg.hermit import HermitBounds, classify
+from kg.knowledge import Knowledge
+from kg.patient import PatientFacts
+from kg.store import Store
+
+_RUN_NS = "https://w3id.org/therapy-kg/run/"
+
+
+class OwlEngine:
+    name = "owl"
+
+    def __init__(self, knowledge: Knowledge, store: Store, bounds: HermitBounds = HermitBounds()) -> None:
+        self.knowledge = knowledge
+        self.bounds = bounds
+        release = store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+        static = io.BytesIO()
+        ox.serialize(release, static, format=ox.RdfFormat.N_TRIPLES)
+        eligibility = eligibility_graph(knowledge)
+        eligibility.remove((None, OWL.imports, None))
+        static.write(eligibility.serialize(format="nt", encoding="utf-8"))
+        self._static = static.getvalue()
+        self._questions = {
+            question_class(q, s.iri): (q, s.iri) for s in knowledge.statements for q in QUESTIONS
+        }
+
+    def memberships(self, patients: list[PatientFacts]) -> list[Memberships]:
+        if not patients:
+            return []
+        run = f"{_RUN_NS}{uuid.uuid4().hex}/"
+        iris = [f"{run}patient{i}" for i in range(len(patients))]
+        data = self._static + patients_graph(list(zip(iris, patients))).serialize(format="nt", encoding="utf-8")
+        world = World()
+        try:
+            world.get_ontology(run).load(fileobj=io.BytesIO(data), format="ntriples")
+            inferences = classify(world, self.bounds)
+        finally:
+            world.close()
+        return [self._read(inferences.all_types(iri)) for iri in iris]
+
+    def _read(self, types: set[str]) -> Memberships:
+        found: dict[str, set[str]] = {q: set() for q in QUESTIONS}
+        for cls in types:
+            if cls in self._questions:
+                question, statement = self._questions[cls]
+                found[question].add(statement)
+        applies = frozenset(found["Applies"])
+        # closed-world step, explicit: "possibly" means a member of PossiblyApplies but not of Applies
+        return Memberships(applies, frozenset(found["PossiblyApplies"] - applies), frozenset(found["PrerequisitesMet"]))
+

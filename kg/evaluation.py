@@ -1,0 +1,258 @@
+"""From an engine's memberships to the evaluation document of SPEC §5.
+
+The decision rules are few and general: a contraindication that applies excludes; a
+non-indication makes an option not indicated; a statement that might apply if the record said
+more leaves the option undetermined; a recommendation that applies makes it eligible when its
+prerequisites are met and deferred otherwise. Which statements exist, and what they are about,
+comes from the graph.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from kg.engines import Memberships
+from kg.knowledge import STATUS_KINDS, Knowledge, Statement
+from kg.patient import PatientFacts, Resolution
+from kg.terms import TermResolver
+
+EXCLUDING = ("contraindication", "not-indicated")
+CAUTION_KINDS = ("caution", "discontinuation-caution")
+
+
+class Evaluator:
+    """Builds evaluation documents; one instance per knowledge version, shared across requests."""
+
+    def __init__(self, knowledge: Knowledge, terms: TermResolver | None = None) -> None:
+        self.k = knowledge
+        self.terms = terms or TermResolver()
+        self._statement_json = {s.iri: self._statement_doc(s) for s in knowledge.statements}
+
+    # ------------------------------------------------------------------ public
+    def evaluate(self, resolution: Resolution, m: Memberships, engine: str) -> dict:
+        facts = resolution.facts
+        options = {iri: self._option(iri, facts, m) for iri in self._entries(facts, m)}
+        return {
+            "patient": facts.id,
+            "knowledge_version": self.k.version,
+            "engine": engine,
+            "conditions": resolution.resolved,
+            "unrecognized": resolution.unrecognized,
+            "options": sorted(options.values(), key=lambda o: (o["line"] if o["line"] is not None else 99, o["label"])),
+            "missing_information": self._missing_information(facts, m, options),
+            "warnings": self._warnings(facts, m, options),
+        }
+
+    # ------------------------------------------------------------------ which interventions
+    def _entries(self, facts: PatientFacts, m: Memberships) -> list[str]:
+        """Interventions named by a status-deciding statement that applies or might apply, plus
+        the patient's own therapies that fall under one of them (diazepam under benzodiazepines)."""
+        named: set[str] = set()
+        for iri in m.applies | m.possibly:
+            s = self.k.by_iri[iri]
+            if s.kind in STATUS_KINDS:
+                named |= s.interventions
+        for therapy in facts.tried:
+            if any(self.k.is_a(therapy, n) for n in named):
+                named.add(therapy)
+        return sorted(named)
+
+    def _about(self, s: Statement, intervention: str) -> bool:
+        return any(self.k.is_a(intervention, x) for x in s.interventions)
+
+    # ------------------------------------------------------------------ one option
+    def _option(self, intervention: str, facts: PatientFacts, m: Memberships) -> dict:
+        applying = [self.k.by_iri[i] for i in sorted(m.applies) if self._about(self.k.by_iri[i], intervention)]
+        possible = [self.k.by_iri[i] for i in sorted(m.possibly) if self._about(self.k.by_iri[i], intervention)]
+        by_kind: dict[str, list[Statement]] = defaultdict(list)
+        for s in applying:
+            by_kind[s.kind].append(s)
+        possible_status = [s for s in possible if s.kind in STATUS_KINDS]
+        recommendations = by_kind["recommendation"]
+        met = [s for s in recommendations if self._prerequisites_met(s, m)]
+
+        if by_kind["contraindication"]:
+            status, deciding = "excluded", by_kind["contraindication"]
+        elif by_kind["not-indicated"]:
+            status, deciding = "not-indicated", by_kind["not-indicated"]
+        elif any(s.kind in EXCLUDING for s in possible_status):
+            status, deciding = "undetermined", [s for s in possible_status if s.kind in EXCLUDING]
+        elif met:
+            status, deciding = "eligible", met
+        elif recommendations:
+            status, deciding = "deferred", recommendations
+        else:
+            status, deciding = "undetermined", possible_status
+
+        lines = [s.line for s in (recommendations or [s for s in possible_status if s.kind == "recommendation"]) if s.line]
+        preferred = status == "eligible" and any(
+            any(self.k.is_a(intervention, p) for p in s.preferred) for s in met
+        )
+        reasons = [self._reason(s, facts, m, possible=s in possible) for s in deciding]
+        if status == "deferred":
+            for s, reason in zip(deciding, reasons):
+                reason["unmet"] = self._unmet(s, facts)
+        return {
+            "intervention": self.terms.compress(intervention),
+            "label": self.k.label(intervention),
+            "line": min(lines) if lines else None,
+            "status": status,
+            "preferred": preferred,
+            "reasons": reasons,
+            "cautions": [self._reason(s, facts, m) for s in by_kind["caution"] + by_kind["discontinuation-caution"]],
+            "dosing": [self._dosing(s, facts, m) for s in by_kind["dosing"]]
+            + [self._dosing(s, facts, m, possible=True) for s in possible if s.kind == "dosing"],
+            "monitoring": [self._reason(s, facts, m) for s in by_kind["monitoring"]],
+            "evidence": [self._reason(s, facts, m) for s in by_kind["evidence"]],
+        }
+
+    def _prerequisites_met(self, s: Statement, m: Memberships) -> bool:
+        has_prerequisites = s.prior_line is not None or bool(s.required_findings)
+        return not has_prerequisites or s.iri in m.met
+
+    # ------------------------------------------------------------------ reasons
+    def _statement_doc(self, s: Statement) -> dict:
+        doc = {
+            "statement": self.terms.compress(s.iri),
+            "kind": s.kind,
+            "label": s.label,
+            "claim": s.claim,
+            "sources": [{"source": self.terms.compress(r.iri), "label": r.label, "reference": r.number} for r in s.sources],
+        }
+        if s.quotes:
+            doc["quotes"] = [{"text": q.text, "origin": q.origin, "source": self.terms.compress(q.source)} for q in s.quotes]
+        return doc
+
+    def _reason(self, s: Statement, facts: PatientFacts, m: Memberships, possible: bool = False) -> dict:
+        doc = dict(self._statement_json[s.iri])
+        doc["matched"] = self._matched(s, facts)
+        if possible:
+            doc["applies"] = "possibly"
+        return doc
+
+    def _matched(self, s: Statement, facts: PatientFacts) -> list[dict]:
+        matched = []
+        for c in sorted(facts.conditions):
+            for target in sorted(s.conditions):
+                if self.k.is_a(c, target):
+                    matched.append({"field": "conditions", "term": self.terms.compress(c), "matches": self.terms.compress(target)})
+                elif c in s.condition_parents and self.k.is_a(target, c):
+                    matched.append({"field": "conditions", "term": self.terms.compress(c),
+                                    "might_match": self.terms.compress(target)})
+        if s.population and facts.age is not None:
+            matched.append({"field": "age", "value": facts.age, "matches": self.terms.compress(s.population)})
+        for t in sorted(facts.tried):
+            if any(self.k.is_a(t, o) for o in s.prior_options):
+                matched.append({"field": "therapies_tried", "term": self.terms.compress(t), "meets": f"line {s.prior_line} initiated"})
+        for f in sorted(facts.findings):
+            if any(self.k.is_a(f, r) for r in s.required_findings):
+                matched.append({"field": "findings", "term": self.terms.compress(f), "matches": self.terms.compress(f)})
+        return matched
+
+    def _unmet(self, s: Statement, facts: PatientFacts) -> list[dict]:
+        """The prerequisites of a recommendation that the patient record does not meet."""
+        unmet = []
+        if s.prior_line is not None and not any(self.k.is_a(t, o) for t in facts.tried for o in s.prior_options):
+            unmet.append({
+                "requirement": "prior-line",
+                "text": f"line {s.prior_line} not initiated",
+                "line": s.prior_line,
+                "options": [self.terms.compress(o) for o in sorted(s.prior_options)],
+            })
+        for f in sorted(s.required_findings):
+            if not any(self.k.is_a(pf, f) for pf in facts.findings):
+                unmet.append({"requirement": "finding", "text": f"{self.k.label(f)} not recorded",
+                              "finding": self.terms.compress(f)})
+        return unmet
+
+    def _dosing(self, s: Statement, facts: PatientFacts, m: Memberships, possible: bool = False) -> dict:
+        doc = self._reason(s, facts, m, possible=possible)
+        if s.population:
+            doc["population"] = {"term": self.terms.compress(s.population), "label": self.k.label(s.population)}
+        doc["doses"] = [
+            {"role": self.terms.compress(d.role), "label": d.role_label, "lower": _number(d.lower),
+             "upper": _number(d.upper), "unit": d.unit, "ucum": d.ucum}
+            for d in s.doses
+        ]
+        return doc
+
+    # ------------------------------------------------------------------ top level
+    def _missing_information(self, facts: PatientFacts, m: Memberships, options: dict[str, dict]) -> list[dict]:
+        """The questions whose answers would change an option, each with the options it would change."""
+        questions: dict[tuple, dict] = {}
+        for intervention, option in options.items():
+            for iri in sorted(m.possibly):
+                s = self.k.by_iri[iri]
+                if not self._about(s, intervention):
+                    continue
+                if s.population and facts.age is None:
+                    key = ("age",)
+                    q = questions.setdefault(key, {"question": "What is the patient's age in years?", "field": "age",
+                                                   "populations": set(), "options": set()})
+                    q["populations"].add(self.terms.compress(s.population))
+                    q["options"].add(option["intervention"])
+                for recorded in sorted(facts.conditions & s.condition_parents):
+                    narrower = sorted(self.terms.compress(c) for c in s.conditions if self.k.is_a(c, recorded))
+                    key = ("conditions", recorded)
+                    q = questions.setdefault(key, {
+                        "question": f"Which kind of {self.k.label(recorded)} does the patient have?",
+                        "field": "conditions", "recorded": self.terms.compress(recorded),
+                        "candidates": set(), "options": set()})
+                    q["candidates"].update(narrower)
+                    q["options"].add(option["intervention"])
+            if option["status"] == "deferred":
+                for reason in option["reasons"]:
+                    for unmet in reason.get("unmet", []):
+                        key = ("prerequisite", unmet["requirement"], unmet.get("line"), unmet.get("finding"))
+                        text = (f"Has an option of line {unmet['line']} been initiated?" if unmet["requirement"] == "prior-line"
+                                else f"Is the finding '{self.k.label(self.terms.expand(unmet['finding'], field='finding'))}' present?")
+                        q = questions.setdefault(key, {"question": text, "field": "therapies_tried" if unmet["requirement"] == "prior-line" else "findings",
+                                                       "options": set()})
+                        q["options"].add(option["intervention"])
+        result = []
+        for q in questions.values():
+            result.append({k: sorted(v) if isinstance(v, set) else v for k, v in q.items()})
+        return result
+
+    def _warnings(self, facts: PatientFacts, m: Memberships, options: dict[str, dict]) -> list[dict]:
+        """Current therapies that are now excluded or not indicated (with the statements on stopping
+        them), and cautions that apply to a current therapy because of the patient's conditions."""
+        warnings = []
+        for therapy in sorted(facts.current):
+            for iri, option in options.items():
+                related = self.k.is_a(therapy, iri) or self.k.is_a(iri, therapy)
+                if not related or option["status"] not in EXCLUDING_STATUSES:
+                    continue
+                stopping = [self._statement_json[s.iri] for s in self.k.statements
+                            if s.kind == "discontinuation-caution" and s.iri in m.applies and self._about(s, therapy)]
+                form = "" if self.k.is_a(therapy, iri) else f" (the record says {self.k.label(therapy)}, not which form)"
+                message = f"The patient currently receives {self.k.label(therapy)}{form}, which is {option['status']} for this patient."
+                if stopping:
+                    message += " If it is stopped: " + " ".join(s["claim"].rstrip(".") + "." for s in stopping)
+                warnings.append({
+                    "kind": "current-therapy-" + option["status"],
+                    "intervention": self.terms.compress(therapy),
+                    "message": message,
+                    "reasons": option["reasons"],
+                    "statements": stopping,
+                })
+            for s in self.k.statements:
+                if s.kind in CAUTION_KINDS and s.conditions and s.iri in m.applies and self._about(s, therapy):
+                    warnings.append({
+                        "kind": "current-therapy-caution",
+                        "intervention": self.terms.compress(therapy),
+                        "message": f"The patient currently receives {self.k.label(therapy)}: {s.claim}",
+                        "reasons": [self._reason(s, facts, m)],
+                        "statements": [],
+                    })
+        return warnings
+
+
+EXCLUDING_STATUSES = ("excluded", "not-indicated")
+
+
+def _number(value: Decimal | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)

@@ -1,0 +1,250 @@
+"""The knowledge the engines reason with, compiled from the graph by the queries in queries/engine/.
+
+Nothing clinical is written here: statements, class hierarchy, populations and code mappings are
+read from whatever store holds the release graph (embedded or remote). Adding a statement to the
+ontology changes what the engines answer without touching this code.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+import pyoxigraph as ox
+
+from kg.queries import named_query
+from kg.store import Store
+from kg.terms import TKG
+
+CONDITION = TKG + "Condition"
+INTERVENTION = TKG + "Intervention"
+FINDING = TKG + "Finding"
+PATIENT = TKG + "Patient"
+
+#: The statement classes of the graph and the `kind` the evaluation output calls them.
+KINDS = {
+    TKG + "Recommendation": "recommendation",
+    TKG + "Contraindication": "contraindication",
+    TKG + "NonIndication": "not-indicated",
+    TKG + "Caution": "caution",
+    TKG + "DiscontinuationCaution": "discontinuation-caution",
+    TKG + "DosingRegimen": "dosing",
+    TKG + "MonitoringRequirement": "monitoring",
+    TKG + "EvidenceClaim": "evidence",
+}
+STATUS_KINDS = frozenset({"recommendation", "contraindication", "not-indicated"})
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    iri: str
+    label: str
+    number: int
+
+
+@dataclass(frozen=True)
+class QuoteRef:
+    iri: str
+    text: str
+    origin: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DoseSpec:
+    role: str
+    role_label: str
+    lower: Decimal | None
+    upper: Decimal | None
+    unit: str
+    ucum: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement node, with the class IRIs it links to."""
+
+    iri: str
+    kind: str
+    label: str
+    claim: str
+    interventions: frozenset[str]
+    conditions: frozenset[str]
+    population: str | None
+    line: int | None
+    prior_line: int | None
+    required_findings: frozenset[str]
+    preferred: frozenset[str]
+    sources: tuple[SourceRef, ...]
+    quotes: tuple[QuoteRef, ...]
+    doses: tuple[DoseSpec, ...]
+    #: interventions whose initiation meets `prior_line` (derived from the other recommendations)
+    prior_options: frozenset[str] = frozenset()
+    #: conditions less specific than `conditions` (a patient recorded with one of them may qualify)
+    condition_parents: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Population:
+    iri: str
+    min_inclusive: int | None
+    max_exclusive: int | None
+
+    def contains(self, age: int) -> bool:
+        return (self.min_inclusive is None or age >= self.min_inclusive) and (
+            self.max_exclusive is None or age < self.max_exclusive
+        )
+
+
+@dataclass
+class Knowledge:
+    statements: tuple[Statement, ...]
+    labels: dict[str, str]
+    ancestors: dict[str, frozenset[str]]  # every tkg class → itself and all its named superclasses
+    populations: dict[str, Population]
+    codes: dict[str, list[tuple[str, str]]]  # code IRI → [(term IRI, match predicate)]
+    version: str
+    ontology_iri: str
+    by_iri: dict[str, Statement] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_iri = {s.iri: s for s in self.statements}
+
+    def label(self, iri: str) -> str:
+        return self.labels.get(iri, iri.rsplit("/", 1)[-1])
+
+    def is_a(self, cls: str, ancestor: str) -> bool:
+        return ancestor in self.ancestors.get(cls, (cls,))
+
+    def classes_under(self, root: str) -> list[str]:
+        return sorted(c for c, anc in self.ancestors.items() if root in anc and c != root)
+
+    def descendants(self, cls: str) -> frozenset[str]:
+        return frozenset(c for c, anc in self.ancestors.items() if cls in anc)
+
+
+def _value(term) -> str | None:
+    return None if term is None else term.value
+
+
+def _rows(store: Store, name: str):
+    result = named_query(f"engine/{name}").run(store)
+    if not isinstance(result, ox.QuerySolutions):
+        raise TypeError(f"engine/{name} must be a SELECT query")
+    variables = [v.value for v in result.variables]
+    for solution in result:
+        yield {v: _value(solution[v]) for v in variables}
+
+
+def compile_knowledge(store: Store) -> Knowledge:
+    """Read everything the engines need from `store` in a handful of queries."""
+    labels: dict[str, str] = {}
+    parents: dict[str, set[str]] = defaultdict(set)
+    for row in _rows(store, "class-hierarchy"):
+        parents[row["class"]]
+        if row["super"]:
+            parents[row["class"]].add(row["super"])
+        if row["label"]:
+            labels[row["class"]] = row["label"]
+    ancestors = _close(parents)
+
+    links: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for row in _rows(store, "statement-links"):
+        links[row["statement"]][row["link"].removeprefix(TKG)].add(row["target"])
+    sources: dict[str, list[SourceRef]] = defaultdict(list)
+    for row in _rows(store, "statement-sources"):
+        sources[row["statement"]].append(SourceRef(row["source"], row["label"] or "", int(row["number"])))
+        labels[row["source"]] = row["label"] or row["source"]
+    quotes: dict[str, list[QuoteRef]] = defaultdict(list)
+    for row in _rows(store, "statement-quotes"):
+        quotes[row["statement"]].append(QuoteRef(row["quote"], row["text"], row["origin"] or "", row["source"]))
+    doses: dict[str, list[DoseSpec]] = defaultdict(list)
+    for row in _rows(store, "dose-specifications"):
+        doses[row["statement"]].append(DoseSpec(
+            row["role"], row["roleLabel"],
+            Decimal(row["lower"]) if row["lower"] is not None else None,
+            Decimal(row["upper"]) if row["upper"] is not None else None,
+            row["unitLabel"], row["ucum"],
+        ))
+
+    statements = []
+    for row in _rows(store, "statements"):
+        iri = row["statement"]
+        link = links[iri]
+        statements.append(Statement(
+            iri=iri,
+            kind=KINDS[row["kind"]],
+            label=row["label"] or iri,
+            claim=row["claim"],
+            interventions=frozenset(link["aboutIntervention"]),
+            conditions=frozenset(link["aboutCondition"]),
+            population=row["population"],
+            line=int(row["line"]) if row["line"] else None,
+            prior_line=int(row["priorLine"]) if row["priorLine"] else None,
+            required_findings=frozenset(link["requiresFinding"]),
+            preferred=frozenset(link["preferredIntervention"]),
+            sources=tuple(sorted(sources[iri], key=lambda s: s.number)),
+            quotes=tuple(quotes[iri]),
+            doses=tuple(doses[iri]),
+        ))
+        labels[iri] = row["label"] or iri
+    statements = _derive(statements, ancestors)
+
+    populations = {}
+    for row in _rows(store, "population-bounds"):
+        current = populations.get(row["population"], Population(row["population"], None, None))
+        populations[row["population"]] = Population(
+            row["population"],
+            int(row["minInclusive"]) if row["minInclusive"] is not None else current.min_inclusive,
+            int(row["maxExclusive"]) if row["maxExclusive"] is not None else current.max_exclusive,
+        )
+    codes: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for row in _rows(store, "code-mappings"):
+        codes[row["code"]].append((row["term"], row["predicate"]))
+    version_rows = list(_rows(store, "knowledge-version"))
+    version = version_rows[0]["version"] if version_rows else ""
+    ontology_iri = version_rows[0]["ontology"] if version_rows else ""
+    return Knowledge(tuple(statements), labels, ancestors, populations, dict(codes), version, ontology_iri)
+
+
+def _close(parents: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+    closed: dict[str, frozenset[str]] = {}
+
+    def visit(cls: str, stack: frozenset[str]) -> frozenset[str]:
+        if cls in closed:
+            return closed[cls]
+        result = {cls}
+        for parent in parents.get(cls, ()):
+            if parent not in stack:
+                result |= visit(parent, stack | {cls})
+        closed[cls] = frozenset(result)
+        return closed[cls]
+
+    for cls in list(parents):
+        visit(cls, frozenset())
+    return closed
+
+
+def _derive(statements: list[Statement], ancestors: dict[str, frozenset[str]]) -> list[Statement]:
+    """Add what follows from the other statements: prior-line options and less specific conditions.
+
+    A recommendation that requires line N is met by trying an option that a recommendation places
+    at line N for the same condition or one of its parents (the seed's "initiated before any
+    pharmacological therapy").
+    """
+    derived = []
+    for s in statements:
+        prior: set[str] = set()
+        if s.prior_line is not None:
+            for other in statements:
+                if other.kind == "recommendation" and other.line == s.prior_line and any(
+                    c in ancestors.get(mine, {mine}) for mine in s.conditions for c in other.conditions
+                ):
+                    prior |= other.interventions
+        parents_of = set()
+        for c in s.conditions:
+            parents_of |= ancestors.get(c, {c}) - {c, CONDITION}
+        derived.append(replace(s, prior_options=frozenset(prior), condition_parents=frozenset(parents_of - s.conditions)))
+    return derived
+

@@ -1,0 +1,193 @@
+"""The patient document (SPEC §4) and its resolution to graph classes.
+
+Terms are CURIEs, IRIs, codings `{system, code}` or FHIR-style concepts `{coding: [...]}`.
+An unknown CURIE is an input error naming the field; a code that maps to nothing is reported
+back in `unrecognized`, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+from kg.errors import PatientInputError
+from kg.knowledge import CONDITION, FINDING, INTERVENTION, Knowledge
+from kg.terms import TKG, TermResolver
+
+MAX_TERMS = 100
+
+
+class Coding(BaseModel):
+    """A code from a terminology, as in FHIR: `system` URI and `code`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    system: Annotated[StrictStr, Field(min_length=1, max_length=500, examples=["http://hl7.org/fhir/sid/icd-10-cm"])]
+    code: Annotated[StrictStr, Field(min_length=1, max_length=100, examples=["G35"])]
+    display: Annotated[StrictStr | None, Field(default=None, max_length=500)] = None
+
+
+class Concept(BaseModel):
+    """Several codings of one concept (a FHIR CodeableConcept): resolved when any coding maps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    coding: Annotated[list[Coding], Field(min_length=1, max_length=20)]
+    text: Annotated[StrictStr | None, Field(default=None, max_length=500)] = None
+
+
+TermInput = Union[Annotated[StrictStr, Field(min_length=1, max_length=500)], Coding, Concept]
+
+
+class PatientInput(BaseModel):
+    """The patient document of SPEC §4."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "id": "p-001", "age": 72,
+            "conditions": ["tkg:GeneralizedSpasticity", {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G35"}],
+            "therapies_tried": ["tkg:Stretching"], "current_therapies": ["tkg:OralBaclofen"],
+            "findings": ["tkg:RefractoryToMaximalOralDose"],
+        }]},
+    )
+    id: Annotated[StrictStr | None, Field(default=None, max_length=200)] = None
+    age: Annotated[StrictInt | None, Field(default=None, ge=0, le=130, description="Age in completed years.")] = None
+    conditions: Annotated[list[TermInput], Field(min_length=1, max_length=MAX_TERMS)]
+    therapies_tried: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_TERMS,
+                                                      description="Therapies started, ongoing or stopped.")]
+    current_therapies: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_TERMS)]
+    findings: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_TERMS)]
+
+
+def parse_patient(data: object) -> PatientInput:
+    """Validate a decoded JSON document; the error names the first offending field."""
+    try:
+        return PatientInput.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "patient"
+        raise PatientInputError(where, first["msg"]) from None
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """What the engines see: resolved, most specific classes only, no identifiers beyond `id`."""
+
+    id: str | None
+    age: int | None
+    conditions: frozenset[str]
+    tried: frozenset[str]  # includes current therapies: a current therapy has been started
+    current: frozenset[str]
+    findings: frozenset[str]
+
+    def key(self) -> tuple:
+        return (self.age, self.conditions, self.tried, self.current, self.findings)
+
+
+@dataclass
+class Resolution:
+    facts: PatientFacts
+    resolved: list[dict] = field(default_factory=list)
+    unrecognized: list[dict] = field(default_factory=list)
+
+
+_CATEGORIES = {
+    "conditions": (CONDITION, "a condition"),
+    "therapies_tried": (INTERVENTION, "an intervention"),
+    "current_therapies": (INTERVENTION, "an intervention"),
+    "findings": (FINDING, "a finding"),
+}
+
+
+class PatientResolver:
+    """Resolves patient terms against the compiled knowledge and the code systems."""
+
+    def __init__(self, knowledge: Knowledge, code_systems: list, terms: TermResolver | None = None) -> None:
+        self.knowledge = knowledge
+        self.terms = terms or TermResolver()
+        self.systems = {cs.fhir_system: cs for cs in code_systems}
+        self.systems_by_prefix = {cs.uri_prefix: cs for cs in code_systems}
+
+    def resolve(self, patient: PatientInput) -> Resolution:
+        resolved: list[dict] = []
+        unrecognized: list[dict] = []
+        classes: dict[str, set[str]] = {}
+        for field_name, (root, _) in _CATEGORIES.items():
+            found: set[str] = set()
+            for index, term in enumerate(getattr(patient, field_name)):
+                where = f"{field_name}[{index}]"
+                outcome = self._resolve_term(term, where, root)
+                if "term" in outcome:
+                    found.add(outcome["iri"])
+                    if field_name == "conditions":
+                        resolved.append({k: v for k, v in outcome.items() if k != "iri"})
+                else:
+                    unrecognized.append(outcome)
+            classes[field_name] = found
+        current = frozenset(self._most_specific(classes["current_therapies"]))
+        facts = PatientFacts(
+            id=patient.id,
+            age=patient.age,
+            conditions=frozenset(self._most_specific(classes["conditions"])),
+            tried=frozenset(self._most_specific(classes["therapies_tried"] | current)),
+            current=current,
+            findings=frozenset(self._most_specific(classes["findings"])),
+        )
+        return Resolution(facts, resolved, unrecognized)
+
+    def _most_specific(self, classes: set[str]) -> set[str]:
+        """Drop a class when a more specific one is also listed (spasticity + focal spasticity → focal)."""
+        return {c for c in classes if not any(o != c and self.knowledge.is_a(o, c) for o in classes)}
+
+    def _resolve_term(self, term: object, where: str, root: str) -> dict:
+        if isinstance(term, Concept):
+            outcomes = [self._resolve_code(c.system, c.code, f"{where}.coding[{i}]", root) for i, c in enumerate(term.coding)]
+            for outcome in outcomes:
+                if "term" in outcome:
+                    return outcome
+            return {"field": where, "input": term.model_dump(exclude_none=True),
+                    "reason": "; ".join(o["reason"] for o in outcomes)}
+        if isinstance(term, Coding):
+            return self._resolve_code(term.system, term.code, where, root)
+        iri = self.terms.expand(term, field=where)
+        if iri.startswith(TKG):
+            if iri not in self.knowledge.ancestors:
+                raise PatientInputError(where, f"unknown term {term!r}: the graph has no class {iri}")
+            if not self.knowledge.is_a(iri, root):
+                raise PatientInputError(where, f"{term!r} is not {_CATEGORIES_BY_ROOT[root]}")
+            return self._found(term, iri, where, via="term")
+        for uri_prefix, system in self.systems_by_prefix.items():
+            if iri.startswith(uri_prefix):
+                return self._resolve_code(system.fhir_system, iri.removeprefix(uri_prefix), where, root, given=term)
+        return {"field": where, "input": term, "reason": "an IRI outside the graph and its code systems"}
+
+    def _resolve_code(self, system: str, code: str, where: str, root: str, given: object | None = None) -> dict:
+        given = given if given is not None else {"system": system, "code": code}
+        cs = self.systems.get(system)
+        if cs is None:
+            return {"field": where, "input": given, "reason": f"code system {system!r} is not one the graph maps"}
+        candidates = [code]
+        if cs.prefix_hierarchy:
+            trimmed = code
+            while len(trimmed) > 1:
+                trimmed = trimmed[:-1].rstrip(".")
+                candidates.append(trimmed)
+        for candidate in candidates:
+            for term_iri, predicate in self.knowledge.codes.get(cs.uri_prefix + candidate, ()):
+                if self.knowledge.is_a(term_iri, root):
+                    outcome = self._found(given, term_iri, where, via="code")
+                    outcome["match"] = predicate.rsplit("#", 1)[-1]
+                    outcome["code"] = {"system": system, "code": candidate}
+                    if candidate != code:
+                        outcome["note"] = f"{code} resolved through its parent code {candidate}"
+                    return outcome
+        return {"field": where, "input": given,
+                "reason": f"{system} code {code!r} maps to no {_CATEGORIES_BY_ROOT[root]} of the graph"}
+
+    def _found(self, given: object, iri: str, where: str, via: str) -> dict:
+        return {"field": where, "input": given, "term": self.terms.compress(iri), "iri": iri,
+                "label": self.knowledge.label(iri), "via": via}
+
+
+_CATEGORIES_BY_ROOT = {root: text for root, text in _CATEGORIES.values()}

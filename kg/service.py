@@ -1,0 +1,65 @@
+"""The one entry point the CLI, the API and the tests share: resolve a patient, run an engine, explain."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from kg.engines import ENGINE_NAMES, Engine
+from kg.engines.fast import FastEngine
+from kg.errors import PatientInputError
+from kg.evaluation import Evaluator
+from kg.hermit import HermitBounds
+from kg.knowledge import Knowledge, compile_knowledge
+from kg.mappings import read_code_systems
+from kg.patient import PatientInput, PatientResolver, parse_patient
+from kg.resources import ontology_dir
+from kg.store import Store
+from kg.terms import TermResolver
+
+
+class TherapyKG:
+    """Knowledge compiled once from a store; evaluations share it and never share patient data."""
+
+    def __init__(self, store: Store, *, source_dir: Path | None = None, bounds: HermitBounds = HermitBounds()) -> None:
+        self.store = store
+        self.bounds = bounds
+        self.terms = TermResolver()
+        self.knowledge: Knowledge = compile_knowledge(store)
+        self.resolver = PatientResolver(self.knowledge, read_code_systems(source_dir or ontology_dir()), self.terms)
+        self.evaluator = Evaluator(self.knowledge, self.terms)
+        self.fast = FastEngine(self.knowledge)
+
+    @cached_property
+    def owl(self) -> Engine:
+        from kg.engines.owl import OwlEngine
+
+        return OwlEngine(self.knowledge, self.store, self.bounds)
+
+    def engine(self, name: str) -> Engine:
+        if name not in ENGINE_NAMES:
+            raise PatientInputError("engine", f"unknown engine {name!r}; use one of: {', '.join(ENGINE_NAMES)}")
+        return self.fast if name == "fast" else self.owl
+
+    def evaluate(self, patient: PatientInput, engine: str = "fast") -> dict:
+        return self.evaluate_many([patient], engine)[0]
+
+    def evaluate_many(self, patients: list[PatientInput], engine: str = "fast") -> list[dict]:
+        """Evaluate several patients; the owl engine classifies them in one reasoner run."""
+        chosen = self.engine(engine)
+        resolutions = [self.resolver.resolve(p) for p in patients]
+        memberships = chosen.memberships([r.facts for r in resolutions])
+        return [self.evaluator.evaluate(r, m, chosen.name) for r, m in zip(resolutions, memberships)]
+
+    def evaluate_document(self, data: object, engine: str = "fast") -> dict:
+        """A decoded JSON document: the patient JSON of SPEC §4 or a FHIR R4 Bundle."""
+        return self.evaluate(self.patient_from_document(data), engine)
+
+    def patient_from_document(self, data: object) -> PatientInput:
+        if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+            from kg.fhir import bundle_to_patient
+
+            return bundle_to_patient(data)
+        if isinstance(data, dict) and "resourceType" in data:
+            raise PatientInputError("resourceType", f"expected a FHIR Bundle, got {data['resourceType']!r}")
+        return parse_patient(data)

@@ -1,0 +1,19 @@
+"""Shared fixtures: one release build and one embedded store per test session."""
+
+from __future__ import annotations
+
+import pytest
+
+from kg.build import BuildResult, build
+from kg.graph import embedded_store
+from kg.store import OxigraphStore
+
+
+@pytest.fixture(scope="session")
+def build_result() -> BuildResult:
+    return build()
+
+
+@pytest.fixture(scope="session")
+def store(build_result: BuildResult) -> OxigraphStore:
+    return embedded_store(build_result)
