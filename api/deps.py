@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.settings import Settings
+from api.state import AppState
+from kg.service import TherapyKG
 from kg.store import Store
 
 
@@ -18,5 +20,15 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_service(request: Request) -> TherapyKG:
+    return request.app.state.service
+
+
+def get_app_state(request: Request) -> AppState:
+    return request.app.state.app_state
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServiceDep = Annotated[TherapyKG, Depends(get_service)]
+AppStateDep = Annotated[AppState, Depends(get_app_state)]

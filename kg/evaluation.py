@@ -186,7 +186,7 @@ class Evaluator:
                 s = self.k.by_iri[iri]
                 if not self._about(s, intervention):
                     continue
-                if s.population and facts.age is None:
+                if s.population and facts.age is None and option["status"] in ("eligible", "deferred"):
                     key = ("age",)
                     q = questions.setdefault(key, {"question": "What is the patient's age in years?", "field": "age",
                                                    "populations": set(), "options": set()})
@@ -220,21 +220,23 @@ class Evaluator:
         them), and cautions that apply to a current therapy because of the patient's conditions."""
         warnings = []
         for therapy in sorted(facts.current):
-            for iri, option in options.items():
-                related = self.k.is_a(therapy, iri) or self.k.is_a(iri, therapy)
-                if not related or option["status"] not in EXCLUDING_STATUSES:
-                    continue
+            # the therapy's own option when it has one, else the options of its forms (baclofen → oral baclofen)
+            related = [therapy] if therapy in options else [i for i in options if self.k.is_a(i, therapy)]
+            stopped = [i for i in related if options[i]["status"] in EXCLUDING_STATUSES]
+            if stopped:
+                status = "excluded" if any(options[i]["status"] == "excluded" for i in stopped) else "not-indicated"
                 stopping = [self._statement_json[s.iri] for s in self.k.statements
                             if s.kind == "discontinuation-caution" and s.iri in m.applies and self._about(s, therapy)]
-                form = "" if self.k.is_a(therapy, iri) else f" (the record says {self.k.label(therapy)}, not which form)"
-                message = f"The patient currently receives {self.k.label(therapy)}{form}, which is {option['status']} for this patient."
+                names = ", ".join(f"{self.k.label(i)} is {options[i]['status']}" for i in stopped)
+                form = "" if stopped == [therapy] else " (the record does not say which form)"
+                message = f"The patient currently receives {self.k.label(therapy)}{form}: {names} for this patient."
                 if stopping:
                     message += " If it is stopped: " + " ".join(s["claim"].rstrip(".") + "." for s in stopping)
                 warnings.append({
-                    "kind": "current-therapy-" + option["status"],
+                    "kind": "current-therapy-" + status,
                     "intervention": self.terms.compress(therapy),
                     "message": message,
-                    "reasons": option["reasons"],
+                    "reasons": [r for i in stopped for r in options[i]["reasons"]],
                     "statements": stopping,
                 })
             for s in self.k.statements:

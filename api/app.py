@@ -1,0 +1,62 @@
+"""`create_app(settings)`: the therapy-kg FastAPI application, one router per resource."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.settings import Settings
+from api.state import AppState, load_state
+from kg import __version__
+
+
+def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
+    """Build the app. `state` lets tests share one prebuilt graph; otherwise it is built at start-up."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        current = state or load_state(settings)
+        _attach(app, current)
+        try:
+            yield
+        finally:
+            runner = getattr(app.state, "sparql_runner", None)
+            if runner is not None:
+                runner.close()
+
+    app = FastAPI(
+        title="therapy-kg",
+        version=__version__,
+        description="A computable clinical-guideline knowledge graph: baclofen, spasticity and muscle spasm. "
+        "Every answer cites the statements and numbered sources it rests on.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    from api.routers import evaluate, health
+
+    app.include_router(health.router)
+    app.include_router(evaluate.router)
+    evaluate.register_schemas(app)
+    _include_optional_routers(app)
+    return app
+
+
+def _attach(app: FastAPI, state: AppState) -> None:
+    app.state.app_state = state
+    app.state.store = state.store
+    app.state.service = state.service
+    from api.sparql import install_sparql
+
+    install_sparql(app, state.store, state.settings)
+
+
+def _include_optional_routers(app: FastAPI) -> None:
+    """Routers of resources built in their own modules (lookups, named queries, CDS Hooks)."""
+    from api.routers import cds_hooks, lookups, named_queries
+
+    for module in (lookups, named_queries, cds_hooks):
+        app.include_router(module.router)

@@ -1,0 +1,62 @@
+"""Response models of the evaluation (SPEC §5), for the OpenAPI schema. Extra keys are allowed."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class SourceOut(_Open):
+    source: str
+    label: str
+    reference: int
+
+
+class ReasonOut(_Open):
+    statement: str
+    kind: str
+    label: str
+    claim: str
+    sources: list[SourceOut]
+    matched: list[dict]
+
+
+class OptionOut(_Open):
+    intervention: str
+    label: str
+    line: int | None
+    status: Literal["eligible", "deferred", "excluded", "not-indicated", "undetermined"]
+    preferred: bool
+    reasons: list[ReasonOut]
+    cautions: list[ReasonOut]
+    dosing: list[ReasonOut]
+    monitoring: list[ReasonOut]
+    evidence: list[ReasonOut]
+
+
+class QuestionOut(_Open):
+    question: str
+    field: str
+    options: list[str]
+
+
+class WarningOut(_Open):
+    kind: str
+    intervention: str
+    message: str
+
+
+class EvaluationOut(_Open):
+    patient: str | None
+    knowledge_version: str
+    engine: Literal["fast", "owl"]
+    conditions: list[dict]
+    unrecognized: list[dict]
+    options: list[OptionOut]
+    missing_information: list[QuestionOut]
+    warnings: list[WarningOut]

@@ -1,0 +1,34 @@
+"""What the running app holds: built once at start-up from the settings, shared read-only by requests."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from api.settings import Settings
+from kg.hermit import HermitBounds
+from kg.service import TherapyKG
+from kg.store import Store
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    store: Store
+    service: TherapyKG
+    #: the owl engine starts a JVM per evaluation: bound how many run at once
+    reasoner_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+
+
+def load_state(settings: Settings) -> AppState:
+    """Build the release graph into the embedded store, or connect to the remote endpoint."""
+    from kg.build import build
+    from kg.graph import embedded_store
+    from kg.store import RemoteSparqlStore
+
+    bounds = HermitBounds(timeout_s=settings.reasoner_timeout_s, memory_mb=settings.reasoner_memory_mb)
+    if settings.sparql_endpoint:
+        store: Store = RemoteSparqlStore(settings.sparql_endpoint, timeout=settings.query_timeout_s)
+    else:
+        store = embedded_store(build(bounds=bounds))
+    return AppState(settings, store, TherapyKG(store, bounds=bounds))

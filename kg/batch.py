@@ -1,0 +1,113 @@
+"""`therapy-kg evaluate` / `explain` on files: one JSON document, a FHIR Bundle, or NDJSON (one per line).
+
+NDJSON is streamed: memory stays flat in the number of patients. A malformed line does not stop
+the run: its output line carries the error (with the line number and field), and the exit code
+is 1 when any line failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import IO
+
+from kg.errors import PatientInputError
+from kg.explain import explain
+
+OWL_BATCH = 250
+
+
+def _service():
+    from kg.graph import embedded_store
+    from kg.service import TherapyKG
+
+    return TherapyKG(embedded_store())
+
+
+def _read_document(path: Path) -> object:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PatientInputError("file", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PatientInputError("file", f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def _is_ndjson(path: Path) -> bool:
+    return path.suffix.lower() in (".ndjson", ".jsonl")
+
+
+def evaluate_file(path: Path, engine: str = "fast", out: IO[str] = sys.stdout, progress: bool = True, service=None) -> int:
+    service = service or _service()
+    if not _is_ndjson(path):
+        out.write(json.dumps(service.evaluate_document(_read_document(path), engine), indent=2) + "\n")
+        return 0
+    return evaluate_ndjson(path, engine, out, progress, service)
+
+
+def explain_file(path: Path, engine: str = "fast", out: IO[str] = sys.stdout, service=None) -> int:
+    service = service or _service()
+    out.write(explain(service.evaluate_document(_read_document(path), engine)))
+    return 0
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    handle = sys.stdin if str(path) == "-" else path.open(encoding="utf-8")
+    try:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+
+
+def _count_lines(path: Path) -> int | None:
+    if str(path) == "-":
+        return None
+    with path.open("rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, service) -> int:
+    from tqdm import tqdm
+
+    failures = 0
+    bar = tqdm(total=_count_lines(path), unit="patient", file=sys.stderr, disable=not progress, mininterval=0.5)
+    batch_size = OWL_BATCH if engine == "owl" else 1
+    lines = _lines(path)
+    try:
+        while chunk := list(islice(lines, batch_size)):
+            parsed, results = [], {}
+            for number, line in chunk:
+                try:
+                    parsed.append((number, service.patient_from_document(json.loads(line))))
+                except json.JSONDecodeError as exc:
+                    results[number] = {"line": number, "error": f"not valid JSON: {exc.msg}", "field": "line"}
+                except PatientInputError as exc:
+                    results[number] = {"line": number, "error": str(exc), "field": exc.field}
+            if parsed:
+                try:
+                    evaluations = service.evaluate_many([p for _, p in parsed], engine)
+                    results.update({number: e for (number, _), e in zip(parsed, evaluations)})
+                except PatientInputError as exc:  # one bad term in a batch: evaluate one by one
+                    for number, patient in parsed:
+                        try:
+                            results[number] = service.evaluate(patient, engine)
+                        except PatientInputError as one:
+                            results[number] = {"line": number, "error": str(one), "field": one.field}
+            for number, _ in chunk:
+                result = results[number]
+                failures += "error" in result
+                out.write(json.dumps(result, separators=(",", ":")) + "\n")
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+    if failures:
+        print(f"{failures} line(s) could not be evaluated", file=sys.stderr)
+    return 1 if failures else 0

@@ -1,0 +1,70 @@
+"""The evaluation as readable text: each option, its status, and every reason with its citation."""
+
+from __future__ import annotations
+
+_MARK = {"eligible": "+", "deferred": "~", "excluded": "x", "not-indicated": "-", "undetermined": "?"}
+
+
+def _cite(reason: dict) -> str:
+    refs = ", ".join(str(s["reference"]) for s in reason.get("sources", []))
+    return f"[{refs}]" if refs else ""
+
+
+def explain(evaluation: dict) -> str:
+    """Render one evaluation document; sources are listed once at the end, by seed reference number."""
+    lines: list[str] = []
+    sources: dict[int, str] = {}
+
+    def reason_line(reason: dict, prefix: str) -> None:
+        if "claim" in reason:
+            for s in reason.get("sources", []):
+                sources[s["reference"]] = s["label"]
+            lines.append(f'{prefix}"{reason["claim"]}" {_cite(reason)}'.rstrip())
+            for quote in reason.get("quotes", []):
+                lines.append(f'{prefix}  label text: "{quote["text"]}" ({quote["origin"]})')
+        for unmet in reason.get("unmet", []):
+            lines.append(f"{prefix}  not met: {unmet['text']}")
+
+    who = evaluation.get("patient") or "(no id)"
+    lines.append(f"Patient {who} — knowledge version {evaluation['knowledge_version']}, engine {evaluation['engine']}")
+    for c in evaluation["conditions"]:
+        lines.append(f"  condition: {c['label']} ({c['term']})" + (f" — {c['note']}" if c.get("note") else ""))
+    for u in evaluation["unrecognized"]:
+        lines.append(f"  NOT RECOGNISED {u['field']}: {u['input']} — {u['reason']}")
+    if not evaluation["options"]:
+        lines.append("")
+        lines.append("No statement of the graph recommends or rules out an option for these conditions.")
+    current_line = object()
+    for option in evaluation["options"]:
+        if option["line"] != current_line:
+            current_line = option["line"]
+            lines.append("")
+            lines.append(f"Line {current_line}" if current_line is not None else "No line of therapy")
+        preferred = ", preferred" if option["preferred"] else ""
+        lines.append(f"  {_MARK[option['status']]} {option['label']} ({option['intervention']}): {option['status']}{preferred}")
+        for reason in option["reasons"]:
+            reason_line(reason, "      because ")
+        for title in ("cautions", "dosing", "monitoring"):
+            for reason in option[title]:
+                reason_line(reason, f"      {title}: ")
+                for dose in reason.get("doses", []):
+                    bounds = f"{dose['lower']}-{dose['upper']}" if dose["lower"] not in (None, dose["upper"]) else f"{dose['upper']}"
+                    lines.append(f"        {dose['label']}: {bounds} {dose['unit']}")
+    if evaluation["warnings"]:
+        lines.append("")
+        lines.append("Warnings")
+        for w in evaluation["warnings"]:
+            lines.append(f"  ! {w['message']}")
+            for s in w.get("statements", []):
+                reason_line(s, "      see ")
+    if evaluation["missing_information"]:
+        lines.append("")
+        lines.append("Missing information")
+        for q in evaluation["missing_information"]:
+            lines.append(f"  ? {q['question']} (would change: {', '.join(q['options'])})")
+    if sources:
+        lines.append("")
+        lines.append("Sources")
+        for number in sorted(sources):
+            lines.append(f"  [{number}] {sources[number]}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,104 @@
+"""Clinical vignettes as data (tests/vignettes/*.json): a patient and the answers the seed implies.
+
+Each vignette runs through both engines (the owl engine classifies all vignettes in one HermiT
+run). Together the vignettes must touch every statement of the graph.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kg.patient import parse_patient
+from kg.service import TherapyKG
+
+VIGNETTES = {p.stem: json.loads(p.read_text()) for p in sorted((Path(__file__).parent / "vignettes").glob("*.json"))}
+ENGINES = ["fast", "owl"]
+
+
+@pytest.fixture(scope="module")
+def service(store) -> TherapyKG:
+    return TherapyKG(store)
+
+
+@pytest.fixture(scope="module")
+def evaluations(service) -> dict[str, dict[str, dict]]:
+    patients = [parse_patient(v["patient"]) for v in VIGNETTES.values()]
+    return {engine: dict(zip(VIGNETTES, service.evaluate_many(patients, engine))) for engine in ENGINES}
+
+
+def _options(evaluation: dict) -> dict[str, dict]:
+    return {o["intervention"]: o for o in evaluation["options"]}
+
+
+def _ids(items: list[dict]) -> list[str]:
+    return sorted(i["statement"] for i in items)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", list(VIGNETTES))
+def test_vignette(name: str, engine: str, evaluations) -> None:
+    expect = VIGNETTES[name]["expect"]
+    evaluation = evaluations[engine][name]
+    options = _options(evaluation)
+    assert evaluation["engine"] == engine
+    assert evaluation["patient"] == VIGNETTES[name]["patient"].get("id")
+    for curie, status in expect.get("statuses", {}).items():
+        assert curie in options, f"{curie} missing from the options"
+        assert options[curie]["status"] == status, (curie, options[curie]["reasons"])
+    for curie in expect.get("absent", []):
+        assert curie not in options
+    for curie, line in expect.get("lines", {}).items():
+        assert options[curie]["line"] == line
+    if expect.get("no_line"):
+        assert all(o["line"] is None for o in evaluation["options"])
+    for curie in expect.get("preferred", []):
+        assert options[curie]["preferred"] is True
+    for curie in expect.get("not_preferred", []):
+        assert options[curie]["preferred"] is False
+    for field in ("reasons", "cautions", "dosing", "monitoring", "evidence"):
+        for curie, statements in expect.get(field, {}).items():
+            assert _ids(options[curie][field]) == sorted(statements), (field, curie)
+    for curie, numbers in expect.get("reason_sources", {}).items():
+        cited = {s["reference"] for r in options[curie]["reasons"] for s in r["sources"]}
+        assert cited == set(numbers)
+    for curie, quotes in expect.get("quotes", {}).items():
+        assert [q["text"] for r in options[curie]["reasons"] for q in r.get("quotes", [])] == quotes
+    for curie, kinds in expect.get("unmet", {}).items():
+        assert sorted({u["requirement"] for r in options[curie]["reasons"] for u in r["unmet"]}) == sorted(kinds)
+    for curie, pairs in expect.get("matched", {}).items():
+        matched = {(m["field"], m["term"]) for r in options[curie]["reasons"] for m in r["matched"]}
+        assert {tuple(p) for p in pairs} <= matched
+    for statement, roles in expect.get("dose_figures", {}).items():
+        regimen = next(d for o in options.values() for d in o["dosing"] if d["statement"] == statement)
+        figures = {d["role"]: [d["lower"] if d["lower"] is not None else d["upper"], d["upper"], d["unit"]] for d in regimen["doses"]}
+        for role, figure in roles.items():
+            assert figures[role] == figure
+    if "warnings" in expect:
+        got = [(w["kind"], w["intervention"]) for w in evaluation["warnings"]]
+        assert got == [(w["kind"], w["intervention"]) for w in expect["warnings"]]
+        for want, warning in zip(expect["warnings"], evaluation["warnings"]):
+            if "statements" in want:
+                assert _ids(warning["statements"]) == sorted(want["statements"])
+    if "missing_information_fields" in expect:
+        assert sorted(q["field"] for q in evaluation["missing_information"]) == sorted(expect["missing_information_fields"])
+    if "candidates" in expect:
+        asked = {c for q in evaluation["missing_information"] for c in q.get("candidates", [])}
+        assert asked == set(expect["candidates"])
+    if "unrecognized_fields" in expect:
+        assert sorted(u["field"] for u in evaluation["unrecognized"]) == sorted(expect["unrecognized_fields"])
+
+
+def test_vignettes_cover_every_statement(service, evaluations) -> None:
+    """Every statement of the graph is exercised by at least one vignette."""
+    seen: set[str] = set()
+    for evaluation in evaluations["fast"].values():
+        for option in evaluation["options"]:
+            for field in ("reasons", "cautions", "dosing", "monitoring", "evidence"):
+                seen |= {r["statement"] for r in option[field]}
+        for warning in evaluation["warnings"]:
+            seen |= {s["statement"] for s in warning["statements"]}
+    every = {service.terms.compress(s.iri) for s in service.knowledge.statements}
+    assert every - seen == set()
