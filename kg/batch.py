@@ -17,7 +17,7 @@ from typing import IO
 from kg.errors import PatientInputError
 from kg.explain import explain
 
-OWL_BATCH = 250
+OWL_BATCH = 100
 
 
 def _service():
