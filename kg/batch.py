@@ -8,6 +8,8 @@ is 1 when any line failed.
 from __future__ import annotations
 
 import json
+
+import orjson
 import sys
 from collections.abc import Iterator
 from itertools import islice
@@ -86,8 +88,8 @@ def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, servi
             parsed, results = [], {}
             for number, line in chunk:
                 try:
-                    parsed.append((number, service.patient_from_document(json.loads(line))))
-                except json.JSONDecodeError as exc:
+                    parsed.append((number, service.patient_from_document(orjson.loads(line))))
+                except orjson.JSONDecodeError as exc:
                     results[number] = {"line": number, "error": f"not valid JSON: {exc.msg}", "field": "line"}
                 except PatientInputError as exc:
                     results[number] = {"line": number, "error": str(exc), "field": exc.field}
@@ -104,7 +106,7 @@ def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, servi
             for number, _ in chunk:
                 result = results[number]
                 failures += "error" in result
-                out.write(json.dumps(result, separators=(",", ":")) + "\n")
+                out.write(orjson.dumps(result).decode() + "\n")
             bar.update(len(chunk))
     finally:
         bar.close()

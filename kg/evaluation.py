@@ -28,6 +28,7 @@ class Evaluator:
         self.k = knowledge
         self.terms = terms or TermResolver()
         self._statement_json = {s.iri: self._statement_doc(s) for s in knowledge.statements}
+        self._relevant: dict[str, tuple[Statement, ...]] = {}
 
     # ------------------------------------------------------------------ public
     def evaluate(self, resolution: Resolution, m: Memberships, engine: str) -> dict:
@@ -62,9 +63,18 @@ class Evaluator:
         return any(self.k.is_a(intervention, x) for x in s.interventions)
 
     # ------------------------------------------------------------------ one option
+    def _statements_about(self, intervention: str) -> tuple[Statement, ...]:
+        """Statements about the intervention or one of its superclasses, in IRI order (memoised)."""
+        if intervention not in self._relevant:
+            self._relevant[intervention] = tuple(
+                sorted((s for s in self.k.statements if self._about(s, intervention)), key=lambda s: s.iri)
+            )
+        return self._relevant[intervention]
+
     def _option(self, intervention: str, facts: PatientFacts, m: Memberships) -> dict:
-        applying = [self.k.by_iri[i] for i in sorted(m.applies) if self._about(self.k.by_iri[i], intervention)]
-        possible = [self.k.by_iri[i] for i in sorted(m.possibly) if self._about(self.k.by_iri[i], intervention)]
+        relevant = self._statements_about(intervention)
+        applying = [s for s in relevant if s.iri in m.applies]
+        possible = [s for s in relevant if s.iri in m.possibly]
         by_kind: dict[str, list[Statement]] = defaultdict(list)
         for s in applying:
             by_kind[s.kind].append(s)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import curies
 
 from kg.errors import PatientInputError
@@ -25,6 +27,9 @@ class TermResolver:
 
     def __init__(self, prefixes: dict[str, str] | None = None) -> None:
         self.converter = curies.Converter.from_prefix_map(prefixes or DEFAULT_PREFIXES)
+        # hot paths: the same graph IRIs and CURIEs repeat in every evaluation
+        self.compress = lru_cache(maxsize=8192)(self._compress)
+        self._expand_known = lru_cache(maxsize=8192)(self.converter.expand)
 
     def expand(self, value: str, *, field: str) -> str:
         """Return the full IRI of a CURIE or IRI; anything else is an input error naming `field`.
@@ -37,13 +42,13 @@ class TermResolver:
         value = value.strip()
         if value.startswith(("http://", "https://", "urn:")):
             return value
-        expanded = self.converter.expand(value)
+        expanded = self._expand_known(value)
         if expanded is None:
             prefix = value.split(":", 1)[0] if ":" in value else value
             raise PatientInputError(field, f"unknown CURIE {value!r} (prefix {prefix!r} is not one of: "
                                     + ", ".join(sorted(self.converter.prefix_map)) + ")")
         return expanded
 
-    def compress(self, iri: str) -> str:
+    def _compress(self, iri: str) -> str:
         """The CURIE of an IRI when a prefix covers it, else the IRI itself."""
         return self.converter.compress(iri) or iri
