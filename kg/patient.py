@@ -182,8 +182,8 @@ class PatientResolver:
                     if candidate != code:
                         outcome["note"] = f"{code} resolved through its parent code {candidate}"
                     return outcome
-        return {"field": where, "input": given,
-                "reason": f"{system} code {code!r} maps to no {_CATEGORIES_BY_ROOT[root]} of the graph"}
+        noun = _CATEGORIES_BY_ROOT[root].split(" ", 1)[1]
+        return {"field": where, "input": given, "reason": f"{system} code {code!r} maps to no {noun} of the graph"}
 
     def _found(self, given: object, iri: str, where: str, via: str) -> dict:
         return {"field": where, "input": given, "term": self.terms.compress(iri), "iri": iri,
