@@ -1,0 +1,84 @@
+"""The owl engine's bounds: Java missing or failing is a clear error; time and memory are bounded; no
+temporary file or process with patient data outlives a call."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import owlready2
+import pytest
+
+from kg.engines.owl import OwlEngine
+from kg.errors import ReasonerUnavailableError
+from kg.hermit import HermitBounds
+from kg.patient import parse_patient
+from kg.service import TherapyKG
+
+pytestmark = pytest.mark.owl
+PATIENT = {"id": "secret-patient-id", "age": 70, "conditions": ["tkg:Stroke", "tkg:GeneralizedSpasticity"]}
+
+
+@pytest.fixture(scope="module")
+def service(store) -> TherapyKG:
+    return TherapyKG(store)
+
+
+def _leftovers() -> list[str]:
+    return sorted(p.name for p in Path(tempfile.gettempdir()).glob("tkg-hermit-*"))
+
+
+def _hermit_processes() -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"tkg-hermit-" in cmdline:
+            found.append(pid)
+    return found
+
+
+def _facts(service):
+    return [service.resolver.resolve(parse_patient(PATIENT)).facts]
+
+
+def test_success_leaves_no_temporary_file(service) -> None:
+    before = _leftovers()
+    result = service.evaluate(parse_patient(PATIENT), "owl")
+    assert {o["intervention"]: o["status"] for o in result["options"]}["tkg:OralBaclofen"] == "excluded"
+    assert _leftovers() == before
+
+
+def test_missing_java_is_a_clear_error(service, monkeypatch) -> None:
+    monkeypatch.setattr(owlready2, "JAVA_EXE", "/nonexistent/bin/java")
+    before = _leftovers()
+    with pytest.raises(ReasonerUnavailableError, match="Java was not found"):
+        OwlEngine(service.knowledge, service.store).memberships(_facts(service))
+    assert _leftovers() == before
+
+
+def test_failing_java_is_a_clear_error(service, monkeypatch) -> None:
+    monkeypatch.setattr(owlready2, "JAVA_EXE", "/bin/false")
+    before = _leftovers()
+    with pytest.raises(ReasonerUnavailableError, match="failed"):
+        OwlEngine(service.knowledge, service.store).memberships(_facts(service))
+    assert _leftovers() == before
+
+
+def test_time_bound_stops_the_reasoner_and_cleans_up(service) -> None:
+    before = _leftovers()
+    engine = OwlEngine(service.knowledge, service.store, HermitBounds(timeout_s=0.05, memory_mb=512))
+    with pytest.raises(ReasonerUnavailableError, match="did not finish within"):
+        engine.memberships(_facts(service))
+    assert _leftovers() == before
+    assert _hermit_processes() == []
+
+
+def test_memory_bound_is_reported(service) -> None:
+    engine = OwlEngine(service.knowledge, service.store, HermitBounds(timeout_s=60, memory_mb=2))
+    with pytest.raises(ReasonerUnavailableError):
+        engine.memberships(_facts(service))
+    assert _hermit_processes() == []
