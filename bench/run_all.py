@@ -1,0 +1,20 @@
+"""Run every benchmark in turn (`make bench`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+if __name__ == "__main__":
+    failed = 0
+    for script in ("bench_build.py", "bench_engines.py", "bench_batch.py", "bench_api.py"):
+        path = HERE / script
+        if not path.exists():
+            print(f"(skipped: {script} not present)")
+            continue
+        print(f"\n== {script}")
+        failed |= subprocess.run([sys.executable, str(path)], cwd=HERE.parent).returncode
+    sys.exit(failed)
