@@ -88,7 +88,7 @@ def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, servi
             parsed, results = [], {}
             for number, line in chunk:
                 try:
-                    parsed.append((number, service.patient_from_document(orjson.loads(line))))
+                    parsed.append((number, service.read_document(orjson.loads(line))))
                 except orjson.JSONDecodeError as exc:
                     results[number] = {"line": number, "error": f"not valid JSON: {exc.msg}", "field": "line"}
                 except PatientInputError as exc:

@@ -9,6 +9,7 @@ from kg.engines import ENGINE_NAMES, Engine
 from kg.engines.fast import FastEngine
 from kg.errors import PatientInputError
 from kg.evaluation import Evaluator
+from kg.fhir import BundleReading, add_bundle_report, read_bundle
 from kg.hermit import HermitBounds
 from kg.knowledge import Knowledge, compile_knowledge
 from kg.mappings import read_code_systems
@@ -41,25 +42,30 @@ class TherapyKG:
             raise PatientInputError("engine", f"unknown engine {name!r}; use one of: {', '.join(ENGINE_NAMES)}")
         return self.fast if name == "fast" else self.owl
 
-    def evaluate(self, patient: PatientInput, engine: str = "fast") -> dict:
+    def evaluate(self, patient: PatientInput | BundleReading, engine: str = "fast") -> dict:
         return self.evaluate_many([patient], engine)[0]
 
-    def evaluate_many(self, patients: list[PatientInput], engine: str = "fast") -> list[dict]:
-        """Evaluate several patients; the owl engine classifies them in one reasoner run."""
+    def evaluate_many(self, patients: list[PatientInput | BundleReading], engine: str = "fast") -> list[dict]:
+        """Evaluate several patients; the owl engine classifies them in one reasoner run.
+
+        A patient read from a FHIR Bundle keeps its report: what the Bundle held that was not read
+        comes back in `unrecognized`, with the Bundle path of each unrecognised term.
+        """
         chosen = self.engine(engine)
-        resolutions = [self.resolver.resolve(p) for p in patients]
+        inputs = [p.patient if isinstance(p, BundleReading) else p for p in patients]
+        resolutions = [self.resolver.resolve(p) for p in inputs]
         memberships = chosen.memberships([r.facts for r in resolutions])
-        return [self.evaluator.evaluate(r, m, chosen.name) for r, m in zip(resolutions, memberships)]
+        evaluations = [self.evaluator.evaluate(r, m, chosen.name) for r, m in zip(resolutions, memberships)]
+        return [add_bundle_report(e, p) if isinstance(p, BundleReading) else e for e, p in zip(evaluations, patients)]
 
     def evaluate_document(self, data: object, engine: str = "fast") -> dict:
         """A decoded JSON document: the patient JSON of SPEC §4 or a FHIR R4 Bundle."""
-        return self.evaluate(self.patient_from_document(data), engine)
+        return self.evaluate(self.read_document(data), engine)
 
-    def patient_from_document(self, data: object) -> PatientInput:
+    def read_document(self, data: object) -> PatientInput | BundleReading:
+        """The patient JSON of SPEC §4, or a FHIR R4 Bundle read together with its report."""
         if isinstance(data, dict) and data.get("resourceType") == "Bundle":
-            from kg.fhir import bundle_to_patient
-
-            return bundle_to_patient(data)
+            return read_bundle(data)
         if isinstance(data, dict) and "resourceType" in data:
-            raise PatientInputError("resourceType", f"expected a FHIR Bundle, got {data['resourceType']!r}")
+            raise PatientInputError("resourceType", f"expected a FHIR Bundle, got {str(data['resourceType'])[:100]!r}")
         return parse_patient(data)

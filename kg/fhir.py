@@ -1,0 +1,474 @@
+"""A FHIR R4 Bundle read into the patient document of SPEC §4, parsed with fhir.resources.
+
+fhir.resources 8 models FHIR R5 by default; its `R4B` package (FHIR 4.3) reads R4 Bundles of the
+resources used here, so the Bundle is validated with the R4B models. An invalid Bundle is a
+`PatientInputError` naming the element, e.g. `entry[2].resource.code`.
+
+What is read, and what is left out:
+
+- **Patient** (at most one): `id`, and `birthDate` as the age in completed years on `today`. A
+  birthDate of year or year-month precision gives the *youngest* age it allows (the years the
+  patient has certainly completed) and a report note saying so. No Patient: age unknown.
+- **Condition** → `conditions`, unless clinicalStatus is inactive / resolved / remission or
+  verificationStatus is refuted / entered-in-error (unconfirmed, provisional and differential
+  diagnoses are kept: the graph has no notion of diagnostic certainty).
+- **MedicationStatement**: active → `current_therapies`; completed / stopped / on-hold →
+  `therapies_tried`; other statuses (entered-in-error, not-taken, intended, unknown) are skipped.
+- **MedicationRequest** (an order, not a proposal or plan, and not `doNotPerform`): active →
+  `current_therapies`; completed / stopped → `therapies_tried`; other statuses are skipped.
+  The medication is `medicationCodeableConcept` or a `medicationReference` to a contained or
+  bundled Medication (its `code`); a reference that resolves to neither is an input error.
+- **Procedure**: completed / in-progress, and stopped / on-hold (FHIR: some of the activity was
+  performed, so the therapy was started) → `therapies_tried`.
+
+Every code becomes a `Concept` (all codings with system and code, plus `text`), so the resolver
+reports unmapped codes in `unrecognized`. Whatever the Bundle holds that adds nothing to the
+patient (Observations and other resource types, skipped statuses, codings without a system) is
+listed in the report of `read_bundle`, as `{"field", "input", "reason"}` items like those of
+`unrecognized`, whose `input` names the resource (type and id) and copies no clinical value.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.resource import Resource
+from pydantic import ValidationError
+
+from kg.errors import PatientInputError
+from kg.patient import Coding, Concept, PatientInput
+
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+NOT_CURRENT_CLINICAL = {"inactive", "resolved", "remission"}
+NOT_VERIFIED = {"refuted", "entered-in-error"}
+STATEMENT_STATUS = {"active": "current_therapies", "completed": "therapies_tried",
+                    "stopped": "therapies_tried", "on-hold": "therapies_tried"}
+REQUEST_STATUS = {"active": "current_therapies", "completed": "therapies_tried", "stopped": "therapies_tried"}
+REQUEST_ORDER_INTENTS = {"order", "original-order", "reflex-order", "filler-order", "instance-order"}
+PROCEDURE_STATUS = {"completed", "in-progress", "stopped", "on-hold"}
+READ_TYPES = ("Patient", "Condition", "MedicationStatement", "MedicationRequest", "Procedure")
+MAX_AGE = 130
+
+_LIST_FIELDS = ("conditions", "therapies_tried", "current_therapies", "findings")
+_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)$")
+
+
+@dataclass(frozen=True)
+class BundleReading:
+    """The patient read from a Bundle, what was left out, and where each term came from."""
+
+    patient: PatientInput
+    report: list[dict] = field(default_factory=list)
+    # PatientInput list field → the Bundle path of each of its terms, index for index
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+
+def bundle_to_patient(bundle: object, today: date | None = None) -> PatientInput:
+    """The patient document a FHIR R4 Bundle states; see the module notes for what is read."""
+    return read_bundle(bundle, today).patient
+
+
+def bundle_to_patient_with_report(bundle: object, today: date | None = None) -> tuple[PatientInput, list[dict]]:
+    """The patient, and the Bundle contents left out of it (`{"field", "input", "reason"}` items)."""
+    reading = read_bundle(bundle, today)
+    return reading.patient, reading.report
+
+
+def read_bundle(bundle: object, today: date | None = None) -> BundleReading:
+    """The patient, the report, and the Bundle path of each term (`sources`), for callers that
+    want to point an `unrecognized` item such as `conditions[1]` back at `entry[2].resource.code`."""
+    return _Reader(_validate(bundle), today or date.today()).read()
+
+
+def bundle_path(reading: BundleReading, field: str) -> str | None:
+    """The Bundle element a patient field such as `conditions[1]` was read from, if it was.
+
+    >>> reading = BundleReading(PatientInput(conditions=["tkg:Spasticity"]), sources={"conditions": ["entry[2].resource.code"]})
+    >>> bundle_path(reading, "conditions[0]"), bundle_path(reading, "conditions[1]"), bundle_path(reading, "age")
+    ('entry[2].resource.code', None, None)
+    """
+    name, _, rest = field.partition("[")
+    index = rest.split("]", 1)[0]
+    paths = reading.sources.get(name, [])
+    return paths[int(index)] if index.isdigit() and int(index) < len(paths) else None
+
+
+def add_bundle_report(evaluation: dict, reading: BundleReading) -> dict:
+    """Say where in the Bundle each `unrecognized` term was read (`source`), and add what the
+    reading left out (skipped resources, uncoded codings, an imprecise birth date) to `unrecognized`,
+    so nothing the Bundle held goes unmentioned."""
+    for item in evaluation["unrecognized"]:
+        source = bundle_path(reading, item["field"])
+        if source is not None:
+            item["source"] = source
+    evaluation["unrecognized"] += [dict(item) for item in reading.report]
+    return evaluation
+
+
+def age_range(birth_date: date | str, today: date) -> tuple[int, int]:
+    """Youngest and oldest age in completed years a FHIR birthDate allows on `today`.
+
+    >>> age_range(date(2000, 2, 29), date(2023, 2, 28)), age_range(date(2000, 2, 29), date(2023, 3, 1))
+    ((22, 22), (23, 23))
+    >>> age_range("1960", date(2025, 6, 1)), age_range("1960-06", date(2025, 6, 15))
+    ((64, 65), (64, 65))
+    """
+    earliest, latest = _birth_interval(birth_date)
+    if earliest > today:
+        raise PatientInputError("Patient.birthDate", "the birth date is after the evaluation date")
+    return _completed_years(min(latest, today), today), _completed_years(earliest, today)
+
+
+def _birth_interval(birth_date: date | str) -> tuple[date, date]:
+    if isinstance(birth_date, date):
+        return birth_date, birth_date
+    parts = [int(p) for p in birth_date.split("-")]  # fhir.resources leaves YYYY and YYYY-MM as text
+    if len(parts) == 1:
+        return date(parts[0], 1, 1), date(parts[0], 12, 31)
+    year, month = parts[:2]
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _precision(birth_date: date | str) -> str:
+    return "day" if isinstance(birth_date, date) else "year" if "-" not in birth_date else "year and month"
+
+
+def _completed_years(born: date, today: date) -> int:
+    """A 29 February birthday is completed on 1 March in common years."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _validate(bundle: object) -> Bundle:
+    if not isinstance(bundle, dict):
+        raise PatientInputError("Bundle", f"expected a JSON object, got {_json_type(bundle)}")
+    if bundle.get("resourceType") != "Bundle":
+        raise PatientInputError("resourceType", f"expected a FHIR Bundle, got {_short(bundle.get('resourceType'))}")
+    _check_resource_types(bundle)
+    try:
+        return Bundle.model_validate(bundle)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise PatientInputError(_path(first["loc"]), _message(first)) from None
+    except (KeyError, TypeError, AttributeError):  # fhir_core on input its validators do not expect
+        raise PatientInputError("Bundle", "not a valid FHIR R4 Bundle") from None
+
+
+def _check_resource_types(document: dict) -> None:
+    """fhir_core reads a resource without a resourceType as a bare `Resource` and fails with a
+    KeyError on an unknown one: name the element first."""
+    entries = document.get("entry")
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        contained = resource.get("contained")
+        contained = contained if isinstance(contained, list) else []
+        for where, value in [(f"entry[{i}].resource", resource),
+                             *((f"entry[{i}].resource.contained[{j}]", c) for j, c in enumerate(contained))]:
+            if isinstance(value, dict) and "resourceType" not in value:
+                raise PatientInputError(f"{where}.resourceType", "a resource needs a resourceType")
+    stack: list[tuple[Any, str]] = [(document, "")]  # every resourceType, nested Bundles included
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            if "resourceType" in node and not _is_resource_type(node["resourceType"]):
+                raise PatientInputError(_join(where, "resourceType"),
+                                        f"{_short(node['resourceType'])} is not a FHIR R4 resource type")
+            stack.extend((value, _join(where, key)) for key, value in node.items() if isinstance(key, str))
+        elif isinstance(node, list):
+            stack.extend((value, f"{where}[{i}]") for i, value in enumerate(node))
+
+
+def _is_resource_type(name: object) -> bool:
+    if not isinstance(name, str) or name in ("Resource", "DomainResource"):
+        return False
+    try:
+        model = get_fhir_model_class(name)
+    except ValueError:
+        return False
+    return issubclass(model, Resource) and model.get_resource_type() == name
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _path(loc: tuple) -> str:
+    parts = list(loc)
+    if parts and parts[-1] == "root":  # fhir_core's name for "the value itself"
+        parts.pop()
+    where = ""
+    for part in parts:
+        where = f"{where}[{part}]" if isinstance(part, int) else _join(where, str(part))
+    return where or "Bundle"
+
+
+_MESSAGES = {
+    "json_invalid": "expected a JSON object",
+    "model_type": "expected a JSON object",
+    "dict_type": "expected a JSON object",
+    "list_type": "expected a JSON array",
+    "string_type": "expected a string",
+    "bool_type": "expected true or false",
+    "missing": "a required element is missing",
+    "model_field_validation.missing": "a required element is missing",
+    "extra_forbidden": "not an element of this FHIR R4 resource",
+    "string_pattern_mismatch": "not in the format its FHIR type requires",
+}
+
+
+def _message(error: dict) -> str:
+    kind, text = error["type"], str(error.get("msg", ""))
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    if kind.startswith(("date", "datetime")) or re.search(r"Date(Time)? value", text):
+        return "not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)"
+    if kind == "model_validation_format" and "model_class" in (error.get("ctx") or {}):
+        return f"expected one {error['ctx']['model_class']} object"
+    text = " ".join(text.removeprefix("Value error, ").split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _short(value: object) -> str:
+    """A value from the input, quoted and cut short for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else type(value).__name__
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+class _Reader:
+    """One pass over a validated Bundle; collects terms with their source paths and the report."""
+
+    def __init__(self, bundle: Bundle, today: date) -> None:
+        self.entries = list(bundle.entry or [])
+        self.today = today
+        self.terms: dict[str, list[Concept]] = {name: [] for name in _LIST_FIELDS}
+        self.sources: dict[str, list[str]] = {name: [] for name in _LIST_FIELDS}
+        self.report: list[dict] = []
+        self.referenced: set[int] = set()  # entries holding a Medication some statement refers to
+        self.by_reference: dict[str, int] = {}
+        for index, entry in enumerate(self.entries):
+            resource = entry.resource
+            if resource is None:
+                continue
+            if entry.fullUrl:
+                self.by_reference.setdefault(_unversioned(entry.fullUrl), index)
+            if resource.id:
+                self.by_reference.setdefault(f"{resource.get_resource_type()}/{resource.id}", index)
+
+    def read(self) -> BundleReading:
+        patient_id, age = self._patient()
+        medications: list[int] = []
+        for index, entry in enumerate(self.entries):
+            resource, where = entry.resource, f"entry[{index}]"
+            if resource is None:
+                self._skip(where, None, "an entry without a resource")
+                continue
+            kind = resource.get_resource_type()
+            if kind == "Patient":
+                continue
+            if kind == "Medication":
+                medications.append(index)
+                continue
+            if kind not in READ_TYPES:
+                self._skip(where, resource, f"{kind} resources are not read; only {', '.join(READ_TYPES)} are")
+                continue
+            self._check_subject(resource, where, patient_id)
+            getattr(self, f"_{kind}")(resource, where)
+        for index in medications:
+            if index not in self.referenced:
+                self._skip(f"entry[{index}]", self.entries[index].resource,
+                           "a Medication that no MedicationStatement or MedicationRequest read here refers to")
+        if not self.terms["conditions"]:
+            skipped = sum(1 for r in self.report if r["input"].get("resourceType") == "Condition"
+                          and re.fullmatch(r"entry\[\d+\]", r["field"]))
+            raise PatientInputError("Condition", "the Bundle has no usable Condition (one with a coded diagnosis, "
+                                    "not inactive, resolved, in remission, refuted or entered in error)"
+                                    + (f"; {skipped} Condition entr{'y was' if skipped == 1 else 'ies were'} skipped"
+                                       if skipped else ""))
+        return BundleReading(self._patient_input(patient_id, age), self.report, self.sources)
+
+    # Patient
+
+    def _patient(self) -> tuple[str | None, int | None]:
+        found = [i for i, e in enumerate(self.entries) if e.resource is not None
+                 and e.resource.get_resource_type() == "Patient"]
+        if len(found) > 1:
+            raise PatientInputError("Patient", f"the Bundle holds {len(found)} Patient resources "
+                                    f"({', '.join(f'entry[{i}]' for i in found)}); give one patient per Bundle")
+        if not found:
+            return None, None
+        patient = self.entries[found[0]].resource
+        if patient.birthDate is None:
+            return patient.id, None
+        youngest, oldest = age_range(patient.birthDate, self.today)
+        if youngest > MAX_AGE:
+            raise PatientInputError("Patient.birthDate", f"gives an age of {youngest} years; ages run from 0 to {MAX_AGE}")
+        if youngest != oldest:
+            self.report.append({
+                "field": f"entry[{found[0]}].resource.birthDate", "input": _identify(patient),
+                "reason": f"birthDate gives only the {_precision(patient.birthDate)}: the patient is {youngest} or "
+                          f"{oldest} years old; age taken as {youngest}, the years certainly completed",
+            })
+        return patient.id, youngest
+
+    def _check_subject(self, resource: Any, where: str, patient_id: str | None) -> None:
+        """A resource about another Patient (`Patient/<other id>`) must not be merged into this one."""
+        subject = getattr(resource, "subject", None)
+        if patient_id is None or subject is None or not subject.reference:
+            return
+        match = _PATIENT_REFERENCE.search(_unversioned(subject.reference))
+        if match and match.group(1) != patient_id:
+            raise PatientInputError(f"{where}.resource.subject", "refers to a Patient other than the Bundle's Patient")
+
+    # the resource types read; each adds terms or a report item
+
+    def _Condition(self, resource: Any, where: str) -> None:
+        verification = _status_codes(resource.verificationStatus, CONDITION_VERIFICATION) & NOT_VERIFIED
+        if verification:
+            self._skip(where, resource, f"verificationStatus {sorted(verification)[0]}: not a condition of the patient")
+            return
+        clinical = _status_codes(resource.clinicalStatus, CONDITION_CLINICAL) & NOT_CURRENT_CLINICAL
+        if clinical:
+            self._skip(where, resource, f"clinicalStatus {sorted(clinical)[0]}: not a current condition")
+            return
+        self._add("conditions", resource, resource.code, f"{where}.resource.code", where)
+
+    def _MedicationStatement(self, resource: Any, where: str) -> None:
+        target = STATEMENT_STATUS.get(resource.status)
+        if target is None:
+            self._skip(where, resource, f"status {resource.status}: not a medication taken")
+            return
+        self._add_medication(target, resource, where)
+
+    def _MedicationRequest(self, resource: Any, where: str) -> None:
+        if resource.doNotPerform:
+            self._skip(where, resource, "doNotPerform: an order not to give the medication")
+            return
+        if resource.intent not in REQUEST_ORDER_INTENTS:
+            self._skip(where, resource, f"intent {resource.intent}: not an order")
+            return
+        target = REQUEST_STATUS.get(resource.status)
+        if target is None:
+            self._skip(where, resource, f"status {resource.status}: not a medication started")
+            return
+        self._add_medication(target, resource, where)
+
+    def _Procedure(self, resource: Any, where: str) -> None:
+        if resource.status not in PROCEDURE_STATUS:
+            self._skip(where, resource, f"status {resource.status}: not a procedure performed")
+            return
+        self._add("therapies_tried", resource, resource.code, f"{where}.resource.code", where)
+
+    def _add_medication(self, target: str, resource: Any, where: str) -> None:
+        if resource.medicationCodeableConcept is not None:
+            self._add(target, resource, resource.medicationCodeableConcept,
+                      f"{where}.resource.medicationCodeableConcept", where)
+            return
+        medication, medication_where = self._medication(resource, where)
+        self._add(target, resource, medication.code, f"{medication_where}.code", where,
+                  missing="the referenced Medication has no code")
+
+    def _medication(self, resource: Any, where: str) -> tuple[Any, str]:
+        """The Medication a `medicationReference` names: contained (`#id`) or in the Bundle."""
+        field_path = f"{where}.resource.medicationReference"
+        reference = resource.medicationReference.reference
+        if not reference:
+            raise PatientInputError(field_path, "has no reference; only a contained or bundled Medication can be read")
+        if reference.startswith("#"):
+            for i, contained in enumerate(resource.contained or []):
+                if contained.id == reference[1:]:
+                    return self._expect_medication(contained, field_path), f"{where}.resource.contained[{i}]"
+            raise PatientInputError(field_path, f"no contained resource has id {_short(reference[1:])}")
+        index = self.by_reference.get(_unversioned(reference))
+        if index is None:
+            raise PatientInputError(field_path, f"{_short(reference)} is neither a contained resource nor in the Bundle")
+        self.referenced.add(index)
+        return self._expect_medication(self.entries[index].resource, field_path), f"entry[{index}].resource"
+
+    @staticmethod
+    def _expect_medication(resource: Any, field_path: str) -> Any:
+        if resource.get_resource_type() != "Medication":
+            raise PatientInputError(field_path, f"refers to a {resource.get_resource_type()}, not a Medication")
+        return resource
+
+    def _add(self, target: str, resource: Any, codeable: Any, code_where: str, where: str,
+             missing: str | None = None) -> None:
+        if codeable is None:
+            self._skip(where, resource, missing or f"a {resource.get_resource_type()} without a code")
+            return
+        codings, positions = [], []
+        for i, coding in enumerate(codeable.coding or []):
+            if coding.system and coding.code:
+                positions.append(i)
+                codings.append({"system": coding.system, "code": coding.code,
+                                **({"display": coding.display} if coding.display else {})})
+            else:
+                self.report.append({"field": f"{code_where}.coding[{i}]", "input": _identify(resource),
+                                    "reason": "a coding without both system and code cannot be looked up"})
+        if not codings:
+            self._skip(where, resource, "its code has no coding with a system and a code (text alone is not read)")
+            return
+        try:
+            concept = Concept.model_validate({"coding": codings, **({"text": codeable.text} if codeable.text else {})})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = list(first["loc"])
+            if len(loc) > 1 and loc[0] == "coding" and isinstance(loc[1], int):
+                loc[1] = positions[loc[1]]  # back to the index in the Bundle
+            raise PatientInputError(_path((code_where, *loc)), first["msg"]) from None
+        self.terms[target].append(concept)
+        self.sources[target].append(code_where)
+
+    def _skip(self, where: str, resource: Any, reason: str) -> None:
+        self.report.append({"field": where, "input": _identify(resource), "reason": reason})
+
+    def _patient_input(self, patient_id: str | None, age: int | None) -> PatientInput:
+        try:
+            return PatientInput.model_validate({"id": patient_id, "age": age, **self.terms})
+        except ValidationError as exc:
+            first = exc.errors()[0]  # Concepts are valid already: only a list length or the id is left
+            name = str(first["loc"][0])
+            where = {"conditions": "Condition", "id": "Patient.id"}.get(name, "Bundle")
+            raise PatientInputError(where, f"{name.replace('_', ' ')}: {first['msg']}") from None
+
+
+def _status_codes(concept: Any, system: str) -> set[str]:
+    """The codes of a status CodeableConcept in its code system (or with no system given)."""
+    if concept is None:
+        return set()
+    return {c.code for c in concept.coding or [] if c.code and c.system in (system, None)}
+
+
+def _identify(resource: Any) -> dict:
+    if resource is None:
+        return {}
+    return {"resourceType": resource.get_resource_type(), **({"id": resource.id} if resource.id else {})}
+
+
+def _unversioned(reference: str) -> str:
+    return reference.split("/_history/", 1)[0]
