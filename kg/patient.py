@@ -1,6 +1,8 @@
 """The patient document (SPEC §4) and its resolution to graph classes.
 
 Terms are CURIEs, IRIs, codings `{system, code}` or FHIR-style concepts `{coding: [...]}`.
+A coding's system is one of the mapped terminologies (ontology/code-systems.tsv) or the graph's
+own namespace `https://w3id.org/therapy-kg/`, whose codes are the terms' local names.
 An unknown CURIE is an input error naming the field; a code that maps to nothing is reported
 back in `unrecognized`, never dropped.
 """
@@ -117,7 +119,7 @@ class PatientResolver:
             found: set[str] = set()
             for index, term in enumerate(getattr(patient, field_name)):
                 where = f"{field_name}[{index}]"
-                outcome = self._resolve_term(term, where, root)
+                outcome = self.resolve_term(term, where, root)
                 if "term" in outcome:
                     found.add(outcome["iri"])
                     if field_name == "conditions":
@@ -136,18 +138,38 @@ class PatientResolver:
         )
         return Resolution(facts, resolved, unrecognized)
 
+    def _resolve_concept(self, concept: Concept, where: str, root: str) -> dict:
+        """The most specific class any coding maps to; the codings are meant to name one concept,
+        so a coding that maps to a broader class (M62.838 muscle spasm beside the graph's own
+        rheumatic muscle spasm) does not widen it. Codings naming unrelated classes: the first wins,
+        and the others are noted."""
+        outcomes = [self._resolve_code(c.system, c.code, f"{where}.coding[{i}]", root)
+                    for i, c in enumerate(concept.coding)]
+        found = [o for o in outcomes if "term" in o]
+        if not found:
+            return {"field": where, "input": concept.model_dump(exclude_none=True),
+                    "reason": "; ".join(o["reason"] for o in outcomes)}
+        specific = [o for o in found if not any(x["iri"] != o["iri"] and self.knowledge.is_a(x["iri"], o["iri"])
+                                                for x in found)]
+        chosen = dict(specific[0])
+        others = sorted({o["term"] for o in specific[1:] if o["iri"] != chosen["iri"]})
+        if others:
+            chosen["note"] = " ".join(filter(None, [chosen.get("note"), f"other codings of this concept map to "
+                                                    f"{', '.join(others)}; the first is used"]))
+        return chosen
+
     def _most_specific(self, classes: set[str]) -> set[str]:
         """Drop a class when a more specific one is also listed (spasticity + focal spasticity → focal)."""
         return {c for c in classes if not any(o != c and self.knowledge.is_a(o, c) for o in classes)}
 
-    def _resolve_term(self, term: object, where: str, root: str) -> dict:
+    def resolve_term(self, term: TermInput, where: str, root: str) -> dict:
+        """One term under `root` (a condition, intervention or finding class).
+
+        The outcome has `iri`, `term`, `label` and `via` when it resolved, else `field`, `input` and
+        the `reason` it did not; an unknown CURIE or a term of the wrong category is an error.
+        """
         if isinstance(term, Concept):
-            outcomes = [self._resolve_code(c.system, c.code, f"{where}.coding[{i}]", root) for i, c in enumerate(term.coding)]
-            for outcome in outcomes:
-                if "term" in outcome:
-                    return outcome
-            return {"field": where, "input": term.model_dump(exclude_none=True),
-                    "reason": "; ".join(o["reason"] for o in outcomes)}
+            return self._resolve_concept(term, where, root)
         if isinstance(term, Coding):
             return self._resolve_code(term.system, term.code, where, root)
         iri = self.terms.expand(term, field=where)
@@ -164,6 +186,8 @@ class PatientResolver:
 
     def _resolve_code(self, system: str, code: str, where: str, root: str, given: object | None = None) -> dict:
         given = given if given is not None else {"system": system, "code": code}
+        if system == GRAPH_SYSTEM:
+            return self._resolve_graph_code(code, where, root, given)
         cs = self.systems.get(system)
         if cs is None:
             return {"field": where, "input": given, "reason": f"code system {system!r} is not one the graph maps"}
@@ -185,9 +209,24 @@ class PatientResolver:
         noun = _CATEGORIES_BY_ROOT[root].split(" ", 1)[1]
         return {"field": where, "input": given, "reason": f"{system} code {code!r} maps to no {noun} of the graph"}
 
+    def _resolve_graph_code(self, code: str, where: str, root: str, given: object) -> dict:
+        """A coding in the graph's own namespace names a term by its local name (a FHIR client has
+        no standard code for, e.g., rheumatic muscle spasm). Being a code, an unknown one is
+        reported, not refused."""
+        iri = TKG + code
+        noun = _CATEGORIES_BY_ROOT[root].split(" ", 1)[1]
+        if iri not in self.knowledge.ancestors or not self.knowledge.is_a(iri, root):
+            return {"field": where, "input": given, "reason": f"the graph has no {noun} {code!r}"}
+        outcome = self._found(given, iri, where, via="code")
+        outcome["match"] = "exactMatch"
+        outcome["code"] = {"system": GRAPH_SYSTEM, "code": code}
+        return outcome
+
     def _found(self, given: object, iri: str, where: str, via: str) -> dict:
         return {"field": where, "input": given, "term": self.terms.compress(iri), "iri": iri,
                 "label": self.knowledge.label(iri), "via": via}
 
 
 _CATEGORIES_BY_ROOT = {root: text for root, text in _CATEGORIES.values()}
+#: The FHIR `system` of codings that name a term of the graph itself: its namespace.
+GRAPH_SYSTEM = TKG

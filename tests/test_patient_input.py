@@ -46,6 +46,8 @@ def test_malformed_documents_name_the_field(document, field) -> None:
         ({"conditions": ["tkg:Spasticity"], "current_therapies": ["tkg:Stroke"]}, "current_therapies[0]", "not an intervention"),
         ({"conditions": ["tkg:Spasticity"], "findings": ["tkg:Stretching"]}, "findings[0]", "not a finding"),
         ({"conditions": ["   "]}, "conditions[0]", "CURIE"),
+        # found by schemathesis: a term without a colon once escaped as curies' NoCURIEDelimiterError (500)
+        ({"conditions": ["tkg:Spasticity"], "therapies_tried": ["0"]}, "therapies_tried[0]", "neither a CURIE"),
     ],
 )
 def test_unknown_or_misplaced_terms_are_errors(service, document, field, words) -> None:
@@ -102,6 +104,34 @@ def test_a_concept_resolves_when_any_coding_maps(service) -> None:
     assert [c["term"] for c in result["conditions"]] == ["tkg:MultipleSclerosis"]
     unmapped = service.evaluate_document({"conditions": ["tkg:Spasticity", {"coding": [{"system": "http://example.org/codes", "code": "X"}]}]})
     assert [u["field"] for u in unmapped["unrecognized"]] == ["conditions[1]"]
+
+
+def test_a_coding_in_the_graphs_namespace_names_its_term(service) -> None:
+    """No standard code names rheumatic muscle spasm: a FHIR client codes it with the graph's own term."""
+    own = {"system": "https://w3id.org/therapy-kg/", "code": "RheumaticMuscleSpasm"}
+    result = service.evaluate_document({"conditions": [own]})
+    assert [(c["term"], c["code"]) for c in result["conditions"]] == [("tkg:RheumaticMuscleSpasm", own)]
+    unknown = service.evaluate_document({"conditions": ["tkg:Spasticity", dict(own, code="NoSuchThing"),
+                                                        dict(own, code="Baclofen")]})
+    assert [(u["field"], u["reason"]) for u in unknown["unrecognized"]] == [
+        ("conditions[1]", "the graph has no condition 'NoSuchThing'"), ("conditions[2]", "the graph has no condition 'Baclofen'")]
+
+
+@pytest.mark.parametrize("order", [1, -1], ids=["specific-first", "broader-first"])
+def test_a_concept_resolves_to_its_most_specific_coding(service, order) -> None:
+    codings = [{"system": "https://w3id.org/therapy-kg/", "code": "RheumaticMuscleSpasm"},
+               {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M62.838"}][::order]
+    result = service.evaluate_document({"conditions": [{"coding": codings}]})
+    assert [c["term"] for c in result["conditions"]] == ["tkg:RheumaticMuscleSpasm"]
+    assert [(o["intervention"], o["status"]) for o in result["options"]] == [("tkg:OralBaclofen", "not-indicated")]
+
+
+def test_unrelated_codings_of_one_concept_are_noted(service) -> None:
+    concept = {"coding": [{"system": "http://snomed.info/sct", "code": "24700007"},
+                          {"system": "http://snomed.info/sct", "code": "230690007"}]}
+    (condition,) = service.evaluate_document({"conditions": [concept]})["conditions"]
+    assert condition["term"] == "tkg:MultipleSclerosis"
+    assert "tkg:Stroke" in condition["note"]
 
 
 def test_a_code_of_the_wrong_category_is_reported(service) -> None:

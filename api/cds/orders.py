@@ -1,0 +1,223 @@
+"""order-select: the selected draft orders, what each orders, and the option of the evaluation it concerns.
+
+An order's medication (or service) code is resolved through the graph's mappings, the same way a
+patient's therapies are. RxNorm 1292 is the baclofen *ingredient*, any route, so the form is
+decided from the order itself:
+
+- the route of a dosage instruction (SNOMED CT route codes or text), else the words of the
+  medication's text, display or dose form ("oral", "tablet", "by mouth", "intrathecal",
+  "injectable"); a route with no form of its own in the graph (injection) is assessed as the
+  ingredient, which no statement speaks of, so it gets no card;
+- **an order that does not say its route is assessed as the oral form.** order-select fires while
+  details may still be missing; oral tablets are what an unspecified baclofen order in CPOE
+  usually is, and the FDA tablet label's statements (not indicated for rheumatic muscle spasm,
+  not recommended after stroke) would otherwise be silently skipped. The card says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pydantic import ValidationError
+
+from api.cds import CdsRequestError
+from api.cds.prefetch import check_subject
+from kg.knowledge import INTERVENTION, Knowledge
+from kg.patient import Coding, Concept, PatientResolver
+from kg.terms import TermResolver
+
+SNOMED = "http://snomed.info/sct"
+#: SNOMED CT route of administration codes this service reads (verified against public route tables).
+ROUTE_CODES = {"26643006": "oral", "72607000": "intrathecal"}
+#: Words of free text that name a route.
+_ROUTE_WORDS = (
+    (re.compile(r"\bintrathecal(ly)?\b", re.I), "intrathecal"),
+    (re.compile(r"\binject(ion|able)\b", re.I), "injection"),
+    (re.compile(r"\boral(ly)?\b|\bby mouth\b|\bPO\b|\btablets?\b", re.I), "oral"),
+)
+#: The route assumed when the order does not say (see the module docstring).
+DEFAULT_ROUTE = "oral"
+ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
+
+
+@dataclass(frozen=True)
+class DraftOrder:
+    reference: str  # `MedicationRequest/123`, as in context.selections
+    resource_type: str
+    description: str  # the order's own words, for display
+    concept: dict | None  # the CodeableConcept of what is ordered
+    route: str | None  # `oral`, `intrathecal`, another route's text, or None when unspecified
+    where: str  # path of the order in the request
+
+
+@dataclass(frozen=True)
+class OrderMatch:
+    """A selected order that maps to an intervention of the graph."""
+
+    order: DraftOrder
+    requested: str  # CURIE the order's code maps to (tkg:Baclofen)
+    requested_label: str
+    code: dict  # the coding that mapped
+    assessed: str  # CURIE of the form assessed (tkg:OralBaclofen)
+    assessed_label: str
+    route_assumed: bool  # True when the order did not say its route
+    option: dict | None  # the evaluation's option for `assessed` (or its nearest superclass)
+
+
+def selected_orders(context: dict[str, Any]) -> list[DraftOrder]:
+    """The draft orders named in context.selections; a selection without a draft order, or an order
+    about another patient than context.patientId, is an error."""
+    bundle = context["draftOrders"]
+    if bundle.get("resourceType") != "Bundle":
+        raise CdsRequestError(400, "context.draftOrders.resourceType", "expected a Bundle")
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise CdsRequestError(400, "context.draftOrders.entry", "expected a list of entries")
+    by_reference: dict[str, tuple[dict, str]] = {}
+    for index, entry in enumerate(entries):
+        where = f"context.draftOrders.entry[{index}]"
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise CdsRequestError(400, f"{where}.resource", "expected an entry with a resource")
+        if isinstance(resource.get("id"), str):
+            by_reference[f"{resource['resourceType']}/{resource['id']}"] = (resource, f"{where}.resource")
+        if isinstance(entry.get("fullUrl"), str):
+            by_reference.setdefault(entry["fullUrl"], (resource, f"{where}.resource"))
+    orders = []
+    for index, selection in enumerate(context["selections"]):
+        if selection not in by_reference:
+            raise CdsRequestError(400, f"context.selections[{index}]", "names no resource of context.draftOrders")
+        resource, where = by_reference[selection]
+        check_subject(resource, where, context["patientId"])
+        if resource["resourceType"] in ORDER_TYPES:
+            orders.append(_draft_order(selection, resource, where, by_reference))
+    return orders
+
+
+def _draft_order(reference: str, resource: dict, where: str, by_reference: dict) -> DraftOrder:
+    kind = resource["resourceType"]
+    form_text = ""
+    if kind == "MedicationRequest":
+        concept = _as_dict(resource.get("medicationCodeableConcept"))
+        medication = _referenced_medication(resource, by_reference)
+        if concept is None and medication is not None:
+            concept = _as_dict(medication.get("code"))
+        if medication is not None:
+            form_text = _concept_text(_as_dict(medication.get("form")))
+    else:
+        concept = _as_dict(resource.get("code"))
+    route = _route(resource) or _route_from_text(" ".join([_concept_text(concept), form_text]))
+    description = _concept_text(concept) or reference
+    return DraftOrder(reference, kind, description, concept, route, where)
+
+
+def _referenced_medication(resource: dict, by_reference: dict) -> dict | None:
+    ref = _as_dict(resource.get("medicationReference"))
+    target = ref.get("reference") if ref else None
+    if not isinstance(target, str):
+        return None
+    if target.startswith("#"):
+        for contained in _as_list(resource.get("contained")):
+            if isinstance(contained, dict) and contained.get("id") == target[1:]:
+                return contained
+        return None
+    found = by_reference.get(target)
+    return found[0] if found else None
+
+
+def _route(resource: dict) -> str | None:
+    for dosage in _as_list(resource.get("dosageInstruction")):
+        route = _as_dict(dosage.get("route")) if isinstance(dosage, dict) else None
+        if not route:
+            continue
+        for coding in _as_list(route.get("coding")):
+            if isinstance(coding, dict) and coding.get("system") == SNOMED and isinstance(coding.get("code"), str) \
+                    and coding["code"] in ROUTE_CODES:
+                return ROUTE_CODES[coding["code"]]
+        text = _concept_text(route)
+        named = _route_from_text(text)
+        if named:
+            return named
+        codes = [c.get("code") for c in _as_list(route.get("coding")) if isinstance(c, dict) and isinstance(c.get("code"), str)]
+        if text or codes:  # a route this service has no form for: said, so never assumed oral
+            return (text or f"route {codes[0]}").lower()[:100]
+    return None
+
+
+def _route_from_text(text: str) -> str | None:
+    for pattern, route in _ROUTE_WORDS:
+        if pattern.search(text):
+            return route
+    return None
+
+
+def _as_dict(value: object) -> dict | None:
+    return value if isinstance(value, dict) else None
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _concept_text(concept: dict | None) -> str:
+    if not concept:
+        return ""
+    parts = [concept["text"]] if isinstance(concept.get("text"), str) else []
+    parts += [c["display"] for c in _as_list(concept.get("coding")) if isinstance(c, dict) and isinstance(c.get("display"), str)]
+    return " / ".join(p.strip() for p in parts if p.strip())[:300]
+
+
+# ---------------------------------------------------------------------------------- resolution
+def resolve_order(order: DraftOrder, resolver: PatientResolver, knowledge: Knowledge,
+                  terms: TermResolver) -> OrderMatch | None:
+    """The intervention an order's code maps to and the form assessed (no option yet); None if unmapped."""
+    if not order.concept:
+        return None
+    codings = []
+    for coding in _as_list(order.concept.get("coding"))[:20]:
+        try:  # a coding that is not even well-formed cannot map: it is skipped, like an unmapped one
+            codings.append(Coding.model_validate(
+                {k: coding[k] for k in ("system", "code", "display") if isinstance(coding, dict) and k in coding}))
+        except ValidationError:
+            continue
+    if not codings:
+        return None
+    concept = Concept(coding=codings)
+    outcome = resolver.resolve_term(concept, order.where, INTERVENTION)
+    if "iri" not in outcome:
+        return None
+    requested = outcome["iri"]
+    assessed = _form_for_route(knowledge, requested, order.route or DEFAULT_ROUTE)
+    return OrderMatch(
+        order=order,
+        requested=terms.compress(requested),
+        requested_label=knowledge.label(requested),
+        code=outcome.get("code", {}),
+        assessed=terms.compress(assessed),
+        assessed_label=knowledge.label(assessed),
+        route_assumed=order.route is None,
+        option=None,
+    )
+
+
+def with_option(match: OrderMatch, evaluation: dict, knowledge: Knowledge, terms: TermResolver) -> OrderMatch:
+    """The match with the evaluation's option for the form assessed (or its nearest superclass)."""
+    return replace(match, option=_option_for(evaluation, knowledge, terms, terms.expand(match.assessed, field="order")))
+
+
+def _form_for_route(knowledge: Knowledge, iri: str, route: str) -> str:
+    """The subclass of `iri` named for `route` (baclofen + oral → oral baclofen), else `iri` itself."""
+    forms = [c for c in knowledge.descendants(iri) if c != iri and knowledge.label(c).lower().startswith(route + " ")]
+    return forms[0] if len(forms) == 1 else iri
+
+
+def _option_for(evaluation: dict, knowledge: Knowledge, terms: TermResolver, iri: str) -> dict | None:
+    """The option of `iri`, else of its nearest superclass that has one (diazepam → benzodiazepine)."""
+    options = {terms.expand(o["intervention"], field="intervention"): o for o in evaluation["options"]}
+    if iri in options:
+        return options[iri]
+    ancestors = [a for a in knowledge.ancestors.get(iri, ()) if a in options]
+    ancestors.sort(key=lambda a: -len(knowledge.ancestors.get(a, ())))  # most specific first
+    return options[ancestors[0]] if ancestors else None
