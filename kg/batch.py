@@ -97,7 +97,7 @@ def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, servi
                 try:
                     evaluations = service.evaluate_many([p for _, p in parsed], engine)
                     results.update({number: e for (number, _), e in zip(parsed, evaluations)})
-                except PatientInputError as exc:  # one bad term in a batch: evaluate one by one
+                except PatientInputError:  # one bad term in a batch: evaluate one by one
                     for number, patient in parsed:
                         try:
                             results[number] = service.evaluate(patient, engine)

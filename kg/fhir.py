@@ -42,7 +42,7 @@ from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from kg.errors import PatientInputError
-from kg.patient import Coding, Concept, PatientInput
+from kg.patient import Concept, PatientInput
 
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"

@@ -43,6 +43,22 @@ class CodeSystem:
     name: str
     prefix_hierarchy: bool
 
+    def code_and_parents(self, code: str) -> list[str]:
+        """The code, then (in a prefix hierarchy) each parent code, most specific first.
+
+        >>> CodeSystem("ICD10CM", "", "", "ICD-10-CM", True).code_and_parents("G35.A")
+        ['G35.A', 'G35', 'G3', 'G']
+        >>> CodeSystem("SCTID", "", "", "SNOMED CT", False).code_and_parents("24700007")
+        ['24700007']
+        """
+        candidates = [code]
+        if self.prefix_hierarchy:
+            trimmed = code
+            while len(trimmed) > 1:
+                trimmed = trimmed[:-1].rstrip(".")
+                candidates.append(trimmed)
+        return candidates
+
 
 def read_code_systems(ontology_dir: Path) -> list[CodeSystem]:
     path = ontology_dir / CODE_SYSTEMS_FILE

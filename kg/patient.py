@@ -191,13 +191,7 @@ class PatientResolver:
         cs = self.systems.get(system)
         if cs is None:
             return {"field": where, "input": given, "reason": f"code system {system!r} is not one the graph maps"}
-        candidates = [code]
-        if cs.prefix_hierarchy:
-            trimmed = code
-            while len(trimmed) > 1:
-                trimmed = trimmed[:-1].rstrip(".")
-                candidates.append(trimmed)
-        for candidate in candidates:
+        for candidate in cs.code_and_parents(code):
             for term_iri, predicate in self.knowledge.codes.get(cs.uri_prefix + candidate, ()):
                 if self.knowledge.is_a(term_iri, root):
                     outcome = self._found(given, term_iri, where, via="code")

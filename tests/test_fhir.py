@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import doctest
 import io
 import json
 from datetime import date
@@ -11,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import kg.fhir
 from kg.errors import PatientInputError
 from kg.fhir import bundle_to_patient, bundle_to_patient_with_report, read_bundle
 from kg.patient import Concept
@@ -480,10 +478,6 @@ def test_too_many_conditions_is_an_error() -> None:
     with pytest.raises(PatientInputError) as caught:
         bundle_to_patient(bundle, TODAY)
     assert caught.value.field == "Condition"
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(kg.fhir).failed == 0
 
 
 # --- end to end through the service ---------------------------------------------------------------
