@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.middleware import BodySizeLimitMiddleware
 from api.settings import Settings
 from api.state import AppState, load_state
 from kg import __version__
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     from api.routers import evaluate, health
 

@@ -1,0 +1,210 @@
+"""Safety checks run on every SPARQL request before anything is evaluated.
+
+The endpoint is read-only and never talks to the outside world, but both pyoxigraph and rdflib
+follow `SERVICE` out of the box. So a query is refused unless two independent readings of it agree
+that it is harmless:
+
+1. a tokenizer that follows the SPARQL 1.1 terminals (IRIs, strings, comments, prefixed names with
+   escapes) refuses any bare `SERVICE` keyword or update keyword;
+2. rdflib's SPARQL parser builds the parse tree, which is walked for `ServiceGraphPattern` at any
+   depth (subqueries, OPTIONAL, UNION, EXISTS) and for `FROM`/`FROM NAMED` graphs not in the store.
+
+Both see the same text: SPARQL's `\\uXXXX` code-point escapes are expanded here first (rdflib
+expands them over the whole query, Oxigraph only inside strings and IRIs; left in place, the two
+would disagree on where a comment or a long string ends, and one of them could miss a `SERVICE`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from pyparsing import ParseBaseException
+from rdflib.plugins.sparql.algebra import translatePrologue
+from rdflib.plugins.sparql.parser import expandUnicodeEscapes_re, parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from kg.errors import QueryRejectedError
+
+QueryForm = Literal["SELECT", "ASK", "CONSTRUCT", "DESCRIBE"]
+
+_FORMS: dict[str, QueryForm] = {
+    "SelectQuery": "SELECT",
+    "AskQuery": "ASK",
+    "ConstructQuery": "CONSTRUCT",
+    "DescribeQuery": "DESCRIBE",
+}
+#: Words that only SPARQL Update uses; none of them can appear bare in a query.
+UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH",
+                             "USING"})
+
+READ_ONLY = "SPARQL Update is not allowed: this endpoint is read-only"
+NO_SERVICE = "SERVICE is not allowed: federated queries are refused"
+NOT_FETCHED = "(remote graphs are never fetched)"
+
+
+class SparqlRequestError(QueryRejectedError):
+    """A request refused with a 4xx status; the message names the problem for the client."""
+
+    status: int = 400
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
+class UpdateRefusedError(SparqlRequestError):
+    """Any SPARQL Update (by `update=`, by content type or inside the query text)."""
+
+    status = 403
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    """A query that passed every check: the exact text to evaluate and its form."""
+
+    text: str
+    form: QueryForm
+
+
+# --- 1. code-point escapes ----------------------------------------------------------------------
+
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def expand_codepoint_escapes(text: str) -> str:
+    r"""Expand `\uXXXX` / `\UXXXXXXXX` once, as SPARQL 1.1 §19.2 says, before any parsing.
+
+    >>> expand_codepoint_escapes(r'SELECT ("\u0041" AS ?x) {}')
+    'SELECT ("A" AS ?x) {}'
+    """
+
+    def expand(match: re.Match[str]) -> str:
+        code = int(match.group(1) or match.group(2), 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            raise SparqlRequestError(f"invalid code point escape {match.group(0)}")
+        return chr(code)
+
+    expanded = _CODEPOINT.sub(expand, text)
+    if expandUnicodeEscapes_re.search(expanded):  # rdflib would expand a second time: refuse
+        raise SparqlRequestError("escaped code point escapes (\\u005C u...) are not supported")
+    return expanded
+
+
+# --- 2. tokens ------------------------------------------------------------------------------------
+
+_PN_CHARS_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_PN_CHARS_U = _PN_CHARS_BASE + "_"
+_PN_CHARS = _PN_CHARS_U + r"\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
+_PLX = r"(?:%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%])"
+_PN_PREFIX = rf"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+_PN_LOCAL = rf"(?:[{_PN_CHARS_U}:0-9]|{_PLX})(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?"
+_ECHAR = r"\\[tbnrf\\\"']"
+
+_TOKEN = re.compile(
+    "|".join(
+        [
+            r"(?P<ws>[ \t\r\n]+)",
+            r"(?P<comment>#[^\r\n]*)",
+            r"(?P<iri><[^<>\"{}|^`\\\x00-\x20]*>)",
+            rf"(?P<long1>'''(?:(?:'|'')?(?:[^'\\]|{_ECHAR}))*''')",
+            rf"(?P<long2>\"\"\"(?:(?:\"|\"\")?(?:[^\"\\]|{_ECHAR}))*\"\"\")",
+            rf"(?P<str1>'(?:[^'\\\n\r]|{_ECHAR})*')",
+            rf"(?P<str2>\"(?:[^\"\\\n\r]|{_ECHAR})*\")",
+            rf"(?P<var>[?$][{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*)",
+            r"(?P<langtag>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)",
+            rf"(?P<bnode>_:[{_PN_CHARS_U}0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)",
+            rf"(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)",
+            r"(?P<word>[A-Za-z_][A-Za-z0-9_]*)",
+            r"(?P<other>.)",
+        ]
+    ),
+    re.DOTALL,
+)
+
+
+def bare_words(text: str) -> Iterator[str]:
+    """The upper-cased keywords of a query: bare words outside IRIs, strings, comments and names.
+
+    >>> sorted(set(bare_words('SELECT * { ?service <urn:SERVICE> "SERVICE" } # SERVICE')))
+    ['SELECT']
+    """
+    for match in _TOKEN.finditer(text):
+        if match.lastgroup == "word":
+            yield match.group().upper()
+
+
+# --- 3. parse tree --------------------------------------------------------------------------------
+
+
+def _walk(node: object) -> Iterator[CompValue]:
+    """Every CompValue of an rdflib parse tree, depth first, without recursion."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, CompValue):
+            yield current
+            stack.extend(current.values())
+        elif isinstance(current, dict):
+            stack.extend(current.values())
+        elif isinstance(current, (list, tuple)) or hasattr(current, "as_list"):
+            stack.extend(current)
+
+
+def _dataset_graphs(prologue: CompValue | list, query: CompValue) -> Iterator[tuple[str, str]]:
+    """(`FROM` or `FROM NAMED`, absolute IRI) for each dataset clause of the query."""
+    clauses = dict.get(query, "datasetClause") or []  # CompValue.get returns the key when absent
+    if not clauses:
+        return
+    resolved = translatePrologue(prologue, None)
+    for clause in clauses:
+        named = "named" in clause
+        keyword, term = ("FROM NAMED", dict.get(clause, "named")) if named else ("FROM", dict.get(clause, "default"))
+        try:
+            yield keyword, str(resolved.absolutize(term))
+        except Exception as exc:  # an undeclared prefix, for instance
+            raise SparqlRequestError(f"{keyword} names an unresolvable graph: {exc}") from None
+
+
+@lru_cache(maxsize=512)
+def check_query(text: str, store_graphs: frozenset[str]) -> CheckedQuery:
+    """Refuse updates, SERVICE and dataset clauses outside the store; return what to evaluate."""
+    if "\x00" in text:
+        raise SparqlRequestError("the query contains a NUL character")
+    expanded = expand_codepoint_escapes(text)
+    words = set(bare_words(expanded))
+    if "SERVICE" in words:
+        raise SparqlRequestError(NO_SERVICE)
+    if words & UPDATE_KEYWORDS:
+        raise UpdateRefusedError(f"{READ_ONLY} ({', '.join(sorted(words & UPDATE_KEYWORDS))})")
+    try:
+        parsed = parseQuery(expanded)
+    except ParseBaseException as exc:
+        raise SparqlRequestError(f"SPARQL syntax error: {exc.msg} at line {exc.lineno}, column {exc.col}") from None
+    except RecursionError:
+        raise SparqlRequestError("the query is nested too deeply or too long to be checked") from None
+    except ValueError as exc:
+        raise SparqlRequestError(f"SPARQL syntax error: {exc}") from None
+    prologue, query = parsed[0], parsed[1]
+    if any(node.name == "ServiceGraphPattern" for node in _walk(parsed)):
+        raise SparqlRequestError(NO_SERVICE)
+    for keyword, iri in _dataset_graphs(prologue, query):
+        if iri not in store_graphs:
+            raise SparqlRequestError(f"{keyword} <{iri}> is not a graph of this store {NOT_FETCHED}")
+    return CheckedQuery(text=expanded, form=_FORMS[query.name])
+
+
+def check_dataset(default_graph_uris: Iterable[str], named_graph_uris: Iterable[str],
+                  store_graphs: frozenset[str]) -> None:
+    """Protocol dataset parameters may only name graphs the store already holds: nothing is fetched."""
+    for parameter, uris in (("default-graph-uri", default_graph_uris), ("named-graph-uri", named_graph_uris)):
+        for uri in uris:
+            if uri not in store_graphs:
+                raise SparqlRequestError(f"{parameter} <{uri}> is not a graph of this store {NOT_FETCHED}")
