@@ -1,0 +1,180 @@
+"""The named queries of queries/: `GET /queries` lists them, `GET /queries/{name}` runs one.
+
+Parameters come from the query string by name (`?condition=tkg:Spasticity` for `?_condition_iri`) and
+are bound as RDF terms, never pasted into the query text; IRI parameters accept CURIEs. SELECT and ASK
+answer SPARQL JSON results, CONSTRUCT and DESCRIBE N-Triples. SELECT results are capped at the
+configured row limit; a capped answer carries the header `X-Results-Truncated: true`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Literal
+
+import pyoxigraph as ox
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.deps import ServiceDep, SettingsDep, StoreDep
+from api.routers.lookups import Problem
+from kg.errors import PatientInputError
+from kg.queries import NamedQuery, QueryParameter, load_queries
+from kg.store import Term
+
+router = APIRouter(prefix="/queries", tags=["named queries"])
+
+SPARQL_JSON = "application/sparql-results+json"
+N_TRIPLES = "application/n-triples"
+TRUNCATED_HEADER = "X-Results-Truncated"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+class ParameterOut(BaseModel):
+    name: str = Field(description="The query-string name of the parameter")
+    type: str = Field(description="`iri` (a CURIE or IRI), `string`, `integer`, `decimal` or `boolean`")
+    variable: str = Field(description="The SPARQL variable it is bound to")
+
+
+class NamedQueryOut(BaseModel):
+    name: str = Field(description="Path under queries/ without `.rq`, e.g. `qc/missing-label-violation`")
+    summary: str
+    method: str
+    form: Literal["SELECT", "ASK", "CONSTRUCT", "DESCRIBE", "UNKNOWN"]
+    parameters: list[ParameterOut]
+    query: str = Field(description="The query text, header included")
+
+
+_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+
+
+def _form(query: NamedQuery) -> str:
+    """The query form: the first form keyword outside comments and IRIs."""
+    body = " ".join(line for line in query.text.splitlines() if not line.lstrip().startswith("#"))
+    match = _FORM.search(re.sub(r"<[^>\s]*>", " ", body))
+    return match.group(1).upper() if match else "UNKNOWN"
+
+
+def _type(parameter: QueryParameter) -> str:
+    return parameter.kind.rsplit("#", 1)[-1]
+
+
+def _describe(name: str, query: NamedQuery) -> NamedQueryOut:
+    # the name is the file's key in load_queries(): NamedQuery.name is not relied on
+    return NamedQueryOut(
+        name=name, summary=query.summary, method=query.headers.get("method", "GET").upper(), form=_form(query),
+        parameters=[ParameterOut(name=p.name, type=_type(p), variable="?" + p.variable) for p in query.parameters],
+        query=query.text,
+    )
+
+
+def _query(name: str) -> NamedQuery:
+    queries = load_queries()
+    if name not in queries:
+        raise HTTPException(404, f"no named query {name[:200]!r}; see GET /queries")
+    return queries[name]
+
+
+@router.get("", response_model=list[NamedQueryOut],
+            summary="Every named query in queries/, with its parameters and text")
+def list_queries() -> list[NamedQueryOut]:
+    return [_describe(name, q) for name, q in sorted(load_queries().items())]
+
+
+_RESULTS_SCHEMA = {
+    "type": "object",
+    "description": "SPARQL 1.1 Query Results JSON: `head` and `results` (SELECT) or `boolean` (ASK)",
+    "required": ["head"],
+    "properties": {
+        "head": {"type": "object"},
+        "results": {"type": "object", "properties": {"bindings": {"type": "array", "items": {"type": "object"}}}},
+        "boolean": {"type": "boolean"},
+    },
+}
+
+
+@router.get(
+    "/{name:path}",
+    response_class=Response,
+    summary="Run a named query with its parameters given in the query string",
+    responses={
+        200: {
+            "description": "SPARQL JSON results (SELECT, ASK) or N-Triples (CONSTRUCT, DESCRIBE)",
+            "content": {SPARQL_JSON: {"schema": _RESULTS_SCHEMA}, N_TRIPLES: {"schema": {"type": "string"}}},
+            "headers": {TRUNCATED_HEADER: {"description": "`true` when SELECT rows were cut at the configured cap",
+                                           "schema": {"type": "string", "enum": ["true"]}}},
+        },
+        404: {"model": Problem, "description": "No query of that name"},
+        422: {"model": Problem, "description": "A parameter is missing, unknown or malformed; `field` names it"},
+    },
+)
+def run_query(
+    request: Request,
+    store: StoreDep,
+    service: ServiceDep,
+    settings: SettingsDep,
+    name: str = Path(description="A name from GET /queries, e.g. `therapy-ladder` or `qc/missing-label-violation`",
+                     examples=["therapy-ladder"]),
+) -> Response:
+    query = _query(name)
+    bindings = _bindings(name, query, request.query_params, service.terms)
+    result = store.query(query.text, bindings or None, timeout=settings.query_timeout_s)
+    if isinstance(result, ox.QueryBoolean):
+        return Response(json.dumps({"head": {}, "boolean": bool(result)}), media_type=SPARQL_JSON)
+    if isinstance(result, ox.QuerySolutions):
+        document, truncated = _solutions_json(result, settings.max_rows)
+        headers = {TRUNCATED_HEADER: "true"} if truncated else {}
+        return Response(json.dumps(document, ensure_ascii=False), media_type=SPARQL_JSON, headers=headers)
+    return Response(ox.serialize(list(result), format=ox.RdfFormat.N_TRIPLES), media_type=N_TRIPLES)
+
+
+def _bindings(name: str, query: NamedQuery, params, terms) -> dict[str, Term]:
+    """Every parameter is required; unknown names are refused so a typo does not go unnoticed."""
+    known = {p.name for p in query.parameters}
+    for given in params:
+        if given not in known:
+            expected = ", ".join(sorted(known)) or "none"
+            raise PatientInputError(given, f"query {name!r} has no parameter {given[:100]!r} "
+                                    f"(its parameters: {expected})")
+    bindings: dict[str, Term] = {}
+    for parameter in query.parameters:
+        values = params.getlist(parameter.name)
+        if not values:
+            raise PatientInputError(parameter.name, f"query {name!r} needs the parameter {parameter.name!r} "
+                                    f"({_type(parameter)})")
+        if len(values) > 1:
+            raise PatientInputError(parameter.name, "give the parameter once")
+        try:
+            bindings[parameter.variable] = parameter.to_term(values[0], terms)
+        except ValueError:
+            raise PatientInputError(parameter.name, f"{values[0][:100]!r} is not a valid {_type(parameter)}") from None
+    return bindings
+
+
+def _term_json(term: Term) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Triple):  # SPARQL-star: a quoted triple
+        parts = ("subject", "predicate", "object")
+        return {"type": "triple", "value": {k: _term_json(getattr(term, k)) for k in parts}}
+    out = {"type": "literal", "value": term.value}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype.value != _XSD_STRING:
+        out["datatype"] = term.datatype.value
+    return out
+
+
+def _solutions_json(result: ox.QuerySolutions, max_rows: int) -> tuple[dict, bool]:
+    variables = [v.value for v in result.variables]
+    bindings = []
+    truncated = False
+    for solution in result:
+        if len(bindings) == max_rows:
+            truncated = True
+            break
+        bindings.append({v: _term_json(solution[v]) for v in variables if solution[v] is not None})
+    return {"head": {"vars": variables}, "results": {"bindings": bindings}}, truncated
