@@ -1,0 +1,171 @@
+"""The two CDS services, each a discovery entry, a context model and a handler, looked up by id."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pydantic import BaseModel, ValidationError
+
+from api.cds import CdsRequestError, member_path
+from api.cds.cards import CardContext, order_cards, patient_view_cards
+from api.cds.models import Card, CDSRequest, OrderSelectContext, PatientViewContext, Service
+from api.cds.orders import resolve_order, selected_orders, with_option
+from api.cds.prefetch import REQUIRED, TEMPLATES, PatientBundle, patient_bundle
+from kg.errors import PatientInputError
+from kg.fhir import bundle_path, read_bundle
+from kg.service import TherapyKG
+from kg.terms import TKG
+
+_USAGE = ("Send the prefetch keys 'patient' and 'conditions' (required: the service has no access to the "
+          "FHIR server and answers 412 without them); 'medications', 'medicationRequests' and 'procedures' "
+          "make current and tried therapies known.")
+
+
+@dataclass(frozen=True)
+class HookCall:
+    request: CDSRequest
+    context: BaseModel
+    service: TherapyKG
+    cards: CardContext
+
+
+@dataclass(frozen=True)
+class CdsService:
+    definition: Service
+    context_model: type[BaseModel]
+    handler: Callable[[HookCall], list[Card]]
+
+
+def _patient_view(call: HookCall) -> list[Card]:
+    bundle = patient_bundle(call.request.prefetch, call.context.patientId)
+    evaluation = evaluate_bundle(call.service, bundle)
+    if evaluation is None:
+        return []
+    return patient_view_cards(evaluation, call.cards, bundle.notes)
+
+
+def _order_select(call: HookCall) -> list[Card]:
+    """Orders the graph knows nothing about (most orders) end here, before the record is evaluated."""
+    bundle = patient_bundle(call.request.prefetch, call.context.patientId)
+    service = call.service
+    matches = [m for order in selected_orders(call.context.model_dump())
+               if (m := resolve_order(order, service.resolver, service.knowledge, service.terms)) is not None]
+    if not matches:
+        return []
+    evaluation = evaluate_bundle(service, bundle)
+    if evaluation is None:
+        return []
+    cards: list[Card] = []
+    for match in matches:
+        match = with_option(match, evaluation, service.knowledge, service.terms)
+        cards += order_cards(evaluation, match, call.cards, bundle.notes)
+    return cards
+
+
+SERVICES: dict[str, CdsService] = {
+    "therapy-kg-patient-view": CdsService(
+        Service(
+            id="therapy-kg-patient-view",
+            hook="patient-view",
+            title="therapy-kg: spasticity and muscle spasm treatment options",
+            description="When a chart is opened: which treatment options (non-pharmacological therapy, baclofen, "
+            "tizanidine, dantrolene, botulinum toxin, intrathecal baclofen) are eligible, deferred, excluded or "
+            "not indicated for the patient, warnings about current therapies (e.g. taper baclofen, never stop it "
+            "abruptly), and the information whose absence leaves options open, each citing its numbered sources.",
+            prefetch=TEMPLATES,
+            usageRequirements=_USAGE,
+        ),
+        PatientViewContext,
+        _patient_view,
+    ),
+    "therapy-kg-order-select": CdsService(
+        Service(
+            id="therapy-kg-order-select",
+            hook="order-select",
+            title="therapy-kg: check a spasticity or muscle spasm drug order",
+            description="When a drug is selected (e.g. baclofen, RxNorm 1292): warns when it is excluded, not "
+            "indicated or premature for the patient (baclofen is not indicated for rheumatic muscle spasm and "
+            "not recommended after stroke; non-pharmacological therapy comes first), suggests the first-line "
+            "options eligible instead, and gives dosing for the patient's age group when it is eligible.",
+            prefetch=TEMPLATES,
+            usageRequirements=_USAGE + " An order without a route is assessed as the oral form.",
+        ),
+        OrderSelectContext,
+        _order_select,
+    ),
+}
+
+
+def discovery() -> list[Service]:
+    return [s.definition for s in SERVICES.values()]
+
+
+def evaluate_bundle(service: TherapyKG, bundle: PatientBundle) -> dict | None:
+    """The fast engine's evaluation of the prefetched record, or None when it has no usable condition.
+
+    Paths in the evaluation's `unrecognized` and in what the FHIR reading left out are rewritten to
+    the request's own (`prefetch.conditions.entry[2].resource.code`); the left-out items are added
+    to `bundle.notes`.
+    """
+    if bundle.condition_count == 0:
+        return None
+    try:
+        reading = read_bundle(bundle.bundle)
+    except PatientInputError as exc:
+        if exc.field == "Condition":  # every Condition inactive, resolved, refuted or uncoded
+            return None
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        raise CdsRequestError(422, bundle.origin_of(exc.field), message) from None
+    evaluation = service.evaluate(reading.patient, "fast")  # the report goes to the notes, not `unrecognized`
+    for item in evaluation["unrecognized"]:
+        source = bundle_path(reading, item["field"])
+        if source is not None:
+            item["field"] = bundle.origin_of(source)
+    for item in reading.report:
+        what = "/".join(str(item["input"][k]) for k in ("resourceType", "id") if k in item.get("input", {}))
+        bundle.notes.append(f"{bundle.origin_of(item['field'])}{' (' + what + ')' if what else ''}: {item['reason']}")
+    return evaluation
+
+
+def call_service(service_id: str, body: object, service: TherapyKG, base_url: str | None) -> list[Card]:
+    """Validate a request for one service and run it; errors are `CdsRequestError`s naming the member."""
+    cds = SERVICES.get(service_id)
+    if cds is None:
+        raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
+    request = _validated(CDSRequest, body, "")
+    if request.hook != cds.definition.hook:
+        raise CdsRequestError(400, "hook", f"service {service_id!r} answers the {cds.definition.hook!r} hook, "
+                              f"not {request.hook[:100]!r}")
+    context = _validated(cds.context_model, request.context, "context")
+    cards = CardContext(
+        hook_instance=request.hookInstance,
+        labels=_labels(service),
+        pharmacological=_pharmacological(service),
+        patient_id=context.patientId,
+        base_url=base_url,
+    )
+    return cds.handler(HookCall(request, context, service, cards))
+
+
+def _validated(model: type[BaseModel], data: object, prefix: str):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CdsRequestError(422, member_path(prefix, first["loc"]) or "body", first["msg"]) from None
+
+
+@lru_cache(maxsize=8)
+def _labels(service: TherapyKG) -> dict[str, str]:
+    return {service.terms.compress(iri): label for iri, label in service.knowledge.labels.items()}
+
+
+@lru_cache(maxsize=8)
+def _pharmacological(service: TherapyKG) -> frozenset[str]:
+    classes = service.knowledge.classes_under(TKG + "PharmacologicalIntervention")
+    return frozenset(service.terms.compress(c) for c in classes)
+
+
+__all__ = ["REQUIRED", "SERVICES", "call_service", "discovery", "evaluate_bundle"]
