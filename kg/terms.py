@@ -42,6 +42,9 @@ class TermResolver:
         value = value.strip()
         if value.startswith(("http://", "https://", "urn:")):
             return value
+        if ":" not in value:
+            raise PatientInputError(field, f"{value[:100]!r} is neither a CURIE (prefix:name, e.g. tkg:Spasticity) "
+                                    "nor an IRI")
         expanded = self._expand_known(value)
         if expanded is None:
             prefix = value.split(":", 1)[0] if ":" in value else value

@@ -29,8 +29,12 @@ _BODY_SCHEMA = {
                         "title": "FHIR R4 Bundle",
                         "description": "A FHIR R4 Bundle with Patient, Condition, MedicationStatement, "
                         "MedicationRequest and Procedure resources.",
-                        "required": ["resourceType"],
-                        "properties": {"resourceType": {"type": "string", "enum": ["Bundle"]}},
+                        "required": ["resourceType", "type"],
+                        "properties": {
+                            "resourceType": {"type": "string", "enum": ["Bundle"]},
+                            "type": {"type": "string"},
+                            "entry": {"type": "array", "items": {"type": "object"}},
+                        },
                     },
                 ]
             }

@@ -1,0 +1,88 @@
+"""POST /evaluate over HTTP, on every store backend: statuses, errors naming the field, isolation."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+VIGNETTES = {p.stem: json.loads(p.read_text()) for p in sorted((Path(__file__).parents[1] / "vignettes").glob("*.json"))}
+
+
+def _statuses(document: dict) -> dict[str, str]:
+    return {o["intervention"]: o["status"] for o in document["options"]}
+
+
+def test_health_reports_the_graph(client) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["triples"] > 500
+    assert body["knowledge_version"] == "0.1.0"
+
+
+@pytest.mark.parametrize("name", ["ms-generalized-nothing-tried", "rheumatic-muscle-spasm", "stroke-current-oral-baclofen"])
+def test_evaluate_answers_the_vignette(client, name) -> None:
+    vignette = VIGNETTES[name]
+    response = client.post("/evaluate", json=vignette["patient"])
+    assert response.status_code == 200
+    statuses = _statuses(response.json())
+    for curie, status in vignette["expect"]["statuses"].items():
+        assert statuses[curie] == status
+
+
+def test_owl_engine_over_http_matches_fast(client) -> None:
+    patient = VIGNETTES["spasticity-unknown-distribution"]["patient"]
+    fast = client.post("/evaluate", json=patient).json()
+    owl = client.post("/evaluate", params={"engine": "owl"}, json=patient).json()
+    assert owl["engine"] == "owl" and fast["engine"] == "fast"
+    fast.pop("engine"), owl.pop("engine")
+    assert fast == owl
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        (b"{not json", 422, "body"),
+        (b"", 422, "body"),
+        (json.dumps({"conditions": ["tkg:Spasticity"], "age": 200}).encode(), 422, "age"),
+        (json.dumps({"conditions": ["tkg:Spasticity"], "age": "seventy"}).encode(), 422, "age"),
+        (json.dumps({"conditions": ["nope:X"]}).encode(), 422, "conditions[0]"),
+        (json.dumps({"conditions": ["tkg:Unknown"]}).encode(), 422, "conditions[0]"),
+        (json.dumps({"resourceType": "Patient"}).encode(), 422, "resourceType"),
+        (json.dumps([1, 2]).encode(), 422, "patient"),
+    ],
+)
+def test_bad_input_gets_4xx_naming_the_field(client, body, status, field) -> None:
+    response = client.post("/evaluate", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == status
+    detail = response.json()
+    assert detail["field"].startswith(field)
+    assert "Traceback" not in response.text and "/work/" not in response.text
+
+
+def test_unknown_engine_is_rejected(client) -> None:
+    response = client.post("/evaluate", params={"engine": "magic"}, json={"conditions": ["tkg:Spasticity"]})
+    assert response.status_code == 422
+
+
+def test_oversized_body_gets_413(client) -> None:
+    big = json.dumps({"conditions": ["tkg:Spasticity"], "id": "x" * (2 * 1024 * 1024)})
+    response = client.post("/evaluate", content=big, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_concurrent_evaluations_never_mix_patients(client) -> None:
+    """Many distinct patients in parallel: each answer is the one that patient gets alone."""
+    patients = [dict(v["patient"], id=f"{name}-{i}") for i in range(6) for name, v in VIGNETTES.items()]
+    alone = {p["id"]: _statuses(client.post("/evaluate", json=p).json()) for p in patients}
+
+    def ask(patient: dict) -> tuple[str, dict, dict]:
+        body = client.post("/evaluate", json=patient).json()
+        return patient["id"], body, _statuses(body)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for patient_id, body, statuses in pool.map(ask, patients):
+            assert body["patient"] == patient_id
+            assert statuses == alone[patient_id]
