@@ -29,6 +29,8 @@ class Evaluator:
         self.terms = terms or TermResolver()
         self._statement_json = {s.iri: self._statement_doc(s) for s in knowledge.statements}
         self._relevant: dict[str, tuple[Statement, ...]] = {}
+        self._matchable = {s.iri: self._matchable_terms(s) for s in knowledge.statements}
+        self._doses = {s.iri: self._dose_items(s) for s in knowledge.statements}
 
     # ------------------------------------------------------------------ public
     def evaluate(self, resolution: Resolution, m: Memberships, engine: str) -> dict:
@@ -72,12 +74,13 @@ class Evaluator:
         return self._relevant[intervention]
 
     def _option(self, intervention: str, facts: PatientFacts, m: Memberships) -> dict:
-        relevant = self._statements_about(intervention)
-        applying = [s for s in relevant if s.iri in m.applies]
-        possible = [s for s in relevant if s.iri in m.possibly]
         by_kind: dict[str, list[Statement]] = defaultdict(list)
-        for s in applying:
-            by_kind[s.kind].append(s)
+        possible: list[Statement] = []
+        for s in self._statements_about(intervention):
+            if s.iri in m.applies:
+                by_kind[s.kind].append(s)
+            elif s.iri in m.possibly:
+                possible.append(s)
         possible_status = [s for s in possible if s.kind in STATUS_KINDS]
         recommendations = by_kind["recommendation"]
         met = [s for s in recommendations if self._prerequisites_met(s, m)]
@@ -142,23 +145,45 @@ class Evaluator:
         return doc
 
     def _matched(self, s: Statement, facts: PatientFacts) -> list[dict]:
-        matched = []
-        for c in sorted(facts.conditions):
-            for target in sorted(s.conditions):
-                if self.k.is_a(c, target):
-                    matched.append({"field": "conditions", "term": self.terms.compress(c), "matches": self.terms.compress(target)})
-                elif c in s.condition_parents and self.k.is_a(target, c):
-                    matched.append({"field": "conditions", "term": self.terms.compress(c),
-                                    "might_match": self.terms.compress(target)})
+        """The patient facts a statement matched: each recorded term, then the age."""
+        conditions, tried, findings = self._matchable[s.iri]
+        matched: list[dict] = []
+        for c in sorted(facts.conditions & conditions):
+            matched += self._term_matches(s, "conditions", c)
         if s.population and facts.age is not None:
             matched.append({"field": "age", "value": facts.age, "matches": self.terms.compress(s.population)})
-        for t in sorted(facts.tried):
-            if any(self.k.is_a(t, o) for o in s.prior_options):
-                matched.append({"field": "therapies_tried", "term": self.terms.compress(t), "meets": f"line {s.prior_line} initiated"})
-        for f in sorted(facts.findings):
-            if any(self.k.is_a(f, r) for r in s.required_findings):
-                matched.append({"field": "findings", "term": self.terms.compress(f), "matches": self.terms.compress(f)})
+        if tried := facts.tried & tried:
+            for t in sorted(tried):
+                matched += self._term_matches(s, "therapies_tried", t)
+        if findings := facts.findings & findings:
+            for f in sorted(findings):
+                matched += self._term_matches(s, "findings", f)
         return matched
+
+    def _matchable_terms(self, s: Statement) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """The classes a patient's conditions, tried therapies and findings can match `s` with:
+        those under what it names (and, for conditions, the less specific ones it may match)."""
+        def under(classes: frozenset[str]) -> frozenset[str]:
+            return frozenset().union(*(self.k.descendants(c) for c in classes))
+
+        return under(s.conditions) | s.condition_parents, under(s.prior_options), under(s.required_findings)
+
+    def _term_matches(self, s: Statement, field: str, term: str) -> list[dict]:
+        """What one recorded term (among the statement's matchable ones) matches in it."""
+        c = self.terms.compress
+        if field == "conditions":
+            matches = []
+            for target in sorted(s.conditions):
+                if self.k.is_a(term, target):
+                    matches.append({"field": field, "term": c(term), "matches": c(target)})
+                elif term in s.condition_parents and self.k.is_a(target, term):
+                    matches.append({"field": field, "term": c(term), "might_match": c(target)})
+            return matches
+        if field == "therapies_tried":
+            met = any(self.k.is_a(term, o) for o in s.prior_options)
+            return [{"field": field, "term": c(term), "meets": f"line {s.prior_line} initiated"}] if met else []
+        return [{"field": field, "term": c(term), "matches": c(r)} for r in sorted(s.required_findings)
+                if self.k.is_a(term, r)]
 
     def _unmet(self, s: Statement, facts: PatientFacts) -> list[dict]:
         """The prerequisites of a recommendation that the patient record does not meet."""
@@ -180,21 +205,24 @@ class Evaluator:
         doc = self._reason(s, facts, m, possible=possible)
         if s.population:
             doc["population"] = {"term": self.terms.compress(s.population), "label": self.k.label(s.population)}
-        doc["doses"] = [
-            {"role": self.terms.compress(d.role), "label": d.role_label, "lower": _number(d.lower),
-             "upper": _number(d.upper), "unit": d.unit, "ucum": d.ucum}
-            for d in s.doses
-        ]
+        doc["doses"] = [dict(items) for items in self._doses[s.iri]]
         return doc
+
+    def _dose_items(self, s: Statement) -> tuple[tuple[tuple[str, object], ...], ...]:
+        """The dose figures of a statement, as items to make each document's dicts from."""
+        return tuple(
+            (("role", self.terms.compress(d.role)), ("label", d.role_label), ("lower", _number(d.lower)),
+             ("upper", _number(d.upper)), ("unit", d.unit), ("ucum", d.ucum))
+            for d in s.doses
+        )
 
     # ------------------------------------------------------------------ top level
     def _missing_information(self, facts: PatientFacts, m: Memberships, options: dict[str, dict]) -> list[dict]:
         """The questions whose answers would change an option, each with the options it would change."""
         questions: dict[tuple, dict] = {}
         for intervention, option in options.items():
-            for iri in sorted(m.possibly):
-                s = self.k.by_iri[iri]
-                if not self._about(s, intervention):
+            for s in self._statements_about(intervention):
+                if s.iri not in m.possibly:
                     continue
                 if s.population and facts.age is None and option["status"] in ("eligible", "deferred"):
                     key = ("age",)

@@ -112,10 +112,13 @@ class Knowledge:
         self.by_iri = {s.iri: s for s in self.statements}
 
     def label(self, iri: str) -> str:
-        return self.labels.get(iri, iri.rsplit("/", 1)[-1])
+        label = self.labels.get(iri)
+        return label if label is not None else iri.rsplit("/", 1)[-1]
 
     def is_a(self, cls: str, ancestor: str) -> bool:
-        return ancestor in self.ancestors.get(cls, (cls,))
+        """`cls` is `ancestor` or under it (a class the graph does not hold is only itself)."""
+        ancestors = self.ancestors.get(cls)
+        return ancestor in ancestors if ancestors is not None else cls == ancestor
 
     def classes_under(self, root: str) -> list[str]:
         return sorted(c for c, anc in self.ancestors.items() if root in anc and c != root)
