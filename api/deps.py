@@ -1,4 +1,8 @@
-"""Typed FastAPI dependencies: the app's state objects, reached through the request."""
+"""Typed FastAPI dependencies: the app's state objects, reached through the request.
+
+They are `async def` although they only read an attribute: FastAPI runs a plain `def` dependency
+in its thread pool, and that hop cost about 6% of a /evaluate request under load (py-spy).
+"""
 
 from __future__ import annotations
 
@@ -12,19 +16,19 @@ from kg.service import TherapyKG
 from kg.store import Store
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_service(request: Request) -> TherapyKG:
+async def get_service(request: Request) -> TherapyKG:
     return request.app.state.service
 
 
-def get_app_state(request: Request) -> AppState:
+async def get_app_state(request: Request) -> AppState:
     return request.app.state.app_state
 
 

@@ -8,9 +8,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 from api.deps import AppStateDep
+from api.responses import FastJSONResponse
 from api.schemas import EvaluationOut
 from kg.errors import PatientInputError, ReasonerUnavailableError
 from kg.patient import PatientInput
@@ -49,8 +49,10 @@ _BODY_SCHEMA = {
     summary="Evaluate one patient: options, statuses, reasons with sources",
     openapi_extra={"requestBody": _BODY_SCHEMA},
     responses={
-        400: {"description": "The body is not JSON"},
-        422: {"description": "The patient document is invalid; the message names the field"},
+        400: {"description": "The Content-Length header is not a number"},
+        413: {"description": "The body is larger than the configured limit (default 1 MiB)"},
+        422: {"description": "The body is not JSON, or the patient document is invalid; the message names the "
+              "field"},
         503: {"description": "The DL reasoner (engine=owl) is unavailable or timed out"},
     },
 )
@@ -58,17 +60,17 @@ async def evaluate(
     request: Request,
     state: AppStateDep,
     engine: Literal["fast", "owl"] = Query("fast", description="`owl` runs the HermiT DL engine"),
-) -> JSONResponse:
+) -> FastJSONResponse:
     document = _decode(await request.body())
     service = state.service
     if engine == "fast":
-        return JSONResponse(service.evaluate_document(document, "fast"))
+        return FastJSONResponse(service.evaluate_document(document, "fast"))
     try:
         await asyncio.wait_for(state.reasoner_slots.acquire(), timeout=state.settings.reasoner_timeout_s)
     except TimeoutError:
         raise ReasonerUnavailableError("every reasoner slot stayed busy; try again later") from None
     try:
-        return JSONResponse(await run_in_threadpool(service.evaluate_document, document, "owl"))
+        return FastJSONResponse(await run_in_threadpool(service.evaluate_document, document, "owl"))
     finally:
         state.reasoner_slots.release()
 

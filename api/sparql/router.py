@@ -27,7 +27,7 @@ UPDATE = "application/sparql-update"
 UPDATE_PARAMETERS = ("update", "using-graph-uri", "using-named-graph-uri")
 
 
-def get_runner(request: Request) -> SparqlRunner:
+async def get_runner(request: Request) -> SparqlRunner:
     return request.app.state.sparql_runner
 
 
