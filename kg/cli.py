@@ -44,8 +44,18 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from api.serve import serve
 
-    serve(host=args.host, port=args.port, sparql_endpoint=args.sparql_endpoint)
+    serve(host=args.host, port=args.port, sparql_endpoint=args.sparql_endpoint, workers=args.workers)
     return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _engine_option(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +92,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--sparql-endpoint", default=None, help="use a remote SPARQL 1.1 endpoint instead of the embedded store")
+    p.add_argument("--workers", type=_positive, default=1,
+                   help="worker processes (default 1; one per core answers in parallel, each holds its own graph)")
     p.set_defaults(func=_cmd_serve)
     return parser
 

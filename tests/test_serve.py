@@ -1,0 +1,80 @@
+"""`therapy-kg serve` (what `make run` starts) answers over real HTTP, in one process or several,
+and leaves no process behind when it is stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.oxigraph_server import _free_port
+
+REPO = Path(__file__).resolve().parents[1]
+PATIENT = {"id": "serve-1", "age": 45, "conditions": ["tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity"]}
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant process of `pid` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_and_stops_cleanly(workers: int) -> None:
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--workers", str(workers)],
+                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the API did not start within 120 s"
+            time.sleep(0.3)
+        evaluation = httpx.post(f"{base}/evaluate", json=PATIENT, timeout=30).json()
+        assert evaluation["patient"] == "serve-1"
+        statuses = {o["intervention"]: o["status"] for o in evaluation["options"]}
+        assert statuses["tkg:Stretching"] == "eligible" and statuses["tkg:OralBaclofen"] == "deferred"
+        answer = httpx.get(f"{base}/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=30)
+        assert answer.status_code == 200 and answer.json()["boolean"] is True
+        descendants = _children(server.pid)
+        assert descendants, "the server runs its SPARQL workers (and its API workers) as child processes"
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    # uvicorn shuts down gracefully, then re-raises SIGTERM in a single process (so: -15 or 0)
+    assert server.returncode in (0, -signal.SIGTERM), server.stderr.read().decode()[-2000:]
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in descendants) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in descendants if _alive(p)], "processes left behind after the server stopped"
