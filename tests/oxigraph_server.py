@@ -9,15 +9,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pyoxigraph as ox
 
-KNOWLEDGE_GRAPH = "https://w3id.org/therapy-kg/graph/knowledge"
+from kg.store import KNOWLEDGE_GRAPH
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -28,32 +30,35 @@ def oxigraph_binary() -> str | None:
     return str(beside) if beside.exists() else shutil.which("oxigraph")
 
 
+def release_nquads(ntriples: bytes) -> bytes:
+    """The release graph as the embedded store holds it: in the default graph and the knowledge graph."""
+    triples = [q.triple for q in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)]
+    quads = [ox.Quad(*t, ox.DefaultGraph()) for t in triples] + [ox.Quad(*t, KNOWLEDGE_GRAPH) for t in triples]
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+
+
 @contextmanager
-def oxigraph_server(ntriples: bytes, workdir: Path):
-    """Load `ntriples` into the default graph and the knowledge graph, serve read-only, yield the query URL."""
+def oxigraph_server(nquads: bytes, workdir: Path, timeout_s: float | None = None) -> Iterator[str]:
+    """Serve `nquads` read-only on a free port, yield the query URL, stop the server by its PID.
+
+    `timeout_s` is the server's own query timeout: it ends queries a client abandoned (a dropped
+    connection does not).
+    """
     binary = oxigraph_binary()
     if binary is None:
         raise RuntimeError("the oxigraph server is not installed (pip install oxigraph)")
-    location = workdir / "oxigraph-db"
-    data = workdir / "release.nt"
-    data.write_bytes(ntriples)
+    data, location = workdir / "dataset.nq", workdir / "oxigraph-db"
+    data.write_bytes(nquads)
     subprocess.run([binary, "load", "--location", str(location), "--file", str(data)], check=True, capture_output=True)
-    subprocess.run([binary, "load", "--location", str(location), "--file", str(data), "--graph", KNOWLEDGE_GRAPH],
-                   check=True, capture_output=True)
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    port = free_port()
+    command = [binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"]
+    if timeout_s is not None:
+        command += ["--timeout-s", f"{timeout_s:g}"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}/query"
     try:
         deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url, params={"query": "ASK {}"}, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+        while not _answers(url):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the oxigraph server did not start")
             time.sleep(0.1)
@@ -65,3 +70,10 @@ def oxigraph_server(ntriples: bytes, workdir: Path):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, params={"query": "ASK {}"}, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

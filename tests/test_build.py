@@ -6,7 +6,6 @@ Broken inputs are copies of ontology/ in tmp_path with one small, explicit edit 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,24 +14,17 @@ from rdflib.namespace import OWL, RDF, RDFS
 
 from kg import cli
 from kg.build import RELEASE_FILE, build
-from kg.errors import ReasoningError, ShapeViolationError, SourceFileError, TherapyKGError
-from kg.resources import ontology_dir
+from kg.errors import (
+    ReasoningError,
+    ShapeViolationError,
+    SourceFileError,
+    TherapyKGError,
+)
+from tests.ontology_edits import edited_ontology
 
 TKG = rdflib.Namespace("https://w3id.org/therapy-kg/")
 DEFINITION = rdflib.URIRef("http://purl.obolibrary.org/obo/IAO_0000115")
 DCTERMS = rdflib.Namespace("http://purl.org/dc/terms/")
-
-
-def edited_ontology(tmp_path: Path, *edits: tuple[str, str, str]) -> Path:
-    """Copy ontology/ into tmp_path and apply (file, old text, new text) edits, each matching once."""
-    target = tmp_path / "ontology"
-    shutil.copytree(ontology_dir(), target)
-    for relative, old, new in edits:
-        path = target / relative
-        text = path.read_text(encoding="utf-8")
-        assert text.count(old) == 1, f"fixture edit is out of date: {old!r} is not exactly once in {relative}"
-        path.write_text(text.replace(old, new), encoding="utf-8")
-    return target
 
 
 def line_of(path: Path, text: str) -> int:

@@ -7,15 +7,13 @@ A new query without a fault case fails `test_every_violation_query_has_a_fault_c
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from kg import cli
 from kg.qc import check_graph, run_checks, violation_queries
-from kg.resources import ontology_dir
+from tests.ontology_edits import edited_ontology
 
 CONDITIONS = "components/conditions.ttl"
 STATEMENTS = "components/statements.ttl"
@@ -96,18 +94,6 @@ FAULTS = {
 }
 
 
-def edited_ontology(tmp_path: Path, edits) -> Path:
-    """Copy ontology/ into tmp_path and apply (file, old text, new text) edits, each matching once."""
-    target = tmp_path / "ontology"
-    shutil.copytree(ontology_dir(), target)
-    for relative, old, new in edits:
-        path = target / relative
-        text = path.read_text(encoding="utf-8")
-        assert text.count(old) == 1, f"fixture edit is out of date: {old!r} is not exactly once in {relative}"
-        path.write_text(text.replace(old, new), encoding="utf-8")
-    return target
-
-
 def test_check_passes_on_the_shipped_ontology(capsys) -> None:
     code = cli.main(["check"])
     captured = capsys.readouterr()
@@ -133,7 +119,7 @@ def test_violation_query_has_a_summary_and_selects(query) -> None:
 
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
 def test_check_names_the_faulty_iri(tmp_path, capsys, fault: Fault) -> None:
-    source = edited_ontology(tmp_path, fault.edits)
+    source = edited_ontology(tmp_path, *fault.edits)
     assert cli.main(["check", "--source", str(source)]) == 1
     output = capsys.readouterr().out.splitlines()
     lines = [line for line in output if line.startswith(fault.query + ":")]
@@ -146,7 +132,7 @@ def test_check_names_the_faulty_iri(tmp_path, capsys, fault: Fault) -> None:
 def test_run_checks_reports_shape_violations_with_file_and_line(tmp_path) -> None:
     """SHACL is part of the report: a statement without a source is named with its file:line."""
     fault = FAULTS["statement-without-source"]
-    source = edited_ontology(tmp_path, fault.edits)
+    source = edited_ontology(tmp_path, *fault.edits)
     shacl = [p for p in run_checks(source) if p.startswith("shacl:")]
     assert any("BenzodiazepinesAvoidedInStrokeRecovery" in p and f"{source / STATEMENTS}:" in p and "hasSource" in p
                for p in shacl), shacl

@@ -12,12 +12,12 @@ from kg.build import BuildResult
 from kg.graph import release_ntriples
 from kg.service import TherapyKG
 from kg.store import OxigraphStore, RemoteSparqlStore
-from tests.oxigraph_server import oxigraph_server
+from tests.oxigraph_server import oxigraph_server, release_nquads
 
 
 @pytest.fixture(scope="session")
 def remote_endpoint(build_result: BuildResult, tmp_path_factory):
-    with oxigraph_server(release_ntriples(build_result), tmp_path_factory.mktemp("oxigraph")) as url:
+    with oxigraph_server(release_nquads(release_ntriples(build_result)), tmp_path_factory.mktemp("oxigraph")) as url:
         yield url
 
 

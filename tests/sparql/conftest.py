@@ -6,13 +6,9 @@ a real Oxigraph server (the `oxigraph` package) reached through `RemoteSparqlSto
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pyoxigraph as ox
 import pytest
 from fastapi import FastAPI
@@ -22,7 +18,7 @@ from api.middleware import BodySizeLimitMiddleware
 from api.settings import Settings
 from api.sparql import install_sparql
 from kg.store import KNOWLEDGE_GRAPH, OxigraphStore, RemoteSparqlStore, Store
-from tests.oxigraph_server import _free_port, oxigraph_binary
+from tests.oxigraph_server import oxigraph_binary, oxigraph_server
 
 FIXTURE = Path(__file__).with_name("fixture.ttl")
 #: The graphs of the W3C protocol tests (`ut:graphData`), loaded as named graphs of the store.
@@ -40,42 +36,6 @@ def sparql_dataset_nquads() -> bytes:
     return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
 
 
-@contextmanager
-def dataset_server(nquads: bytes, workdir: Path) -> Iterator[str]:
-    """A read-only Oxigraph server holding `nquads`; yields its query URL.
-
-    Its own 5 s timeout ends the queries our runner abandoned (a dropped connection does not).
-    """
-    binary = oxigraph_binary()
-    if binary is None:
-        pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
-    (workdir / "dataset.nq").write_bytes(nquads)
-    location = str(workdir / "db")
-    subprocess.run([binary, "load", "--location", location, "--file", str(workdir / "dataset.nq")],
-                   check=True, capture_output=True)
-    port = _free_port()
-    process = subprocess.Popen([binary, "serve-read-only", "--location", location, "--bind", f"127.0.0.1:{port}",
-                                "--timeout-s", "5"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/query"
-    try:
-        deadline = time.monotonic() + 30
-        while not _answers(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the oxigraph server did not start")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.kill()
-        process.wait()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, params={"query": "ASK {}"}, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.fixture(scope="session", params=["embedded", pytest.param("oxigraph-server", marks=pytest.mark.server)])
 def sparql_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """The store behind /sparql: the embedded one, then a real Oxigraph server over HTTP."""
@@ -84,7 +44,9 @@ def sparql_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         store.store.load(sparql_dataset_nquads(), format=ox.RdfFormat.N_QUADS)
         yield store
         return
-    with dataset_server(sparql_dataset_nquads(), tmp_path_factory.mktemp("sparql-oxigraph")) as url:
+    if oxigraph_binary() is None:
+        pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
+    with oxigraph_server(sparql_dataset_nquads(), tmp_path_factory.mktemp("sparql-oxigraph"), timeout_s=5) as url:
         remote = RemoteSparqlStore(url)
         yield remote
         remote.client.close()
