@@ -2,13 +2,12 @@
 
 Parameters come from the query string by name (`?condition=tkg:Spasticity` for `?_condition_iri`) and
 are bound as RDF terms, never pasted into the query text; IRI parameters accept CURIEs. SELECT and ASK
-answer SPARQL JSON results, CONSTRUCT and DESCRIBE N-Triples. SELECT results are capped at the
-configured row limit; a capped answer carries the header `X-Results-Truncated: true`.
+answer SPARQL JSON results, CONSTRUCT and DESCRIBE N-Triples, written as /sparql writes them. Results
+are capped at the configured row limit; the header `X-Truncated` says whether rows were cut.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Literal
 
@@ -19,16 +18,15 @@ from pydantic import BaseModel, Field
 
 from api.deps import ServiceDep, SettingsDep, StoreDep
 from api.routers.lookups import Problem
+from api.sparql.negotiation import N_TRIPLES, SPARQL_JSON, serialize
 from kg.errors import PatientInputError
 from kg.queries import NamedQuery, QueryParameter, load_queries
 from kg.store import Term
 
 router = APIRouter(prefix="/queries", tags=["named queries"])
 
-SPARQL_JSON = "application/sparql-results+json"
-N_TRIPLES = "application/n-triples"
-TRUNCATED_HEADER = "X-Results-Truncated"
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+#: The same flag as /sparql's: rows (or triples) beyond the configured cap were cut.
+TRUNCATED_HEADER = "X-Truncated"
 
 
 class ParameterOut(BaseModel):
@@ -101,9 +99,10 @@ _RESULTS_SCHEMA = {
     responses={
         200: {
             "description": "SPARQL JSON results (SELECT, ASK) or N-Triples (CONSTRUCT, DESCRIBE)",
-            "content": {SPARQL_JSON: {"schema": _RESULTS_SCHEMA}, N_TRIPLES: {"schema": {"type": "string"}}},
-            "headers": {TRUNCATED_HEADER: {"description": "`true` when SELECT rows were cut at the configured cap",
-                                           "schema": {"type": "string", "enum": ["true"]}}},
+            "content": {SPARQL_JSON.media_type: {"schema": _RESULTS_SCHEMA},
+                        N_TRIPLES.media_type: {"schema": {"type": "string"}}},
+            "headers": {TRUNCATED_HEADER: {"description": "`true` when rows or triples were cut at the configured cap",
+                                           "schema": {"type": "string", "enum": ["true", "false"]}}},
         },
         404: {"model": Problem, "description": "No query of that name"},
         422: {"model": Problem, "description": "A parameter is missing, unknown or malformed; `field` names it"},
@@ -120,13 +119,9 @@ def run_query(
     query = _query(name)
     bindings = _bindings(name, query, request.query_params, service.terms)
     result = store.query(query.text, bindings or None, timeout=settings.query_timeout_s)
-    if isinstance(result, ox.QueryBoolean):
-        return Response(json.dumps({"head": {}, "boolean": bool(result)}), media_type=SPARQL_JSON)
-    if isinstance(result, ox.QuerySolutions):
-        document, truncated = _solutions_json(result, settings.max_rows)
-        headers = {TRUNCATED_HEADER: "true"} if truncated else {}
-        return Response(json.dumps(document, ensure_ascii=False), media_type=SPARQL_JSON, headers=headers)
-    return Response(ox.serialize(list(result), format=ox.RdfFormat.N_TRIPLES), media_type=N_TRIPLES)
+    fmt = N_TRIPLES if not isinstance(result, (ox.QueryBoolean, ox.QuerySolutions)) else SPARQL_JSON
+    body, truncated = serialize(result, fmt, settings.max_rows)
+    return Response(body, media_type=fmt.media_type, headers={TRUNCATED_HEADER: "true" if truncated else "false"})
 
 
 def _bindings(name: str, query: NamedQuery, params, terms) -> dict[str, Term]:
@@ -150,31 +145,3 @@ def _bindings(name: str, query: NamedQuery, params, terms) -> dict[str, Term]:
         except ValueError:
             raise PatientInputError(parameter.name, f"{values[0][:100]!r} is not a valid {_type(parameter)}") from None
     return bindings
-
-
-def _term_json(term: Term) -> dict:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Triple):  # SPARQL-star: a quoted triple
-        parts = ("subject", "predicate", "object")
-        return {"type": "triple", "value": {k: _term_json(getattr(term, k)) for k in parts}}
-    out = {"type": "literal", "value": term.value}
-    if term.language:
-        out["xml:lang"] = term.language
-    elif term.datatype.value != _XSD_STRING:
-        out["datatype"] = term.datatype.value
-    return out
-
-
-def _solutions_json(result: ox.QuerySolutions, max_rows: int) -> tuple[dict, bool]:
-    variables = [v.value for v in result.variables]
-    bindings = []
-    truncated = False
-    for solution in result:
-        if len(bindings) == max_rows:
-            truncated = True
-            break
-        bindings.append({v: _term_json(solution[v]) for v in variables if solution[v] is not None})
-    return {"head": {"vars": variables}, "results": {"bindings": bindings}}, truncated
