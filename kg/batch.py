@@ -88,17 +88,29 @@ def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, servi
                disable=not progress, mininterval=0.5)
     batch_size = OWL_BATCH if engine == "owl" else FAST_BATCH
     lines = _lines(path)
+    write = _json_line_writer(out)
     try:
         while chunk := list(islice(lines, batch_size)):
             for result in _evaluate_chunk(chunk, engine, service):
                 failures += "error" in result
-                out.write(orjson.dumps(result).decode() + "\n")
+                write(result)
             bar.update(len(chunk))
     finally:
         bar.close()
+        out.flush()
     if failures:
         print(f"{failures} line(s) could not be evaluated", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _json_line_writer(out: IO[str]):
+    """Write a document as one JSON line. orjson makes UTF-8 bytes: they go to the binary buffer
+    under a text stream when it has one (stdout, a file), not decoded and encoded again."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:  # e.g. io.StringIO
+        return lambda doc: out.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE).decode())
+    out.flush()  # whatever was written as text goes first
+    return lambda doc: buffer.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
 
 
 def _evaluate_chunk(chunk: list[tuple[int, str]], engine: str, service) -> list[dict]:

@@ -160,6 +160,8 @@ class PatientResolver:
 
     def _most_specific(self, classes: set[str]) -> set[str]:
         """Drop a class when a more specific one is also listed (spasticity + focal spasticity → focal)."""
+        if len(classes) < 2:
+            return classes
         return {c for c in classes if not any(o != c and self.knowledge.is_a(o, c) for o in classes)}
 
     def resolve_term(self, term: TermInput, where: str, root: str) -> dict:
