@@ -91,9 +91,9 @@ def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, servi
     write = _json_line_writer(out)
     try:
         while chunk := list(islice(lines, batch_size)):
-            for result in _evaluate_chunk(chunk, engine, service):
-                failures += "error" in result
-                write(result)
+            for encoded, failed in _evaluate_chunk(chunk, engine, service):
+                failures += failed
+                write(encoded)
             bar.update(len(chunk))
     finally:
         bar.close()
@@ -104,33 +104,37 @@ def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, servi
 
 
 def _json_line_writer(out: IO[str]):
-    """Write a document as one JSON line. orjson makes UTF-8 bytes: they go to the binary buffer
-    under a text stream when it has one (stdout, a file), not decoded and encoded again."""
+    """Write one JSON document (bytes, UTF-8) as a line: to the binary buffer under a text stream
+    when it has one (stdout, a file), not decoded and encoded again."""
     buffer = getattr(out, "buffer", None)
     if buffer is None:  # e.g. io.StringIO
-        return lambda doc: out.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE).decode())
+        return lambda encoded: out.write(encoded.decode() + "\n")
     out.flush()  # whatever was written as text goes first
-    return lambda doc: buffer.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+    return lambda encoded: buffer.write(encoded + b"\n")
 
 
-def _evaluate_chunk(chunk: list[tuple[int, str]], engine: str, service) -> list[dict]:
-    """The evaluations (or the error documents) of numbered lines, in their order."""
+def _evaluate_chunk(chunk: list[tuple[int, str]], engine: str, service) -> list[tuple[bytes, bool]]:
+    """(JSON, failed) for each numbered line in order: its evaluation, or the error that stopped it."""
     parsed, results = [], {}
     for number, line in chunk:
         try:
             parsed.append((number, service.read_document(orjson.loads(line))))
         except orjson.JSONDecodeError as exc:
-            results[number] = {"line": number, "error": f"not valid JSON: {exc.msg}", "field": "line"}
+            results[number] = _error(number, f"not valid JSON: {exc.msg}", "line")
         except PatientInputError as exc:
-            results[number] = {"line": number, "error": str(exc), "field": exc.field}
+            results[number] = _error(number, str(exc), exc.field)
     if parsed:
         try:
-            evaluations = service.evaluate_many([p for _, p in parsed], engine)
-            results.update({number: e for (number, _), e in zip(parsed, evaluations)})
+            evaluations = service.evaluate_many_json([p for _, p in parsed], engine)
+            results.update({number: (e, False) for (number, _), e in zip(parsed, evaluations)})
         except PatientInputError:  # one bad term in a batch: evaluate one by one
             for number, patient in parsed:
                 try:
-                    results[number] = service.evaluate(patient, engine)
+                    results[number] = (service.evaluate_many_json([patient], engine)[0], False)
                 except PatientInputError as one:
-                    results[number] = {"line": number, "error": str(one), "field": one.field}
+                    results[number] = _error(number, str(one), one.field)
     return [results[number] for number, _ in chunk]
+
+
+def _error(number: int, message: str, field: str) -> tuple[bytes, bool]:
+    return orjson.dumps({"line": number, "error": message, "field": field}), True

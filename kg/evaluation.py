@@ -5,12 +5,20 @@ non-indication makes an option not indicated; a statement that might apply if th
 more leaves the option undetermined; a recommendation that applies makes it eligible when its
 prerequisites are met and deferred otherwise. Which statements exist, and what they are about,
 comes from the graph.
+
+Documents are assembled from parts that never change once built (the statements' own text and
+sources, option documents remembered for the next patient with the same relevant facts), so
+these parts are shared between documents. No caller ever sees them shared: `evaluate_json`
+writes the document out at once, and `evaluate` hands out a deep copy made from those bytes.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import NamedTuple
+
+import orjson
 
 from kg.engines import Memberships
 from kg.knowledge import STATUS_KINDS, Knowledge, Statement
@@ -18,24 +26,51 @@ from kg.patient import PatientFacts, Resolution
 from kg.terms import TermResolver
 
 EXCLUDING = ("contraindication", "not-indicated")
+#: Option documents remembered at most; the memo starts afresh when full, so memory stays flat.
+OPTION_MEMO_SIZE = 4096
+
+
+class _OptionScope(NamedTuple):
+    """What an option's document can depend on: its statements, and the patient terms they can match."""
+
+    statements: frozenset[str]
+    conditions: frozenset[str]
+    tried: frozenset[str]
+    findings: frozenset[str]
+    uses_age: bool
+
+
 CAUTION_KINDS = ("caution", "discontinuation-caution")
 
 
 class Evaluator:
     """Builds evaluation documents; one instance per knowledge version, shared across requests."""
 
-    def __init__(self, knowledge: Knowledge, terms: TermResolver | None = None) -> None:
+    def __init__(self, knowledge: Knowledge, terms: TermResolver | None = None,
+                 option_memo_size: int = OPTION_MEMO_SIZE) -> None:
         self.k = knowledge
         self.terms = terms or TermResolver()
         self._statement_json = {s.iri: self._statement_doc(s) for s in knowledge.statements}
         self._relevant: dict[str, tuple[Statement, ...]] = {}
         self._matchable = {s.iri: self._matchable_terms(s) for s in knowledge.statements}
-        self._doses = {s.iri: self._dose_items(s) for s in knowledge.statements}
+        self._doses = {s.iri: self._dose_docs(s) for s in knowledge.statements}
+        self._scopes: dict[str, _OptionScope] = {}
+        self._option_memo: dict[tuple, dict] = {}
+        self._option_memo_size = option_memo_size
 
     # ------------------------------------------------------------------ public
     def evaluate(self, resolution: Resolution, m: Memberships, engine: str) -> dict:
+        """The evaluation document, a tree of its own that the caller may change at will."""
+        return orjson.loads(self.evaluate_json(resolution, m, engine))
+
+    def evaluate_json(self, resolution: Resolution, m: Memberships, engine: str) -> bytes:
+        """The evaluation document as JSON (UTF-8), what the API and NDJSON batches send."""
+        return orjson.dumps(self._document(resolution, m, engine))
+
+    def _document(self, resolution: Resolution, m: Memberships, engine: str) -> dict:
+        """The document, with shared parts: only for writing out at once (see the module notes)."""
         facts = resolution.facts
-        options = {iri: self._option(iri, facts, m) for iri in self._entries(facts, m)}
+        options = {iri: self._memoised_option(iri, facts, m) for iri in self._entries(facts, m)}
         return {
             "patient": facts.id,
             "knowledge_version": self.k.version,
@@ -72,6 +107,39 @@ class Evaluator:
                 sorted((s for s in self.k.statements if self._about(s, intervention)), key=lambda s: s.iri)
             )
         return self._relevant[intervention]
+
+    def _memoised_option(self, intervention: str, facts: PatientFacts, m: Memberships) -> dict:
+        """`_option`, remembered by what it reads: the memberships of the statements about the
+        intervention and the patient terms (and age) those statements can match. Patients differ
+        in many facts but agree on these for most options (measured: 85% of the options of random
+        generated patients are found here). A remembered document is never changed."""
+        scope = self._scope(intervention)
+        key = (intervention, m.applies & scope.statements, m.possibly & scope.statements, m.met & scope.statements,
+               facts.conditions & scope.conditions, facts.tried & scope.tried, facts.findings & scope.findings,
+               facts.age if scope.uses_age else None)
+        option = self._option_memo.get(key)
+        if option is None:
+            option = self._option(intervention, facts, m)
+            if self._option_memo_size:
+                if len(self._option_memo) >= self._option_memo_size:
+                    self._option_memo.clear()
+                self._option_memo[key] = option
+        return option
+
+    def _scope(self, intervention: str) -> _OptionScope:
+        """Everything `_option` reads of a patient, for one intervention (memoised: the graph is fixed)."""
+        scope = self._scopes.get(intervention)
+        if scope is None:
+            relevant = self._statements_about(intervention)
+            matchable = [self._matchable[s.iri] for s in relevant]
+            scope = self._scopes[intervention] = _OptionScope(
+                statements=frozenset(s.iri for s in relevant),
+                conditions=frozenset().union(*(c for c, _, _ in matchable)),
+                tried=frozenset().union(*(t for _, t, _ in matchable)),
+                findings=frozenset().union(*(f for _, _, f in matchable)),
+                uses_age=any(s.population for s in relevant),
+            )
+        return scope
 
     def _option(self, intervention: str, facts: PatientFacts, m: Memberships) -> dict:
         by_kind: dict[str, list[Statement]] = defaultdict(list)
@@ -205,16 +273,13 @@ class Evaluator:
         doc = self._reason(s, facts, m, possible=possible)
         if s.population:
             doc["population"] = {"term": self.terms.compress(s.population), "label": self.k.label(s.population)}
-        doc["doses"] = [dict(items) for items in self._doses[s.iri]]
+        doc["doses"] = self._doses[s.iri]
         return doc
 
-    def _dose_items(self, s: Statement) -> tuple[tuple[tuple[str, object], ...], ...]:
-        """The dose figures of a statement, as items to make each document's dicts from."""
-        return tuple(
-            (("role", self.terms.compress(d.role)), ("label", d.role_label), ("lower", _number(d.lower)),
-             ("upper", _number(d.upper)), ("unit", d.unit), ("ucum", d.ucum))
-            for d in s.doses
-        )
+    def _dose_docs(self, s: Statement) -> list[dict]:
+        """The dose figures of a statement, as numbers with units."""
+        return [{"role": self.terms.compress(d.role), "label": d.role_label, "lower": _number(d.lower),
+                 "upper": _number(d.upper), "unit": d.unit, "ucum": d.ucum} for d in s.doses]
 
     # ------------------------------------------------------------------ top level
     def _missing_information(self, facts: PatientFacts, m: Memberships, options: dict[str, dict]) -> list[dict]:

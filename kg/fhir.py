@@ -100,16 +100,15 @@ def bundle_path(reading: BundleReading, field: str) -> str | None:
     return paths[int(index)] if index.isdigit() and int(index) < len(paths) else None
 
 
-def add_bundle_report(evaluation: dict, reading: BundleReading) -> dict:
-    """Say where in the Bundle each `unrecognized` term was read (`source`), and add what the
-    reading left out (skipped resources, uncoded codings, an imprecise birth date) to `unrecognized`,
-    so nothing the Bundle held goes unmentioned."""
-    for item in evaluation["unrecognized"]:
+def with_bundle_report(unrecognized: list[dict], reading: BundleReading) -> list[dict]:
+    """The `unrecognized` items of a patient read from a Bundle, each saying where in the Bundle it
+    was read (`source`), followed by what the reading left out (skipped resources, uncoded
+    codings, an imprecise birth date), so nothing the Bundle held goes unmentioned."""
+    items = []
+    for item in unrecognized:
         source = bundle_path(reading, item["field"])
-        if source is not None:
-            item["source"] = source
-    evaluation["unrecognized"] += [dict(item) for item in reading.report]
-    return evaluation
+        items.append(item if source is None else {**item, "source": source})
+    return items + [dict(item) for item in reading.report]
 
 
 def age_range(birth_date: date | str, today: date) -> tuple[int, int]:

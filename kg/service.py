@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from kg.engines import ENGINE_NAMES, Engine
 from kg.engines.fast import FastEngine
 from kg.errors import PatientInputError
 from kg.evaluation import Evaluator
-from kg.fhir import BundleReading, add_bundle_report, read_bundle
+from kg.fhir import BundleReading, read_bundle, with_bundle_report
 from kg.hermit import HermitBounds
 from kg.knowledge import Knowledge, compile_knowledge
 from kg.mappings import read_code_systems
-from kg.patient import PatientInput, PatientResolver, parse_patient
+from kg.patient import PatientInput, PatientResolver, Resolution, parse_patient
 from kg.resources import ontology_dir
 from kg.store import Store
 from kg.terms import TermResolver
+
+T = TypeVar("T")
 
 
 class TherapyKG:
@@ -51,16 +56,30 @@ class TherapyKG:
         A patient read from a FHIR Bundle keeps its report: what the Bundle held that was not read
         comes back in `unrecognized`, with the Bundle path of each unrecognised term.
         """
-        chosen = self.engine(engine)
-        inputs = [p.patient if isinstance(p, BundleReading) else p for p in patients]
-        resolutions = [self.resolver.resolve(p) for p in inputs]
-        memberships = chosen.memberships([r.facts for r in resolutions])
-        evaluations = [self.evaluator.evaluate(r, m, chosen.name) for r, m in zip(resolutions, memberships)]
-        return [add_bundle_report(e, p) if isinstance(p, BundleReading) else e for e, p in zip(evaluations, patients)]
+        return self._evaluate(patients, engine, self.evaluator.evaluate)
+
+    def evaluate_many_json(self, patients: list[PatientInput | BundleReading], engine: str = "fast") -> list[bytes]:
+        """`evaluate_many`, each document as JSON bytes (what the API and NDJSON batches write)."""
+        return self._evaluate(patients, engine, self.evaluator.evaluate_json)
 
     def evaluate_document(self, data: object, engine: str = "fast") -> dict:
         """A decoded JSON document: the patient JSON of SPEC §4 or a FHIR R4 Bundle."""
         return self.evaluate(self.read_document(data), engine)
+
+    def evaluate_document_json(self, data: object, engine: str = "fast") -> bytes:
+        return self.evaluate_many_json([self.read_document(data)], engine)[0]
+
+    def _evaluate(self, patients: list[PatientInput | BundleReading], engine: str, write: Callable[..., T]) -> list[T]:
+        chosen = self.engine(engine)
+        resolutions = [self._resolve(p) for p in patients]
+        memberships = chosen.memberships([r.facts for r in resolutions])
+        return [write(r, m, chosen.name) for r, m in zip(resolutions, memberships)]
+
+    def _resolve(self, patient: PatientInput | BundleReading) -> Resolution:
+        if isinstance(patient, BundleReading):
+            resolution = self.resolver.resolve(patient.patient)
+            return replace(resolution, unrecognized=with_bundle_report(resolution.unrecognized, patient))
+        return self.resolver.resolve(patient)
 
     def read_document(self, data: object) -> PatientInput | BundleReading:
         """The patient JSON of SPEC §4, or a FHIR R4 Bundle read together with its report."""

@@ -8,9 +8,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from api.deps import AppStateDep
-from api.responses import FastJSONResponse
 from api.schemas import EvaluationOut
 from kg.errors import PatientInputError, ReasonerUnavailableError
 from kg.patient import PatientInput
@@ -60,19 +60,23 @@ async def evaluate(
     request: Request,
     state: AppStateDep,
     engine: Literal["fast", "owl"] = Query("fast", description="`owl` runs the HermiT DL engine"),
-) -> FastJSONResponse:
+) -> Response:
     document = _decode(await request.body())
     service = state.service
     if engine == "fast":
-        return FastJSONResponse(service.evaluate_document(document, "fast"))
+        return _json(service.evaluate_document_json(document, "fast"))
     try:
         await asyncio.wait_for(state.reasoner_slots.acquire(), timeout=state.settings.reasoner_timeout_s)
     except TimeoutError:
         raise ReasonerUnavailableError("every reasoner slot stayed busy; try again later") from None
     try:
-        return FastJSONResponse(await run_in_threadpool(service.evaluate_document, document, "owl"))
+        return _json(await run_in_threadpool(service.evaluate_document_json, document, "owl"))
     finally:
         state.reasoner_slots.release()
+
+
+def _json(encoded: bytes) -> Response:
+    return Response(encoded, media_type="application/json")
 
 
 def _decode(body: bytes) -> object:
