@@ -78,3 +78,13 @@ def test_serve_answers_and_stops_cleanly(workers: int) -> None:
     while any(_alive(p) for p in descendants) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [p for p in descendants if _alive(p)], "processes left behind after the server stopped"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_a_bad_worker_count_is_refused_naming_the_option(value: str, capsys) -> None:
+    from kg import cli
+
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["serve", "--workers", value])
+    assert stopped.value.code == 2
+    assert "--workers" in capsys.readouterr().err
