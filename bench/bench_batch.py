@@ -73,7 +73,7 @@ def main() -> None:
         large_s, large_cpu, large_rss = run(large)
     print(f"NDJSON batch, fast engine, one process (one core): {small_n} and {args.patients} generated patients")
     report(f"throughput, {args.patients} patients", args.patients / large_s, "patients/s", "target >= 5000", args.patients / large_s >= 5000)
-    report(f"  CPU seconds of that run (one core: about its wall time)", large_cpu, "s")
+    report("  CPU seconds of that run (one core: about its wall time)", large_cpu, "s")
     report(f"throughput, {small_n} patients", small_n / small_s, "patients/s")
     report(f"peak RSS, {small_n} patients", small_rss / 1024, "MiB")
     report(f"peak RSS, {args.patients} patients", large_rss / 1024, "MiB")

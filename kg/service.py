@@ -67,6 +67,7 @@ class TherapyKG:
         return self.evaluate(self.read_document(data), engine)
 
     def evaluate_document_json(self, data: object, engine: str = "fast") -> bytes:
+        """`evaluate_document` as JSON bytes, written straight from the evaluator's parts."""
         return self.evaluate_many_json([self.read_document(data)], engine)[0]
 
     def _evaluate(self, patients: list[PatientInput | BundleReading], engine: str, write: Callable[..., T]) -> list[T]:
