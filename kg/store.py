@@ -121,13 +121,12 @@ class RemoteSparqlStore:
         text = sparql + values_block(bindings) if bindings else sparql
         params: list[tuple[str, str]] = [("default-graph-uri", g.value) for g in default_graphs or []]
         params += [("named-graph-uri", g.value) for g in named_graphs or []]
-        accept = "application/sparql-results+json, application/n-triples;q=0.9"
         try:
             response = self.client.post(
                 self.endpoint,
                 params=params,
                 content=text.encode("utf-8"),
-                headers={"Content-Type": "application/sparql-query", "Accept": accept},
+                headers={"Content-Type": "application/sparql-query", "Accept": REMOTE_ACCEPT},
                 timeout=timeout or self.timeout,
             )
         except httpx.TimeoutException as exc:
@@ -136,13 +135,7 @@ class RemoteSparqlStore:
             raise StoreError(f"the SPARQL endpoint {self.endpoint} cannot be reached: {type(exc).__name__}") from exc
         if response.status_code >= 400:
             raise StoreError(f"the SPARQL endpoint answered {response.status_code}: {response.text[:300]}")
-        media_type = response.headers.get("content-type", "").split(";")[0].strip()
-        if media_type in _RESULT_TYPES:
-            return ox.parse_query_results(response.content, format=_RESULT_TYPES[media_type])
-        rdf_format = ox.RdfFormat.from_media_type(media_type)
-        if rdf_format is None:
-            raise StoreError(f"the SPARQL endpoint answered with an unexpected media type {media_type!r}")
-        return _TripleList(ox.parse(response.content, format=rdf_format))
+        return parse_response(response.content, response.headers.get("content-type", ""))
 
     def graph_names(self) -> list[ox.NamedNode]:
         result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
@@ -151,6 +144,21 @@ class RemoteSparqlStore:
     def triple_count(self) -> int:
         result = self.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
         return int(next(iter(result))["n"].value)
+
+
+#: What a remote query asks for: SPARQL JSON results, or N-Triples for CONSTRUCT and DESCRIBE.
+REMOTE_ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9"
+
+
+def parse_response(content: bytes, content_type: str) -> QueryResult:
+    """A remote endpoint's answer as pyoxigraph results, by its media type."""
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type in _RESULT_TYPES:
+        return ox.parse_query_results(content, format=_RESULT_TYPES[media_type])
+    rdf_format = ox.RdfFormat.from_media_type(media_type)
+    if rdf_format is None:
+        raise StoreError(f"the SPARQL endpoint answered with an unexpected media type {media_type!r}")
+    return _TripleList(ox.parse(content, format=rdf_format))
 
 
 class _TripleList(list):

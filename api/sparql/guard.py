@@ -1,17 +1,24 @@
 """Safety checks run on every SPARQL request before anything is evaluated.
 
 The endpoint is read-only and never talks to the outside world, but both pyoxigraph and rdflib
-follow `SERVICE` out of the box. So a query is refused unless two independent readings of it agree
-that it is harmless:
+follow `SERVICE` out of the box, and no two SPARQL parsers read hostile text alike (rdflib ends a
+`#` comment at LF only, Oxigraph at CR too; Oxigraph splits keywords glued to names, as in
+`SERVICESILENT:x`, rdflib does not). So the guard does not re-read the query beside the engine: it
+makes the *one* text both will read, and refuses whatever could still be read two ways.
 
-1. a tokenizer that follows the SPARQL 1.1 terminals (IRIs, strings, comments, prefixed names with
-   escapes) refuses any bare `SERVICE` keyword or update keyword;
-2. rdflib's SPARQL parser builds the parse tree, which is walked for `ServiceGraphPattern` at any
-   depth (subqueries, OPTIONAL, UNION, EXISTS) and for `FROM`/`FROM NAMED` graphs not in the store.
+1. **Canonical text.** `\\uXXXX` escapes are expanded (SPARQL 1.1 §19.2), CR LF and lone CR become
+   LF, and characters on which readers differ (other controls, NEL, line and paragraph separators,
+   BOM, zero-width and bidirectional marks) are refused. The engine is handed this canonical text,
+   never the original.
+2. **Tokens** (the SPARQL 1.1 terminals: IRIs, strings, comments, prefixed names): a bare update
+   keyword or any word or prefixed name that *begins* with `SERVICE` is refused (fail closed: an
+   engine may split `SERVICEx:` into a keyword and a name).
+3. **Parse tree** (rdflib): `ServiceGraphPattern` at any depth, and `FROM`/`FROM NAMED` graphs
+   outside the store. The dataset the tree names is returned, and the embedded engine runs with
+   exactly that dataset, so a dataset clause only the engine saw has no effect.
 
-Both see the same text: SPARQL's `\\uXXXX` code-point escapes are expanded here first (rdflib
-expands them over the whole query, Oxigraph only inside strings and IRIs; left in place, the two
-would disagree on where a comment or a long string ends, and one of them could miss a `SERVICE`).
+Beneath the guard, the worker processes that evaluate queries cannot open a network socket at all
+(`api.sparql.sandbox`): a gap in the guard still connects nowhere.
 """
 
 from __future__ import annotations
@@ -65,10 +72,16 @@ class UpdateRefusedError(SparqlRequestError):
 
 @dataclass(frozen=True)
 class CheckedQuery:
-    """A query that passed every check: the exact text to evaluate and its form."""
+    """A query that passed every check: the exact text to evaluate, its form and its dataset.
+
+    `default_graphs` / `named_graphs` are the graphs its FROM / FROM NAMED clauses name (None: the
+    query has no dataset clause and the store's own dataset applies).
+    """
 
     text: str
     form: QueryForm
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
 
 
 # --- 1. code-point escapes ----------------------------------------------------------------------
@@ -93,6 +106,31 @@ def expand_codepoint_escapes(text: str) -> str:
     if expandUnicodeEscapes_re.search(expanded):  # rdflib would expand a second time: refuse
         raise SparqlRequestError("escaped code point escapes (\\u005C u...) are not supported")
     return expanded
+
+
+#: Characters that parsers disagree on, or that make a query read differently to a person: C0
+#: controls other than TAB and LF (CR is normalised first), DEL, C1 controls (NEL among them),
+#: zero-width and bidirectional marks, line/paragraph separators, BOM.
+_AMBIGUOUS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def canonical_text(text: str) -> str:
+    r"""The one text the guard checks and the engine runs: escapes expanded, LF line ends only.
+
+    >>> canonical_text('SELECT * { # note\r?s ?p ?o }\r\n')
+    'SELECT * { # note\n?s ?p ?o }\n'
+    >>> canonical_text('ASK { \u2028 }')
+    Traceback (most recent call last):
+    ...
+    api.sparql.guard.SparqlRequestError: the query contains the character U+2028, which SPARQL parsers read differently; remove it
+    """
+    for candidate in (text, expanded := expand_codepoint_escapes(text)):
+        found = _AMBIGUOUS.search(candidate.replace("\r", ""))
+        if found:
+            char = found.group()
+            name = "a NUL character" if char == "\x00" else f"the character U+{ord(char):04X}"
+            raise SparqlRequestError(f"the query contains {name}, which SPARQL parsers read differently; remove it")
+    return expanded.replace("\r\n", "\n").replace("\r", "\n")
 
 
 # --- 2. tokens ------------------------------------------------------------------------------------
@@ -128,6 +166,13 @@ _TOKEN = re.compile(
     ),
     re.DOTALL,
 )
+
+
+def keyword_like_tokens(text: str) -> Iterator[str]:
+    """Upper-cased bare words and prefixed names: every token an engine could read as a keyword."""
+    for match in _TOKEN.finditer(text):
+        if match.lastgroup in ("word", "pname"):
+            yield match.group().upper()
 
 
 def bare_words(text: str) -> Iterator[str]:
@@ -176,16 +221,19 @@ def _dataset_graphs(prologue: CompValue | list, query: CompValue) -> Iterator[tu
 @lru_cache(maxsize=512)
 def check_query(text: str, store_graphs: frozenset[str]) -> CheckedQuery:
     """Refuse updates, SERVICE and dataset clauses outside the store; return what to evaluate."""
-    if "\x00" in text:
-        raise SparqlRequestError("the query contains a NUL character")
-    expanded = expand_codepoint_escapes(text)
-    words = set(bare_words(expanded))
-    if "SERVICE" in words:
+    canonical = canonical_text(text)
+    tokens = set(keyword_like_tokens(canonical))
+    if "SERVICE" in tokens:
         raise SparqlRequestError(NO_SERVICE)
+    glued = sorted(token for token in tokens if token.startswith("SERVICE"))
+    if glued:
+        raise SparqlRequestError(f"{NO_SERVICE} (a word or prefixed name beginning with SERVICE, here "
+                                 f"{glued[0][:40]!r}, is refused: an engine may read it as the keyword)")
+    words = {token for token in tokens if ":" not in token}
     if words & UPDATE_KEYWORDS:
         raise UpdateRefusedError(f"{READ_ONLY} ({', '.join(sorted(words & UPDATE_KEYWORDS))})")
     try:
-        parsed = parseQuery(expanded)
+        parsed = parseQuery(canonical)
     except ParseBaseException as exc:
         raise SparqlRequestError(f"SPARQL syntax error: {exc.msg} at line {exc.lineno}, column {exc.col}") from None
     except RecursionError:
@@ -195,10 +243,16 @@ def check_query(text: str, store_graphs: frozenset[str]) -> CheckedQuery:
     prologue, query = parsed[0], parsed[1]
     if any(node.name == "ServiceGraphPattern" for node in _walk(parsed)):
         raise SparqlRequestError(NO_SERVICE)
+    default: list[str] = []
+    named: list[str] = []
     for keyword, iri in _dataset_graphs(prologue, query):
         if iri not in store_graphs:
             raise SparqlRequestError(f"{keyword} <{iri}> is not a graph of this store {NOT_FETCHED}")
-    return CheckedQuery(text=expanded, form=_FORMS[query.name])
+        (named if keyword == "FROM NAMED" else default).append(iri)
+    has_dataset = bool(default or named)
+    return CheckedQuery(text=canonical, form=_FORMS[query.name],
+                        default_graphs=tuple(default) if has_dataset else None,
+                        named_graphs=tuple(named) if has_dataset else None)
 
 
 def check_dataset(default_graph_uris: Iterable[str], named_graph_uris: Iterable[str],

@@ -13,11 +13,10 @@ from urllib.parse import parse_qsl
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from api.sparql.guard import READ_ONLY, SparqlRequestError, UpdateRefusedError, check_dataset
 from api.sparql.negotiation import ALL_FORMATS, RDF_OFFERS, choose
-from api.sparql.runner import QueryJob, SparqlRunner
+from api.sparql.runner import QueryJob, SparqlLimitError, SparqlRunner
 from api.sparql.service_description import PREFIXES, describe
 from kg.errors import QueryRejectedError, QueryTimeoutError, StoreError
 
@@ -74,8 +73,10 @@ RESPONSES: dict[int | str, dict] = {
     413: {"description": "Request body too large", "content": _ERROR},
     415: {"description": "Unsupported content type or charset", "content": _ERROR},
     502: {"description": "The graph store failed to answer", "content": _ERROR},
-    503: {"description": "The query ran past the time limit and was cancelled, or all workers are busy",
-          "content": _ERROR},
+    503: {"description": "The query ran past the time limit or the memory ceiling of a query worker and was "
+          "stopped, or every worker and queue place is taken (then with Retry-After)", "content": _ERROR,
+          "headers": {"Retry-After": {"description": "seconds to wait before trying again (queue full)",
+                                      "schema": {"type": "integer"}}}},
 }
 POST_BODY = {
     "required": True,
@@ -98,7 +99,7 @@ def _problem(status: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status)
 
 
-async def _answer(runner: SparqlRunner, queries: list[str], accept: str | None,
+async def _answer(request: Request, runner: SparqlRunner, queries: list[str], accept: str | None,
                   default_graphs: list[str], named_graphs: list[str]) -> Response:
     """Run exactly one query and turn every refusal or failure into a short 4xx/5xx message."""
     try:
@@ -108,7 +109,10 @@ async def _answer(runner: SparqlRunner, queries: list[str], accept: str | None,
             raise SparqlRequestError("more than one query: give exactly one `query`")
         check_dataset(default_graphs, named_graphs, runner.graphs)
         job = QueryJob(queries[0], accept, tuple(default_graphs), tuple(named_graphs))
-        outcome = await run_in_threadpool(runner.run, job)
+        outcome = await runner.answer(job, client_gone=_disconnect(request))
+    except SparqlLimitError as exc:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=headers)
     except SparqlRequestError as exc:
         return _problem(exc.status, str(exc))
     except QueryRejectedError as exc:
@@ -120,6 +124,12 @@ async def _answer(runner: SparqlRunner, queries: list[str], accept: str | None,
     headers = {"Vary": "Accept", "X-Truncated": "true" if outcome.truncated else "false",
                "X-Row-Limit": str(runner.max_rows)}
     return Response(outcome.body, headers=headers, media_type=outcome.content_type)
+
+
+async def _disconnect(request: Request) -> None:
+    """Return when the client hangs up (the body has been read: the next ASGI message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _service_description(request: Request, runner: SparqlRunner, accept: str | None) -> Response:
@@ -162,7 +172,7 @@ def sparql_router() -> APIRouter:
         queries = params.getlist("query")
         if not queries and not default_graph_uri and not named_graph_uri:
             return _service_description(request, runner, accept)
-        return await _answer(runner, queries, accept, default_graph_uri or [], named_graph_uri or [])
+        return await _answer(request, runner, queries, accept, default_graph_uri or [], named_graph_uri or [])
 
     @router.post("/sparql", summary="SPARQL 1.1 query (POST, form-encoded or direct)", response_class=Response,
                  responses=RESPONSES, openapi_extra={"requestBody": POST_BODY})
@@ -196,6 +206,6 @@ def sparql_router() -> APIRouter:
             return _problem(400, "the form body is not valid URL-encoded UTF-8")
         except SparqlRequestError as exc:
             return _problem(exc.status, str(exc))
-        return await _answer(runner, queries, accept, default_graphs, named_graphs)
+        return await _answer(request, runner, queries, accept, default_graphs, named_graphs)
 
     return router

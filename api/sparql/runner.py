@@ -1,177 +1,78 @@
-"""Run SPARQL queries under a real time limit, in worker processes that are killed when late.
+"""Run SPARQL queries in sandboxed worker processes, under a time limit, a memory ceiling and a queue bound.
 
 pyoxigraph cannot cancel a running query and rdflib's parser can spend seconds on a large one, so
-each query is checked, evaluated and serialised in a small pool of worker processes (`python -c`
-children talking over a socket pair). The parent waits with a deadline; a worker that overruns is
-killed and replaced in the background, so the API keeps answering. Backends:
+each query is checked, evaluated and serialised by a pool of worker processes (`api.sparql.worker`)
+that cannot open a socket and live under an address-space ceiling. The parent (the API process):
 
-* embedded (`OxigraphStore`): every worker holds its own pyoxigraph store, loaded from an N-Quads
-  snapshot of the store taken when the runner is built (the release graph; nothing added later);
-* remote (`RemoteSparqlStore`): workers forward the checked query with an httpx timeout; killing a
-  late worker also drops its HTTP connection.
+* admits at most `workers + queue` queries at once; one more gets 503 with `Retry-After` at once;
+* waits for the worker's reply on the event loop (no thread per waiting query), and kills the
+  worker when the time limit passes, its memory ceiling is hit or the client goes away — a
+  replacement starts in the background, so the API keeps answering;
+* in remote mode makes the only HTTP call itself (`api.sparql.remote`), between the worker's check
+  and its rendering, and closes the connection when it gives up.
 
-Workers never outlive the runner: `close()` kills them, and they die with the parent process.
+Its threads (start-up, reading large replies) are its own, never the thread pool that the other
+routes use. Workers never outlive the runner: `close()` kills them, and they die with the parent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from api.sparql.guard import SparqlRequestError, check_query
-from api.sparql.negotiation import choose_for, serialize
+from api.sparql.guard import CheckedQuery, SparqlRequestError
+from api.sparql.remote import RemoteEndpoint
+from api.sparql.sandbox import SandboxReport, SandboxUnavailableError
+from api.sparql.worker import QueryJob, QueryOutcome, WorkerConfig
 from kg.errors import QueryTimeoutError, StoreError
 from kg.store import OxigraphStore, RemoteSparqlStore, Store
 
 if TYPE_CHECKING:
     from api.settings import Settings
 
+__all__ = ["QueryJob", "QueryOutcome", "SparqlLimitError", "SparqlRunner"]
+
 log = logging.getLogger("therapy-kg.sparql")
 
-Backend = tuple[str, bytes | str]  # ("nquads", snapshot) or ("remote", endpoint URL)
+
+class SparqlLimitError(SparqlRequestError):
+    """A query refused or stopped by a resource limit: 503, with `Retry-After` where waiting helps."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
-class QueryJob:
-    """One protocol request, already validated at the HTTP level."""
+class ClientGoneError(StoreError):
+    """The client disconnected while its query ran; the worker was stopped."""
 
-    query: str
-    accept: str | None = None
-    default_graphs: tuple[str, ...] = ()
-    named_graphs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class QueryOutcome:
-    """A serialised answer: its content type, its bytes and whether rows were cut at the cap."""
-
-    content_type: str
-    body: bytes
-    truncated: bool
-
-
-# --- what a worker does ---------------------------------------------------------------------------
-
-
-def _evaluate(store: ox.Store | Store, text: str, job: QueryJob, timeout: float) -> object:
-    """Evaluate a checked query; a protocol dataset replaces the query's FROM clauses entirely."""
-    if isinstance(store, ox.Store):
-        dataset = {}
-        if job.default_graphs or job.named_graphs:
-            dataset = {
-                "default_graph": [ox.NamedNode(g) for g in job.default_graphs],
-                "named_graphs": [ox.NamedNode(g) for g in job.named_graphs],
-            }
-        return store.query(text, **dataset)
-    try:
-        return store.query(
-            text,
-            default_graphs=[ox.NamedNode(g) for g in job.default_graphs] or None,
-            named_graphs=[ox.NamedNode(g) for g in job.named_graphs] or None,
-            timeout=timeout,
-        )
-    except StoreError as exc:
-        # RemoteSparqlStore reports every 4xx as a StoreError; a 400 means the endpoint refused the query
-        prefix = "the SPARQL endpoint answered 400: "
-        if str(exc).startswith(prefix):
-            reason = _short(str(exc)[len(prefix):])
-            raise SparqlRequestError(f"the SPARQL endpoint refused the query: {reason}") from None
-        raise
-
-
-def execute(job: QueryJob, store: ox.Store | Store, graphs: frozenset[str], max_rows: int,
-            timeout: float) -> QueryOutcome:
-    """Check, negotiate, evaluate and serialise one query (in a worker, or in-process in tests).
-
-    Raises SparqlRequestError (4xx), QueryTimeoutError or StoreError.
-    """
-    checked = check_query(job.query, graphs)
-    fmt = choose_for(checked.form, job.accept)
-    try:
-        result = _evaluate(store, checked.text, job, timeout)
-        body, truncated = serialize(result, fmt, max_rows)  # evaluation is lazy: errors surface here too
-    except SyntaxError as exc:
-        raise SparqlRequestError(f"SPARQL syntax error: {_short(str(exc))}") from None
-    except OSError as exc:
-        raise StoreError(f"the store failed while evaluating the query: {type(exc).__name__}") from None
-    return QueryOutcome(fmt.content_type, body, truncated)
-
-
-def _short(message: str, limit: int = 200) -> str:
-    """Oxigraph's syntax errors list every expected token: keep the start."""
-    return message if len(message) <= limit else message[:limit] + "…"
-
-
-def _reply(job: QueryJob, store: ox.Store | Store, graphs: frozenset[str], max_rows: int,
-           timeout: float) -> tuple:
-    """`execute` with every outcome turned into a picklable tuple for the parent."""
-    try:
-        return ("ok", execute(job, store, graphs, max_rows, timeout))
-    except SparqlRequestError as exc:
-        return ("refused", exc.status, str(exc))
-    except QueryTimeoutError as exc:
-        return ("timeout", str(exc))
-    except StoreError:
-        return ("store", "the graph store failed to answer")
-    except Exception as exc:  # never a traceback to the client; the parent logs the type only
-        return ("failed", type(exc).__name__)
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """Watchdog thread of a worker: exit as soon as the parent is gone, even mid-query.
-
-    (pyoxigraph releases the GIL while it evaluates, so this thread keeps running.)
-    """
-    while os.getppid() == parent_pid:
-        time.sleep(0.5)
-    os._exit(0)
-
-
-def worker_main(fd: int, parent_pid: int) -> None:
-    """A worker process: receive its backend, then answer jobs until the parent hangs up."""
-    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-    conn = Connection(fd)
-    (kind, data), max_rows, timeout = conn.recv()
-    store: ox.Store | Store
-    if kind == "nquads":
-        store = ox.Store()
-        store.load(data, format=ox.RdfFormat.N_QUADS)
-    else:
-        timeout += 1.0  # a backstop only: the parent's deadline (which kills this worker) comes first
-        store = RemoteSparqlStore(str(data), timeout=timeout)
-    conn.send(("ready",))
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        job, graphs = message
-        conn.send(_reply(job, store, graphs, max_rows, timeout))
-
-
-# --- the parent side ------------------------------------------------------------------------------
 
 #: Workers are plain `python -c` processes, not multiprocessing ones: "spawn" re-imports the
 #: parent's __main__, which re-runs any script that builds the app at import time.
 _WORKER_CODE = (
     "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "  # the parent owns shutdown
-    "from api.sparql.runner import worker_main; worker_main({fd}, {pid})"
+    "from api.sparql.worker import worker_main; worker_main({fd}, {pid})"
 )
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+#: How a worker that ran out of its address space dies: Rust aborts, Python may be killed mid-allocation.
+_OUT_OF_MEMORY_SIGNALS = {-signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS, -signal.SIGKILL}
 
 
 class _Worker:
@@ -179,19 +80,29 @@ class _Worker:
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
+        env["MALLOC_ARENA_MAX"] = "2"  # glibc reserves 64 MiB of address space per thread arena otherwise
         code = _WORKER_CODE.format(fd=theirs.fileno(), pid=os.getpid())
         self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(),), env=env,
                                         stdin=subprocess.DEVNULL)
         theirs.close()
         self.conn = Connection(ours.detach())
+        self.report: SandboxReport | None = None
+        self.problem: str | None = None
 
-    def start(self, backend: Backend, max_rows: int, timeout: float, wait_s: float) -> bool:
-        """Send the backend and wait until the worker has loaded it."""
+    def start(self, config: WorkerConfig, wait_s: float) -> bool:
+        """Send the configuration and wait until the worker has installed its sandbox and loaded its store."""
         try:
-            self.conn.send((backend, max_rows, timeout))
-            return self.conn.poll(wait_s) and self.conn.recv() == ("ready",)
+            self.conn.send(config)
+            if not self.conn.poll(wait_s):
+                return False
+            reply = self.conn.recv()
         except (EOFError, OSError):
             return False
+        if reply[0] == "unsandboxed":
+            self.problem = reply[1]
+            return False
+        self.report = reply[1]
+        return reply[0] == "ready"
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -202,34 +113,44 @@ class _Worker:
             log.error("SPARQL worker %d did not die", self.process.pid)
         self.conn.close()
 
-
-def _backend_of(store: Store) -> Backend:
-    if isinstance(store, OxigraphStore):
-        return ("nquads", store.store.dump(format=ox.RdfFormat.N_QUADS))
-    if isinstance(store, RemoteSparqlStore):
-        return ("remote", store.endpoint)
-    raise TypeError(f"no SPARQL runner for a {type(store).__name__}; use OxigraphStore or RemoteSparqlStore")
+    def exit_code(self) -> int | None:
+        try:
+            return self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return None
 
 
 class SparqlRunner:
-    """A pool of query workers for one store; `run(job)` answers within the configured time limit."""
+    """A pool of sandboxed query workers for one store; `await answer(job)` answers within the limits."""
 
     def __init__(self, store: Store, settings: Settings, *, workers: int | None = None) -> None:
         self.timeout = settings.query_timeout_s
         self.max_rows = settings.max_rows
+        self.memory_mb = settings.sparql_worker_memory_mb
         self.store_name = store.name
         self._store = store
         self._graphs: frozenset[str] | None = None
         self._graphs_checked = float("-inf")
         _ = self.graphs
         self.triple_count = _safe(store.triple_count, None)
-        self._backend = _backend_of(store)
+        self._remote = RemoteEndpoint(store.endpoint) if isinstance(store, RemoteSparqlStore) else None
+        self._config = WorkerConfig(
+            nquads=_snapshot(store) if self._remote is None else None,
+            max_rows=self.max_rows, memory_mb=self.memory_mb, allow_unsandboxed=settings.allow_unsandboxed,
+        )
+        self.size = workers or max(2, min(4, os.cpu_count() or 2))
+        self.queue_size = settings.sparql_queue if settings.sparql_queue is not None else 4 * self.size
+        self._admission = threading.BoundedSemaphore(self.size + self.queue_size)
+        self.in_flight = 0  # admitted queries, running or queued (read by /health and the tests)
+        self._threads = ThreadPoolExecutor(max_workers=self.size + self.queue_size + 1,
+                                           thread_name_prefix="sparql-runner")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._live: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
         self._starting = 0
-        self.size = workers or max(2, min(4, os.cpu_count() or 2))
+        self.sandbox: SandboxReport | None = None
+        self.start_problem: str | None = None
         for _ in range(self.size):
             self._spawn()
 
@@ -243,33 +164,57 @@ class SparqlRunner:
         return self._graphs or frozenset()
 
     def wait_ready(self, timeout: float = 60.0, count: int = 1) -> bool:
-        """Block until `count` workers are idle (start-up takes about half a second each)."""
+        """Block until `count` workers are idle (start-up takes about half a second each).
+
+        Raises SandboxUnavailableError when a worker could not install its sandbox and the operator
+        did not allow running without it.
+        """
         deadline = time.monotonic() + timeout
         while self._idle.qsize() < count and self._starting and time.monotonic() < deadline:
+            if self.start_problem:
+                break
             time.sleep(0.02)
+        if self.start_problem and self._idle.qsize() < count:
+            raise SandboxUnavailableError(
+                f"the SPARQL query workers cannot be sandboxed: {self.start_problem}. Queries would be able to "
+                "open network connections; start with --allow-unsandboxed (TKG_ALLOW_UNSANDBOXED=1) only where "
+                "the host's network is isolated otherwise"
+            )
         return self._idle.qsize() >= count
 
     def run(self, job: QueryJob) -> QueryOutcome:
-        """Answer one job, or raise SparqlRequestError (4xx), QueryTimeoutError or StoreError."""
-        graphs = self.graphs
-        worker = self._acquire()
+        """`answer` for callers without an event loop (scripts, tests)."""
+        return asyncio.run(self.answer(job))
+
+    async def answer(self, job: QueryJob, client_gone: Awaitable | None = None) -> QueryOutcome:
+        """Answer one job or raise SparqlRequestError (4xx, or 503 for a limit), QueryTimeoutError or StoreError."""
+        if self._closed:
+            raise StoreError("the SPARQL service is shutting down")
+        if not self._admission.acquire(blocking=False):
+            raise SparqlLimitError(
+                f"{self.size} SPARQL queries are running and {self.queue_size} are waiting: try again shortly",
+                retry_after=max(1, round(self.timeout / 2)))
+        self.in_flight += 1
+        deadline = time.monotonic() + self.timeout
+        watcher = asyncio.ensure_future(client_gone) if client_gone is not None else None
         try:
-            worker.conn.send((job, graphs))
-            if not worker.conn.poll(self.timeout):
-                raise QueryTimeoutError(
-                    f"the query ran past the {self.timeout:g} s time limit and was cancelled"
-                )
-            reply = worker.conn.recv()
-        except QueryTimeoutError:
-            self._retire(worker)
-            raise
-        except BaseException as exc:
-            self._retire(worker)
-            if isinstance(exc, (EOFError, OSError)):
-                raise StoreError("the query worker stopped unexpectedly and was replaced") from None
-            raise
-        self._idle.put(worker)
-        return _unpack(reply)
+            worker = await self._acquire(deadline)
+            try:
+                if self._remote is None:
+                    reply = await self._ask(worker, ("query", job, self.graphs), deadline, watcher)
+                    return _unpack(reply)
+                checked = _unpack_checked(await self._ask(worker, ("check", job, self.graphs), deadline, watcher))
+                content, content_type = await self._forward(checked, job, deadline, watcher)
+                reply = await self._ask(worker, ("render", content, content_type, checked.form, job.accept),
+                                        deadline, watcher)
+                return _unpack(reply)
+            finally:
+                self._release(worker)
+        finally:
+            self.in_flight -= 1
+            self._admission.release()
+            if watcher is not None:
+                watcher.cancel()
 
     def close(self) -> None:
         """Kill every worker; idempotent. Called on app shutdown."""
@@ -278,21 +223,81 @@ class SparqlRunner:
             workers, self._live = list(self._live), set()
         for worker in workers:
             worker.kill()
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
-    def _acquire(self) -> _Worker:
-        if self._closed:
-            raise StoreError("the SPARQL service is shutting down")
+    # --- one query's steps ------------------------------------------------------------------------
+
+    async def _acquire(self, deadline: float) -> _Worker:
+        loop = asyncio.get_running_loop()
         try:
-            return self._idle.get(timeout=self.timeout)
+            return await loop.run_in_executor(self._threads, self._idle.get, True, max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             raise QueryTimeoutError(
-                f"all {self.size} query workers stayed busy for {self.timeout:g} s; try again later"
-            ) from None
+                f"all {self.size} query workers stayed busy for {self.timeout:g} s; try again later") from None
+
+    async def _ask(self, worker: _Worker, message: tuple, deadline: float, watcher: asyncio.Future | None) -> tuple:
+        """Send one message and await the reply; kill the worker on the deadline or a disconnect."""
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+        fd = worker.conn.fileno()
+        try:
+            await loop.run_in_executor(self._threads, worker.conn.send, message)
+            loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+            try:
+                waiting = {readable} | ({watcher} if watcher is not None else set())
+                done, _ = await asyncio.wait(waiting, timeout=max(0.0, deadline - time.monotonic()),
+                                             return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                loop.remove_reader(fd)
+            if readable not in done:
+                worker.doomed = True  # type: ignore[attr-defined]
+                if watcher is not None and watcher in done:
+                    raise ClientGoneError("the client went away; its query was stopped")
+                raise QueryTimeoutError(f"the query ran past the {self.timeout:g} s time limit and was cancelled")
+            reply = await loop.run_in_executor(self._threads, worker.conn.recv)
+        except (EOFError, OSError):
+            worker.doomed = True  # type: ignore[attr-defined]
+            raise await loop.run_in_executor(self._threads, self._death, worker) from None
+        if reply[0] == "memory":  # a MemoryError leaves an interpreter in doubt: replace it
+            worker.doomed = True  # type: ignore[attr-defined]
+        return reply
+
+    async def _forward(self, checked: CheckedQuery, job: QueryJob, deadline: float,
+                       watcher: asyncio.Future | None) -> tuple[bytes, str]:
+        assert self._remote is not None
+        call = asyncio.ensure_future(self._remote.query(checked.text, job, max(0.01, deadline - time.monotonic())))
+        waiting = {call} | ({watcher} if watcher is not None else set())
+        done, _ = await asyncio.wait(waiting, timeout=max(0.0, deadline - time.monotonic()),
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if call in done:
+            return call.result()
+        call.cancel()  # closes the HTTP connection; the server's own time limit ends its work
+        if watcher is not None and watcher in done:
+            raise ClientGoneError("the client went away; its query was stopped")
+        raise QueryTimeoutError(f"the query ran past the {self.timeout:g} s time limit and was cancelled")
+
+    def _death(self, worker: _Worker) -> Exception:
+        """Why a worker stopped mid-query: its memory ceiling, most likely, or a crash."""
+        code = worker.exit_code()
+        if code in _OUT_OF_MEMORY_SIGNALS:
+            return SparqlLimitError(
+                f"the query needed more memory than the {self.memory_mb} MiB ceiling of a query worker and was "
+                "stopped; the worker was replaced")
+        log.error("a SPARQL worker stopped unexpectedly (exit status %s)", code)
+        return StoreError("the query worker stopped unexpectedly and was replaced")
+
+    def _release(self, worker: _Worker) -> None:
+        if getattr(worker, "doomed", False) or worker.process.poll() is not None:
+            self._retire(worker)
+        else:
+            self._idle.put(worker)
+
+    # --- the pool ---------------------------------------------------------------------------------
 
     def _retire(self, worker: _Worker) -> None:
         with self._lock:
             self._live.discard(worker)
-        worker.kill()
+        worker.kill()  # SIGKILL, then reap: milliseconds
         self._spawn()
 
     def _spawn(self, attempts: int = 3) -> None:
@@ -314,7 +319,7 @@ class SparqlRunner:
                 worker = _Worker()
                 with self._lock:
                     self._live.add(worker)
-                ready = worker.start(self._backend, self.max_rows, self.timeout, wait_s=120)
+                ready = worker.start(self._config, wait_s=120)
                 with self._lock:
                     closed = self._closed
                     if closed or not ready:
@@ -323,24 +328,54 @@ class SparqlRunner:
                     worker.kill()
                     return
                 if ready:
+                    self.sandbox = worker.report
+                    if worker.report is not None and not worker.report.network_filter:
+                        log.warning("SPARQL worker runs WITHOUT its network sandbox (--allow-unsandboxed): %s",
+                                    worker.report.problem)
                     self._idle.put(worker)
                     return
                 worker.kill()
+                if worker.problem:
+                    self.start_problem = worker.problem
+                    log.error("a SPARQL worker cannot be sandboxed: %s", worker.problem)
+                    return
                 log.error("a SPARQL worker failed to start (attempt %d of %d)", attempt + 1, attempts)
 
         threading.Thread(target=start, name="sparql-worker-start", daemon=True).start()
+
+
+def _snapshot(store: Store) -> bytes:
+    if isinstance(store, OxigraphStore):
+        return store.store.dump(format=ox.RdfFormat.N_QUADS)
+    raise TypeError(f"no SPARQL runner for a {type(store).__name__}; use OxigraphStore or RemoteSparqlStore")
 
 
 def _unpack(reply: tuple) -> QueryOutcome:
     kind = reply[0]
     if kind == "ok":
         return reply[1]
+    _raise(reply)
+    raise AssertionError("unreachable")
+
+
+def _unpack_checked(reply: tuple) -> CheckedQuery:
+    if reply[0] == "checked":
+        return reply[1]
+    _raise(reply)
+    raise AssertionError("unreachable")
+
+
+def _raise(reply: tuple) -> None:
+    kind = reply[0]
     if kind == "refused":
         raise SparqlRequestError(reply[2], status=reply[1])
     if kind == "timeout":
         raise QueryTimeoutError(reply[1])
-    if kind == "failed":
-        log.error("a SPARQL worker failed with %s", reply[1])
+    if kind == "memory":
+        raise SparqlLimitError("the query needed more memory than the ceiling of a query worker and was stopped")
+    if kind == "store":
+        raise StoreError(reply[1])
+    log.error("a SPARQL worker failed with %s", reply[1] if len(reply) > 1 else kind)
     raise StoreError("the graph store failed to answer")
 
 

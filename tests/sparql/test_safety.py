@@ -230,6 +230,16 @@ def slow_app(sparql_store):
         yield app, test_client
 
 
+def wait_until(condition, limit_s: float = 30.0) -> bool:
+    """Poll `condition` until it holds or `limit_s` passes (a bound on waiting, not an assertion on time)."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def test_pathological_query_is_cancelled_and_others_keep_answering(slow_app) -> None:
     app, client = slow_app
     runner: SparqlRunner = app.state.sparql_runner
@@ -238,31 +248,27 @@ def test_pathological_query_is_cancelled_and_others_keep_answering(slow_app) -> 
     slow: dict[str, object] = {}
 
     def run_slow() -> None:
-        started = time.monotonic()
         slow["response"] = client.get("/sparql", params={"query": PATHOLOGICAL})
-        slow["elapsed"] = time.monotonic() - started
 
     thread = threading.Thread(target=run_slow)
     thread.start()
-    time.sleep(0.3)
-    started = time.monotonic()
+    assert wait_until(lambda: runner.in_flight == 1)
     cheap = client.get("/sparql", params={"query": CHEAP})
-    cheap_elapsed = time.monotonic() - started
     health = client.get("/health")
     still_running = thread.is_alive()
     thread.join(timeout=15)
 
-    assert still_running, "the pathological query finished too early to test anything"
+    assert still_running, "the pathological query finished before the cheap one: nothing was tested"
     assert cheap.status_code == 200 and cheap.json()["boolean"] is True
-    assert cheap_elapsed < 0.5
     assert health.status_code == 200
     response = slow["response"]
     assert response.status_code == 503
     assert response.json() == {"detail": "the query ran past the 1 s time limit and was cancelled"}
-    assert 0.9 < slow["elapsed"] < 3.0
-    # real cancellation: the worker that ran it was killed, and a fresh one replaces it
-    killed = [process for pid, process in workers_before.items() if pid not in {w.process.pid for w in runner._live}]
-    assert len(killed) == 1 and killed[0].poll() is not None
+    if runner.store_name == "oxigraph":
+        # real cancellation: the worker that ran it was killed, and a fresh one replaces it
+        alive = {w.process.pid for w in runner._live}
+        killed = [process for pid, process in workers_before.items() if pid not in alive]
+        assert len(killed) == 1 and killed[0].wait(timeout=10) is not None
     assert runner.wait_ready(count=2, timeout=30)
     assert client.get("/sparql", params={"query": CHEAP}).status_code == 200
 
