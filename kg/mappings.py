@@ -13,6 +13,7 @@ from pathlib import Path
 import curies
 import rdflib
 
+from kg.codes import SYNTAXES
 from kg.errors import SourceFileError
 
 MAPPINGS_FILE = "mappings.sssom.tsv"
@@ -34,40 +35,50 @@ class Mapping:
 
 @dataclass(frozen=True)
 class CodeSystem:
-    """A terminology: its CURIE prefix, IRI prefix, FHIR `system` URI, and whether a code's
-    parent is a prefix of it (ICD-10-CM G35.A under G35; ATC M03BX01 under M03BX)."""
+    """A terminology: its CURIE prefix, IRI prefix, FHIR `system` URI, name, and the name of its
+    syntax in `kg.codes` (which strings are codes, and which codes are a code's parents)."""
 
     prefix: str
     uri_prefix: str
     fhir_system: str
     name: str
-    prefix_hierarchy: bool
+    syntax: str
+
+    def __post_init__(self) -> None:
+        if self.syntax not in SYNTAXES:
+            raise ValueError(f"code system {self.prefix}: unknown syntax {self.syntax!r} "
+                             f"(one of: {', '.join(sorted(SYNTAXES))})")
+
+    def invalid(self, code: str) -> str | None:
+        """Why `code` is not a code of this system (a reason naming the system), or None.
+
+        >>> ICD = CodeSystem("ICD10CM", "", "", "ICD-10-CM", "icd-10-cm")
+        >>> ICD.invalid("G35.A") is None, ICD.invalid("G35\\u0000").split(":")[0]
+        (True, 'not a valid ICD-10-CM code')
+        """
+        problem = SYNTAXES[self.syntax].problem(code)
+        return None if problem is None else f"not a valid {self.name} code: {problem}"
 
     def code_and_parents(self, code: str) -> list[str]:
-        """The code, then (in a prefix hierarchy) each parent code, most specific first.
+        """The code, then each parent code in the system's structure, most specific first. An
+        invalid code is only itself: no string prefix of it is ever looked up.
 
-        >>> CodeSystem("ICD10CM", "", "", "ICD-10-CM", True).code_and_parents("G35.A")
-        ['G35.A', 'G35', 'G3', 'G']
-        >>> CodeSystem("SCTID", "", "", "SNOMED CT", False).code_and_parents("24700007")
+        >>> CodeSystem("ICD10CM", "", "", "ICD-10-CM", "icd-10-cm").code_and_parents("G35.A")
+        ['G35.A', 'G35']
+        >>> CodeSystem("ICD10CM", "", "", "ICD-10-CM", "icd-10-cm").code_and_parents("I63 - history")
+        ['I63 - history']
+        >>> CodeSystem("SCTID", "", "", "SNOMED CT", "snomed-ct-concept-id").code_and_parents("24700007")
         ['24700007']
         """
-        candidates = [code]
-        if self.prefix_hierarchy:
-            trimmed = code
-            while len(trimmed) > 1:
-                trimmed = trimmed[:-1].rstrip(".")
-                candidates.append(trimmed)
-        return candidates
+        syntax = SYNTAXES[self.syntax]
+        return [code] if syntax.problem(code) is not None else [code, *syntax.parents(code)]
 
 
 def read_code_systems(ontology_dir: Path) -> list[CodeSystem]:
     path = ontology_dir / CODE_SYSTEMS_FILE
     try:
         with path.open(encoding="utf-8") as f:
-            return [
-                CodeSystem(**{**row, "prefix_hierarchy": row["prefix_hierarchy"].strip().lower() == "yes"})
-                for row in csv.DictReader(f, delimiter="\t")
-            ]
+            return [CodeSystem(**row) for row in csv.DictReader(f, delimiter="\t")]
     except (OSError, TypeError, ValueError) as exc:
         raise SourceFileError(str(path), f"cannot read code systems: {exc}") from exc
 

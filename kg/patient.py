@@ -193,6 +193,9 @@ class PatientResolver:
         cs = self.systems.get(system)
         if cs is None:
             return {"field": where, "input": given, "reason": f"code system {system!r} is not one the graph maps"}
+        invalid = cs.invalid(code)
+        if invalid is not None:  # reported, like any code the graph cannot read, never looked up
+            return {"field": where, "input": given, "reason": invalid}
         for candidate in cs.code_and_parents(code):
             for term_iri, predicate in self.knowledge.codes.get(cs.uri_prefix + candidate, ()):
                 if self.knowledge.is_a(term_iri, root):
