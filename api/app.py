@@ -5,8 +5,10 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api.errors import install_error_handlers
+from api.hosts import allowed_hosts, public_url
 from api.middleware import BodySizeLimitMiddleware
 from api.settings import Settings
 from api.state import AppState, load_state
@@ -36,7 +38,9 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.public_url = public_url(settings)  # links are built from it, never from the Host header
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False)
     install_error_handlers(app)
     from api.routers import evaluate, health
 
@@ -62,3 +66,4 @@ def _include_optional_routers(app: FastAPI) -> None:
 
     for module in (lookups, named_queries, cds_hooks):
         app.include_router(module.router)
+    cds_hooks.install(app, app.state.settings)  # CDS client authentication: may refuse to start

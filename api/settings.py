@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from kg.errors import TherapyKGError
+
+
+class ConfigError(TherapyKGError):
+    """A setting the server cannot start with (the message names it); `serve` exits with it."""
 
 
 class Settings(BaseSettings):
@@ -28,3 +37,31 @@ class Settings(BaseSettings):
     allow_unsandboxed: bool = Field(
         default=False, description="Run SPARQL workers even where their network filter (seccomp) cannot be "
         "installed. Off by default: the server refuses to start instead.")
+    # -- public URL, Host names, CDS Hooks client authentication (api/hosts.py, api/cds/auth.py)
+    public_url: str | None = Field(
+        default=None, description="Base URL clients reach the API at (scheme://host[:port][/path]); links and the "
+        "CDS token audience are built from it, never from the Host header. Default http://127.0.0.1:8000 "
+        "(serve: http://{host}:{port}).")
+    allowed_hosts: Annotated[list[str] | None, NoDecode] = Field(
+        default=None, description="Host header names accepted, comma-separated; others get 400. Default: the "
+        "public URL's host, localhost, 127.0.0.1 and [::1].")
+    listen_host: str = Field(
+        default="127.0.0.1", description="The address serve listens on: off loopback, CDS Hooks calls need a "
+        "signed client JWT unless cds_allow_unauthenticated is set.")
+    cds_issuers: Path | None = Field(
+        default=None, description="JSON allow-list of trusted CDS clients (iss -> JWKS file or URL); when set, "
+        "every CDS service and feedback call needs a valid signed JWT.")
+    cds_allow_unauthenticated: bool = Field(
+        default=False, description="Serve CDS Hooks without client authentication on a non-loopback address "
+        "(a loud start-up warning); ignored when cds_issuers is set.")
+    cds_clock_skew_s: float = Field(default=60.0, ge=0, le=600, description="Leeway on a CDS token's exp and iat.")
+    cds_max_token_lifetime_s: float = Field(
+        default=300.0, gt=0, le=3600, description="Longest accepted exp - iat of a CDS client token.")
+    cds_replay_cache_size: int = Field(
+        default=100_000, ge=1, description="CDS token ids (iss, jti) remembered until they expire; when full, new "
+        "tokens get 503 rather than an unchecked replay.")
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) else value

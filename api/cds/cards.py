@@ -9,19 +9,17 @@ first of a few candidate sentences, from the most to the least specific, that fi
 from __future__ import annotations
 
 import re
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from api.cds.models import SUMMARY_MAX, Action, Card, Coding, Link, OverrideReason, Source, Suggestion
+from api.cds.feedback import Issued, override_reasons
+from api.cds.models import SUMMARY_MAX, Action, Card, Coding, Link, Source, Suggestion
 from api.cds.orders import OrderMatch
 from kg.terms import TKG
 
 TOPIC_SYSTEM = TKG + "cds/topic"
-OVERRIDE_SYSTEM = TKG + "cds/override-reason"
-_UUIDS = uuid.UUID("1e0b6a53-4b8f-5c53-9d0c-7a1b7c2a6f10")  # namespace of card and suggestion uuids
 
 STATUS_TEXT = {
     "eligible": "eligible",
@@ -33,38 +31,24 @@ STATUS_TEXT = {
 STATUS_ORDER = ("eligible", "deferred", "undetermined", "not-indicated", "excluded")
 EXCLUDING = ("excluded", "not-indicated")
 
-OVERRIDE_REASONS = {
-    "excluded": [
-        OverrideReason(system=OVERRIDE_SYSTEM, code="record-incomplete",
-                       display="The record is incomplete or the recorded condition is not current"),
-        OverrideReason(system=OVERRIDE_SYSTEM, code="benefit-outweighs-risk",
-                       display="Benefit outweighs the risk for this patient"),
-        OverrideReason(system=OVERRIDE_SYSTEM, code="specialist-advice", display="Ordered on specialist advice"),
-    ],
-    "deferred": [
-        OverrideReason(system=OVERRIDE_SYSTEM, code="prerequisite-met",
-                       display="The prerequisite is met but not in the record (e.g. first line already started)"),
-        OverrideReason(system=OVERRIDE_SYSTEM, code="specialist-advice", display="Ordered on specialist advice"),
-    ],
-}
 
 
 @dataclass(frozen=True)
 class CardContext:
-    """What cards need beyond the evaluation; `base_url` None leaves out links to the API."""
+    """What cards need beyond the evaluation; `base_url` None leaves out links to the API.
 
-    hook_instance: str
+    `issued` collects the uuid of every card and suggestion built with this context, with what it
+    rests on (`api.cds.feedback`): the uuids depend on the knowledge a card cites, not on the patient.
+    """
+
     labels: Mapping[str, str] = field(default_factory=dict)  # CURIE → label
     pharmacological: frozenset[str] = frozenset()  # CURIEs of pharmacological interventions
     patient_id: str | None = None
     base_url: str | None = None
+    issued: Issued = field(default_factory=lambda: Issued(""))
 
     def label(self, curie: str) -> str:
         return self.labels.get(curie) or curie.split(":", 1)[-1]
-
-    def uuid(self, key: str) -> str:
-        """Stable per hook call and card: the same request gets the same uuids."""
-        return str(uuid.uuid5(_UUIDS, f"{self.hook_instance}|{key}"))
 
     def url(self, path: str) -> str | None:
         return None if self.base_url is None else self.base_url.rstrip("/") + path
@@ -243,7 +227,7 @@ def options_card(evaluation: dict, ctx: CardContext, notes: list[str] | None = N
     lines += _notes_section(notes or [])
     deciding = [r for o in (eligible or options) for r in o["reasons"]]
     return Card(
-        uuid=ctx.uuid("options"),
+        uuid=ctx.issued.card("options", deciding),
         summary=summary,
         detail="\n".join(lines),
         indicator="info",
@@ -294,11 +278,12 @@ def warning_card(warning: dict, index: int, ctx: CardContext) -> Card:
         lines += ["", "**If it is stopped**", ""] + [line for r in stopping for line in _reason_lines(r)]
     lines += _sources_section(reasons + stopping)
     return Card(
-        uuid=ctx.uuid(f"warning/{index}/{kind}/{curie}"),
+        uuid=ctx.issued.card(f"warning/{kind}", reasons + stopping, curie),
         summary=summary,
         detail="\n".join(lines),
         indicator="warning",
         source=_primary_source(reasons or stopping, ctx, topic, f"Current therapy: {topic}"),
+        overrideReasons=override_reasons()["warning"],
         links=_links(ctx.intervention_link(curie)),
     )
 
@@ -326,7 +311,7 @@ def missing_information_card(evaluation: dict, ctx: CardContext) -> Card:
     reasons = [r for o in evaluation["options"] if o["intervention"] in affected for r in o["reasons"]]
     lines += _sources_section(reasons)
     return Card(
-        uuid=ctx.uuid("missing-information"),
+        uuid=ctx.issued.card("missing-information", reasons),
         summary=summary,
         detail="\n".join(lines),
         indicator="info",
@@ -342,7 +327,7 @@ def unrecognized_card(evaluation: dict, ctx: CardContext) -> Card:
              "not used:", ""]
     lines += unrecognized_lines(evaluation["unrecognized"])
     return Card(
-        uuid=ctx.uuid("unrecognized"),
+        uuid=ctx.issued.card("unrecognized"),
         summary=fit(f"{n} coded {noun} in the record not recognised by therapy-kg (not used)"),
         detail="\n".join(lines),
         indicator="info",
@@ -419,13 +404,13 @@ def _proposal(option: dict, ctx: CardContext) -> dict:
     return resource
 
 
-def _alternative_suggestions(options: list[dict], ctx: CardContext, key: str) -> list[Suggestion]:
+def _alternative_suggestions(options: list[dict], ctx: CardContext, card_uuid: str) -> list[Suggestion]:
     suggestions = []
     for option in options:
         rank = f" (line {option['line']})" if option["line"] is not None else ""
         suggestions.append(Suggestion(
             label=f"Propose {option['label']}{rank} instead",
-            uuid=ctx.uuid(f"{key}/suggest/{option['intervention']}"),
+            uuid=ctx.issued.suggestion(card_uuid, f"propose {option['intervention']}"),
             isRecommended=bool(option["preferred"]),
             actions=[Action(type="create", description=f"Create a draft request for {option['label']}{rank}, "
                             "an option eligible for this patient",
@@ -465,7 +450,7 @@ def _order_excluded_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
                   f"{label} is {status} for this patient: {why}",
                   f"{label} is {status} for this patient ({cited})",
                   f"{label} is {status} for this patient")
-    key = f"order/{match.order.reference}"
+    card_uuid = ctx.issued.card(f"order/{option['status']}", reasons, match.assessed)
     alternatives = _first_line_alternatives(evaluation, option["intervention"])
     current = _current_therapy_warnings(evaluation, match)
     stopping = [s for w in current for s in w.get("statements", [])]
@@ -484,24 +469,24 @@ def _order_excluded_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
     cited_reasons = reasons + stopping + [r for o in alternatives for r in o["reasons"]] + option.get("evidence", [])
     lines += _sources_section(cited_reasons)
 
-    suggestions = _alternative_suggestions(alternatives, ctx, key)
+    suggestions = _alternative_suggestions(alternatives, ctx, card_uuid)
     suggestions.append(Suggestion(
         label=f"Remove the draft {match.requested_label} order"
         + (" (the patient takes it: taper, do not stop abruptly)" if current else ""),
-        uuid=ctx.uuid(f"{key}/remove"),
+        uuid=ctx.issued.suggestion(card_uuid, "remove-order"),
         isRecommended=not current,
         actions=[Action(type="delete", description=f"Remove the draft order {match.order.reference}",
                         resourceId=match.order.reference)],
     ))
     return Card(
-        uuid=ctx.uuid(key),
+        uuid=card_uuid,
         summary=summary,
         detail="\n".join(lines),
         indicator="warning",
         source=_primary_source(reasons, ctx, option["status"], f"Ordered therapy is {status}"),
         suggestions=suggestions,
         selectionBehavior="any",
-        overrideReasons=OVERRIDE_REASONS["excluded"],
+        overrideReasons=override_reasons()["excluded"],
         links=_order_links(evaluation, match, ctx, alternatives),
     )
 
@@ -514,7 +499,7 @@ def _order_deferred_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
     not_yet = "; ".join(unmet) or "a prerequisite is not met"
     summary = fit(f"{label}{rank} is deferred for this patient: {not_yet}",
                   f"{label}{rank} is deferred: {not_yet}", f"{label}{rank} is deferred for this patient")
-    key = f"order/{match.order.reference}"
+    card_uuid = ctx.issued.card("order/deferred", reasons, match.assessed)
     wanted = {o for u in unmet.values() for o in u.get("options", [])}
     alternatives = [o for o in _eligible(evaluation) if o["intervention"] in wanted]
     prior_line_unmet = any(u["requirement"] == "prior-line" for u in unmet.values())
@@ -525,16 +510,16 @@ def _order_deferred_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
     lines += _dosing_lines(option)
     lines += _unrecognized_section(evaluation)
     lines += _sources_section(reasons + [r for o in alternatives for r in o["reasons"]])
-    suggestions = _alternative_suggestions(alternatives, ctx, key)
+    suggestions = _alternative_suggestions(alternatives, ctx, card_uuid)
     return Card(
-        uuid=ctx.uuid(key),
+        uuid=card_uuid,
         summary=summary,
         detail="\n".join(lines),
         indicator="warning" if prior_line_unmet else "info",
         source=_primary_source(reasons, ctx, "deferred", "Ordered therapy is deferred"),
         suggestions=suggestions or None,
         selectionBehavior="any" if suggestions else None,
-        overrideReasons=OVERRIDE_REASONS["deferred"],
+        overrideReasons=override_reasons()["deferred"],
         links=_order_links(evaluation, match, ctx, alternatives),
     )
 
@@ -557,7 +542,7 @@ def _order_undetermined_card(evaluation: dict, match: OrderMatch, option: dict, 
     lines += _unrecognized_section(evaluation)
     lines += _sources_section(option["reasons"])
     return Card(
-        uuid=ctx.uuid(f"order/{match.order.reference}"),
+        uuid=ctx.issued.card("order/undetermined", option["reasons"], match.assessed),
         summary=summary,
         detail="\n".join(lines),
         indicator="info",
@@ -616,7 +601,7 @@ def _order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
         return None
     label = cap(match.assessed_label)
     rank = f" (line {option['line']})" if option["line"] is not None else ""
-    key = f"order/{match.order.reference}"
+    card_uuid = ctx.issued.card("order/eligible", option["reasons"], match.assessed)
     if specific_cautions:
         extra = f"; caution: {specific_cautions[0]['label']}"
     elif preferred and not option["preferred"]:
@@ -639,9 +624,9 @@ def _order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
     cited = option["reasons"] + option.get("dosing", []) + option.get("cautions", []) + option.get("monitoring", []) \
         + [r for o in preferred for r in o["reasons"]]
     lines += _sources_section(cited)
-    suggestions = _alternative_suggestions(preferred, ctx, key) if preferred and not option["preferred"] else []
+    suggestions = _alternative_suggestions(preferred, ctx, card_uuid) if preferred and not option["preferred"] else []
     return Card(
-        uuid=ctx.uuid(key),
+        uuid=card_uuid,
         summary=summary,
         detail="\n".join(lines),
         indicator="warning" if specific_cautions else "info",
@@ -660,7 +645,7 @@ def _order_unassessed_card(evaluation: dict, match: OrderMatch, ctx: CardContext
               f"patient, and {n} coded {noun} of the record could not be recognised:", ""]
     lines += unrecognized_lines(evaluation["unrecognized"])
     return Card(
-        uuid=ctx.uuid(f"order/{match.order.reference}"),
+        uuid=ctx.issued.card("order/unassessed", (), match.assessed),
         summary=fit(f"Cannot assess the {match.requested_label} order: {n} coded {noun} of the record not recognised"),
         detail="\n".join(lines),
         indicator="info",

@@ -7,8 +7,9 @@ format as is. Optional members left unset are omitted from responses (`dump`), n
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 #: The specification asks for a summary of fewer than 140 characters.
 SUMMARY_MAX = 139
@@ -188,3 +189,92 @@ class Service(BaseModel):
 
 class Discovery(BaseModel):
     services: list[Service]
+
+
+# ---------------------------------------------------------------------------------- feedback
+class AcceptedSuggestion(BaseModel):
+    id: UUID = Field(description="The uuid of a suggestion the user accepted.")
+
+
+class FeedbackOverrideReason(BaseModel):
+    """Why the user overrode the card: one of the card's `overrideReasons` (or the client's own), a comment."""
+
+    reason: Coding | None = None
+    userComment: Annotated[StrictStr | None, Field(default=None, max_length=10_000,
+                                                   description="Free text; never stored.")] = None
+
+    @model_validator(mode="after")
+    def _something(self) -> FeedbackOverrideReason:
+        if self.reason is None and self.userComment is None:
+            raise ValueError("an overrideReason needs a reason or a userComment")
+        return self
+
+
+class FeedbackEntry(BaseModel):
+    """One user interaction with a card (CDS Hooks 2.0 "Feedback")."""
+
+    card: UUID = Field(description="The uuid of the card the user acted on.")
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: Annotated[list[AcceptedSuggestion] | None, Field(default=None, max_length=100)] = None
+    overrideReason: FeedbackOverrideReason | None = None
+    outcomeTimestamp: AwareDatetime = Field(description="When the user acted (an instant, with its time zone).")
+
+    @model_validator(mode="after")
+    def _outcome_members(self) -> FeedbackEntry:
+        if self.acceptedSuggestions and self.outcome != "accepted":
+            raise ValueError("acceptedSuggestions are only given with the outcome 'accepted'")
+        if self.overrideReason is not None and self.outcome != "overridden":
+            raise ValueError("an overrideReason is only given with the outcome 'overridden'")
+        return self
+
+
+class FeedbackRequest(BaseModel):
+    """The body of `POST /cds-services/{id}/feedback`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"feedback": [{
+        "card": "9368d37b-283f-44a0-93ea-547cebab93ed", "outcome": "overridden",
+        "overrideReason": {"reason": {"system": "https://w3id.org/therapy-kg/cds/override-reason",
+                                      "code": "specialist-advice"}},
+        "outcomeTimestamp": "2024-05-01T10:20:30Z"}]}]})
+    feedback: Annotated[list[FeedbackEntry], Field(min_length=1, max_length=100)]
+
+
+class FeedbackReceipt(BaseModel):
+    received: int = Field(description="Feedback entries counted.")
+    attributed: int = Field(description="Of them, entries about a card this service process issued (by uuid); "
+                            "the others are counted as unattributed.")
+
+
+class OutcomeCount(BaseModel):
+    kind: str = Field(description="The card kind, e.g. options, order/excluded, warning/current-therapy-excluded.")
+    intervention: str | None = Field(description="The intervention the card is about (CURIE), if one.")
+    statement: str | None = Field(description="A statement the card rests on (CURIE), null for cards citing none.")
+    outcome: Literal["accepted", "overridden"]
+    count: int
+
+
+class OverrideReasonCount(BaseModel):
+    kind: str
+    intervention: str | None
+    reason: str = Field(description="An override reason code of this service, `other` (a reason of the "
+                        "client's own) or `none` (no coded reason given).")
+    count: int
+
+
+class AcceptedSuggestionCount(BaseModel):
+    kind: str
+    intervention: str | None
+    suggestion: str = Field(description="What the suggestion proposed (e.g. `propose tkg:Stretching`, "
+                            "`remove-order`), or `unknown`.")
+    count: int
+
+
+class FeedbackCounts(BaseModel):
+    """Feedback counted by this process since it started; no patient data, no free text."""
+
+    service: str
+    outcomes: list[OutcomeCount]
+    overrideReasons: list[OverrideReasonCount]
+    acceptedSuggestions: list[AcceptedSuggestionCount]
+    unattributed: dict[str, int] = Field(description="Outcome → entries about a card uuid this process did not "
+                                         "issue (another worker or instance, or before a restart).")

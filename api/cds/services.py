@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.cds import CdsRequestError, member_path
 from api.cds.cards import CardContext, order_cards, patient_view_cards
+from api.cds.feedback import Issued
 from api.cds.models import Card, CDSRequest, OrderSelectContext, PatientViewContext, Service
 from api.cds.orders import resolve_order, selected_orders, with_option
 from api.cds.prefetch import REQUIRED, TEMPLATES, PatientBundle, patient_bundle
@@ -129,8 +130,12 @@ def evaluate_bundle(service: TherapyKG, bundle: PatientBundle) -> dict | None:
     return evaluation
 
 
-def call_service(service_id: str, body: object, service: TherapyKG, base_url: str | None) -> list[Card]:
-    """Validate a request for one service and run it; errors are `CdsRequestError`s naming the member."""
+def call_service(service_id: str, body: object, service: TherapyKG, base_url: str | None,
+                 issued: Issued | None = None) -> list[Card]:
+    """Validate a request for one service and run it; errors are `CdsRequestError`s naming the member.
+
+    `issued` collects the uuids of the cards and suggestions handed out (for feedback attribution).
+    """
     cds = SERVICES.get(service_id)
     if cds is None:
         raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
@@ -140,11 +145,11 @@ def call_service(service_id: str, body: object, service: TherapyKG, base_url: st
                               f"not {request.hook[:100]!r}")
     context = _validated(cds.context_model, request.context, "context")
     cards = CardContext(
-        hook_instance=request.hookInstance,
         labels=_labels(service),
         pharmacological=_pharmacological(service),
         patient_id=context.patientId,
         base_url=base_url,
+        issued=issued if issued is not None else Issued(service_id),
     )
     return cds.handler(HookCall(request, context, service, cards))
 

@@ -1,24 +1,34 @@
-"""CDS Hooks 2.0: `GET /cds-services` (discovery) and `POST /cds-services/{id}` (patient-view, order-select).
+"""CDS Hooks 2.0: `GET /cds-services` (discovery), `POST /cds-services/{id}` (patient-view, order-select) and
+`POST /cds-services/{id}/feedback` (with `GET` for the counts).
 
 The services read only what the client prefetched; they never contact `fhirServer`. Errors are
-short JSON messages naming the member at fault: 404 unknown service, 400 wrong hook or request
-data that cannot be used, 412 required prefetch missing, 422 a member of the wrong shape.
+short JSON messages naming the member at fault: 401 no valid client JWT (`api.cds.auth`), 404 unknown
+service, 400 wrong hook or request data that cannot be used, 412 required prefetch missing, 422 a
+member of the wrong shape. Links in cards start with the configured public URL, never the Host header.
+Discovery is public (it describes the services, holds no data); every other route needs the client's
+JWT whenever authentication is on.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from api.cds import CdsRequestError
-from api.cds.models import CDSRequest, CDSResponse, Discovery, dump
+from api.cds import CdsRequestError, member_path
+from api.cds.auth import CdsAuthError, TokenVerifier, VerifiedClient, verifier_for
+from api.cds.feedback import FeedbackLedger, Issued
+from api.cds.models import CDSRequest, CDSResponse, Discovery, FeedbackCounts, FeedbackReceipt, FeedbackRequest, dump
 from api.cds.services import SERVICES, call_service, discovery
 from api.deps import ServiceDep
 from api.errors import problem
+from api.hosts import public_url
+from api.settings import Settings
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 
@@ -26,6 +36,56 @@ router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 class CdsProblem(BaseModel):
     detail: str
     field: str | None = None
+
+
+class AuthProblem(BaseModel):
+    detail: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CdsRuntime:
+    """What the CDS routes share: the token verifier (None: authentication off), the feedback counts, the base URL."""
+
+    verifier: TokenVerifier | None
+    ledger: FeedbackLedger
+    public_url: str
+
+    def service_url(self, service_id: str) -> str:
+        return f"{self.public_url}/cds-services/{service_id}"
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Decide CDS authentication at start-up (may raise `ConfigError`: the server refuses to start)."""
+    app.state.cds = CdsRuntime(verifier_for(settings), FeedbackLedger(), public_url(settings))
+
+    @app.exception_handler(CdsAuthError)
+    async def _refused(_: Request, exc: CdsAuthError) -> JSONResponse:
+        response = problem(exc.status, exc.description, **({"error": exc.error} if exc.error else {}))
+        response.headers.update(exc.headers())
+        return response
+
+
+async def get_runtime(request: Request) -> CdsRuntime:
+    return request.app.state.cds
+
+
+RuntimeDep = Annotated[CdsRuntime, Depends(get_runtime)]
+ServiceId = Annotated[str, Path(description="A service id from the discovery response", examples=list(SERVICES))]
+
+
+async def authenticated(request: Request, runtime: RuntimeDep, service_id: ServiceId) -> VerifiedClient | None:
+    """The CDS client that signed the call's JWT (`aud`: the service URL, or its feedback URL for feedback);
+    None when authentication is off."""
+    if runtime.verifier is None:
+        return None
+    audiences = [runtime.service_url(service_id)]
+    if request.url.path.endswith("/feedback"):
+        audiences.insert(0, audiences[0] + "/feedback")
+    return await runtime.verifier.verify(request.headers.get("authorization"), audiences)
+
+
+ClientDep = Annotated[VerifiedClient | None, Depends(authenticated)]
 
 
 def _inline(schema: dict) -> dict:
@@ -51,7 +111,15 @@ _REQUEST_BODY = {
         "content": {"application/json": {"schema": _inline(CDSRequest.model_json_schema())}},
     }
 }
+_UNAUTHORIZED = {
+    401: {"model": AuthProblem, "description": "No valid CDS client JWT (Authorization: Bearer): missing, "
+          "expired, wrong audience, untrusted issuer, bad signature, disallowed alg or replayed jti; the "
+          "WWW-Authenticate header says why", "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}},
+    503: {"model": AuthProblem, "description": "The client's token cannot be checked now (the issuer's JWK Set "
+          "cannot be fetched, or too many recent tokens to check for replay); see Retry-After"},
+}
 _ERRORS = {
+    **_UNAUTHORIZED,
     400: {"model": CdsProblem, "description": "Not JSON, a hook the service does not answer, or request data "
           "that cannot be used (e.g. a selection naming no draft order); the message names the member"},
     404: {"model": CdsProblem, "description": "No CDS service with this id"},
@@ -79,11 +147,8 @@ def list_services() -> Discovery:
     openapi_extra=_REQUEST_BODY,
     responses=_ERRORS,
 )
-async def call(
-    request: Request,
-    service: ServiceDep,
-    service_id: str = Path(description="A service id from the discovery response", examples=list(SERVICES)),
-) -> JSONResponse:
+async def call(request: Request, service: ServiceDep, runtime: RuntimeDep, _: ClientDep,
+               service_id: ServiceId) -> JSONResponse:
     try:
         if service_id not in SERVICES:
             raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
@@ -92,7 +157,68 @@ async def call(
             document = json.loads(body) if body else None
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise CdsRequestError(400, "body", "not valid JSON") from None
-        cards = call_service(service_id, document, service, base_url=str(request.base_url))
+        issued = Issued(service_id)
+        cards = call_service(service_id, document, service, base_url=runtime.public_url, issued=issued)
     except CdsRequestError as exc:
         return problem(exc.status, f"{exc.field}: {exc.message}", field=exc.field)
+    runtime.ledger.remember(issued)
     return JSONResponse(dump(CDSResponse(cards=cards)))
+
+
+_FEEDBACK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _inline(FeedbackRequest.model_json_schema())}},
+    }
+}
+_FEEDBACK_ERRORS = {
+    **_UNAUTHORIZED,
+    400: {"model": CdsProblem, "description": "Not JSON"},
+    404: {"model": CdsProblem, "description": "No CDS service with this id"},
+    422: {"model": CdsProblem, "description": "A feedback member has the wrong shape; the message names it"},
+}
+
+
+def _known(service_id: str) -> None:
+    if service_id not in SERVICES:
+        raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
+
+
+@router.post(
+    "/{service_id}/feedback",
+    response_model=FeedbackReceipt,
+    summary="CDS Hooks feedback: a user accepted or overrode cards (counted, never stored with patient data)",
+    openapi_extra=_FEEDBACK_BODY,
+    responses=_FEEDBACK_ERRORS,
+)
+async def feedback(request: Request, runtime: RuntimeDep, _: ClientDep, service_id: ServiceId) -> JSONResponse:
+    try:
+        _known(service_id)
+        body = await request.body()
+        try:
+            document = json.loads(body) if body else None
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise CdsRequestError(400, "body", "not valid JSON") from None
+        try:
+            entries = FeedbackRequest.model_validate(document).feedback
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise CdsRequestError(422, member_path("", first["loc"]) or "body", first["msg"]) from None
+    except CdsRequestError as exc:
+        return problem(exc.status, f"{exc.field}: {exc.message}", field=exc.field)
+    attributed = runtime.ledger.record(service_id, entries)
+    return JSONResponse({"received": len(entries), "attributed": attributed})
+
+
+@router.get(
+    "/{service_id}/feedback",
+    response_model=FeedbackCounts,
+    summary="Feedback counted by this process: per card kind, intervention, statement and outcome",
+    responses={**_UNAUTHORIZED, 404: {"model": CdsProblem, "description": "No CDS service with this id"}},
+)
+async def feedback_counts(runtime: RuntimeDep, _: ClientDep, service_id: ServiceId) -> JSONResponse:
+    try:
+        _known(service_id)
+    except CdsRequestError as exc:
+        return problem(exc.status, f"{exc.field}: {exc.message}", field=exc.field)
+    return JSONResponse(runtime.ledger.counts(service_id))

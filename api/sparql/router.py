@@ -14,6 +14,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from api.hosts import public_url
 from api.sparql.guard import READ_ONLY, SparqlRequestError, UpdateRefusedError, check_dataset
 from api.sparql.negotiation import ALL_FORMATS, RDF_OFFERS, choose
 from api.sparql.runner import QueryJob, SparqlLimitError, SparqlRunner
@@ -132,12 +133,16 @@ async def _disconnect(request: Request) -> None:
         pass
 
 
+def _public_base(request: Request) -> str:
+    return getattr(request.app.state, "public_url", None) or public_url(request.app.state.settings)
+
+
 def _service_description(request: Request, runner: SparqlRunner, accept: str | None) -> Response:
     try:
         fmt = choose(RDF_OFFERS, accept)
     except SparqlRequestError as exc:
         return _problem(exc.status, str(exc))
-    endpoint = str(request.url.replace(query="", fragment=""))
+    endpoint = _public_base(request) + "/sparql"  # never the Host header (issue 15)
     triples = describe(endpoint, runner.graphs, runner.triple_count)
     body = ox.serialize(triples, format=fmt.writer, prefixes=PREFIXES)
     return Response(body, media_type=fmt.content_type, headers={"Vary": "Accept"})

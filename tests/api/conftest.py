@@ -31,7 +31,8 @@ def backend(request, store: OxigraphStore):
 
 @pytest.fixture(scope="session")
 def app_state(backend) -> AppState:
-    settings = Settings(sparql_endpoint=getattr(backend, "endpoint", None))
+    # the TestClient's Host is `testserver`: the public URL names it, so links point back at the test app
+    settings = Settings(sparql_endpoint=getattr(backend, "endpoint", None), public_url="http://testserver")
     return AppState(settings, backend, TherapyKG(backend))
 
 

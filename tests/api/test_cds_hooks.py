@@ -12,8 +12,6 @@ import socket
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from api.cds.cards import CardContext, fit, listing, order_cards, patient_view_cards
 from api.cds.models import SUMMARY_MAX, Card, CDSResponse, Discovery
@@ -36,24 +34,9 @@ def _request(name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def cds_client(request, app_state):
-    """The full app when every router it includes exists; else an app with only the CDS router."""
-    try:
-        import api.routers.lookups  # noqa: F401
-        import api.routers.named_queries  # noqa: F401
-    except ImportError:
-        from api.errors import install_error_handlers
-        from api.routers import cds_hooks
-
-        app = FastAPI()
-        install_error_handlers(app)
-        app.include_router(cds_hooks.router)
-        app.state.settings, app.state.store = app_state.settings, app_state.store
-        app.state.service, app.state.app_state = app_state.service, app_state
-        with TestClient(app) as local:
-            yield local
-        return
-    yield request.getfixturevalue("client")
+def cds_client(client):
+    """The full app, on loopback with no trusted issuers: CDS client authentication is off (see test_cds_auth)."""
+    return client
 
 
 def _post(client, body: dict, service_id: str | None = None):
@@ -396,7 +379,7 @@ def _context(service: TherapyKG) -> CardContext:
     labels = {service.terms.compress(i): label for i, label in service.knowledge.labels.items()}
     pharma = frozenset(service.terms.compress(c)
                        for c in service.knowledge.classes_under("https://w3id.org/therapy-kg/PharmacologicalIntervention"))
-    return CardContext(hook_instance="test", labels=labels, pharmacological=pharma, patient_id="p1",
+    return CardContext(labels=labels, pharmacological=pharma, patient_id="p1",
                        base_url="http://cds.example")
 
 
@@ -509,7 +492,7 @@ def test_summaries_fit_whatever_the_labels() -> None:
         "options": [{"intervention": f"tkg:O{i}", "label": "z" * 200, "line": 1, "status": "eligible", "preferred": i == 0,
                      "reasons": [], "cautions": [], "dosing": [], "monitoring": [], "evidence": []} for i in range(3)],
     }
-    cards = patient_view_cards(evaluation, CardContext(hook_instance="h"))
+    cards = patient_view_cards(evaluation, CardContext())
     assert len(cards) == 3
     for card in cards:
         assert len(card.summary) <= SUMMARY_MAX

@@ -378,7 +378,7 @@ def test_service_description_turtle(client: TestClient, sparql_store) -> None:
     store = ox.Store()
     store.load(response.content, format=ox.RdfFormat.TURTLE)
     sd = "PREFIX sd: <http://www.w3.org/ns/sparql-service-description#>\n"
-    assert store.query(sd + "ASK { ?s a sd:Service ; sd:endpoint <http://testserver/sparql> ; "
+    assert store.query(sd + "ASK { ?s a sd:Service ; sd:endpoint <http://127.0.0.1:8000/sparql> ; "
                             "sd:supportedLanguage sd:SPARQL11Query ; "
                             "sd:resultFormat <http://www.w3.org/ns/formats/SPARQL_Results_JSON> }")
     names = {str(s["g"].value) for s in store.query(sd + "SELECT ?g { ?s sd:defaultDataset/sd:namedGraph/sd:name ?g }")}
