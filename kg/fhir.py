@@ -9,17 +9,25 @@ What is read, and what is left out:
 - **Patient** (at most one): `id`, and `birthDate` as the age in completed years on `today`. A
   birthDate of year or year-month precision gives the *youngest* age it allows (the years the
   patient has certainly completed) and a report note saying so. No Patient: age unknown.
-- **Condition** → `conditions`, unless clinicalStatus is inactive / resolved / remission or
-  verificationStatus is refuted / entered-in-error (unconfirmed, provisional and differential
-  diagnoses are kept: the graph has no notion of diagnostic certainty).
-- **MedicationStatement**: active → `current_therapies`; completed / stopped / on-hold →
-  `therapies_tried`; other statuses (entered-in-error, not-taken, intended, unknown) are skipped.
-- **MedicationRequest** (an order, not a proposal or plan, and not `doNotPerform`): active →
-  `current_therapies`; completed / stopped → `therapies_tried`; other statuses are skipped.
+- **Condition** → `conditions` when it is clearly current and not refuted; **MedicationStatement**
+  and **MedicationRequest** (an order, not a proposal or plan, and not `doNotPerform`) →
+  `current_therapies` or `therapies_tried` by status. What "clearly current" means, and which
+  statuses are skipped, is in `kg.fhir_status`. A record whose status cannot be read as clearly
+  current (a clinicalStatus as text only or coded in another system, an abatement, a provisional
+  diagnosis, a medication of status unknown) is a *doubtful fact*: it is not in the patient, but
+  in `BundleReading.doubtful` and in the report, and the service asks about it (`kg.doubtful`).
   The medication is `medicationCodeableConcept` or a `medicationReference` to a contained or
   bundled Medication (its `code`); a reference that resolves to neither is an input error.
 - **Procedure**: completed / in-progress, and stopped / on-hold (FHIR: some of the activity was
   performed, so the therapy was started) → `therapies_tried`.
+
+Contained resources (FHIR: parts of their container with no existence of their own) are read
+only where the container's meaning reads them: the Medication a `medicationReference` names by
+`#id`. Every other contained resource is reported with its path
+(`entry[3].resource.contained[0]`), never dropped. A contained Condition (the reason of an order,
+the evidence of a diagnosis) is not a problem-list entry of its own, so it never counts as a
+current condition; when the Condition's own statuses would count it, it is a doubtful fact, asked
+about like any other.
 
 Every code becomes a `Concept` (all codings with system and code, plus `text`), so the resolver
 reports unmapped codes in `unrecognized`. Whatever the Bundle holds that adds nothing to the
@@ -42,15 +50,10 @@ from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from kg.errors import PatientInputError
+from kg.fhir_status import (Doubt, StatusReading, condition_status, medication_request_status,
+                            medication_statement_status)
 from kg.patient import Concept, PatientInput
 
-CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
-NOT_CURRENT_CLINICAL = {"inactive", "resolved", "remission"}
-NOT_VERIFIED = {"refuted", "entered-in-error"}
-STATEMENT_STATUS = {"active": "current_therapies", "completed": "therapies_tried",
-                    "stopped": "therapies_tried", "on-hold": "therapies_tried"}
-REQUEST_STATUS = {"active": "current_therapies", "completed": "therapies_tried", "stopped": "therapies_tried"}
 REQUEST_ORDER_INTENTS = {"order", "original-order", "reflex-order", "filler-order", "instance-order"}
 PROCEDURE_STATUS = {"completed", "in-progress", "stopped", "on-hold"}
 READ_TYPES = ("Patient", "Condition", "MedicationStatement", "MedicationRequest", "Procedure")
@@ -61,6 +64,18 @@ _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)$")
 
 
 @dataclass(frozen=True)
+class DoubtfulFact:
+    """A term the Bundle records without saying clearly that it is current (`kg.fhir_status`)."""
+
+    field: str  # the PatientInput list it would join: conditions or current_therapies
+    concept: Concept
+    source: str  # the Bundle path of its code, e.g. entry[2].resource.code
+    record: str  # the Bundle path of its resource, e.g. entry[2] (the `field` of its report item)
+    doubt: Doubt
+    reason: str
+
+
+@dataclass(frozen=True)
 class BundleReading:
     """The patient read from a Bundle, what was left out, and where each term came from."""
 
@@ -68,6 +83,7 @@ class BundleReading:
     report: list[dict] = field(default_factory=list)
     # PatientInput list field → the Bundle path of each of its terms, index for index
     sources: dict[str, list[str]] = field(default_factory=dict)
+    doubtful: tuple[DoubtfulFact, ...] = ()
 
 
 def bundle_to_patient(bundle: object, today: date | None = None) -> PatientInput:
@@ -268,6 +284,8 @@ class _Reader:
         self.terms: dict[str, list[Concept]] = {name: [] for name in _LIST_FIELDS}
         self.sources: dict[str, list[str]] = {name: [] for name in _LIST_FIELDS}
         self.report: list[dict] = []
+        self.doubtful: list[DoubtfulFact] = []
+        self.read_contained: set[str] = set()  # paths of contained resources read as part of their container
         self.referenced: set[int] = set()  # entries holding a Medication some statement refers to
         self.by_reference: dict[str, int] = {}
         for index, entry in enumerate(self.entries):
@@ -302,14 +320,15 @@ class _Reader:
             if index not in self.referenced:
                 self._skip(f"entry[{index}]", self.entries[index].resource,
                            "a Medication that no MedicationStatement or MedicationRequest read here refers to")
-        if not self.terms["conditions"]:
+        self._contained()
+        if not self.terms["conditions"] and not any(d.field == "conditions" for d in self.doubtful):
             skipped = sum(1 for r in self.report if r["input"].get("resourceType") == "Condition"
                           and re.fullmatch(r"entry\[\d+\]", r["field"]))
             raise PatientInputError("Condition", "the Bundle has no usable Condition (one with a coded diagnosis, "
                                     "not inactive, resolved, in remission, refuted or entered in error)"
                                     + (f"; {skipped} Condition entr{'y was' if skipped == 1 else 'ies were'} skipped"
                                        if skipped else ""))
-        return BundleReading(self._patient_input(patient_id, age), self.report, self.sources)
+        return BundleReading(self._patient_input(patient_id, age), self.report, self.sources, tuple(self.doubtful))
 
     # Patient
 
@@ -347,22 +366,18 @@ class _Reader:
     # the resource types read; each adds terms or a report item
 
     def _Condition(self, resource: Any, where: str) -> None:
-        verification = _status_codes(resource.verificationStatus, CONDITION_VERIFICATION) & NOT_VERIFIED
-        if verification:
-            self._skip(where, resource, f"verificationStatus {sorted(verification)[0]}: not a condition of the patient")
+        reading = condition_status(resource)
+        if reading.action == "skip":
+            self._skip(where, resource, reading.reason)
             return
-        clinical = _status_codes(resource.clinicalStatus, CONDITION_CLINICAL) & NOT_CURRENT_CLINICAL
-        if clinical:
-            self._skip(where, resource, f"clinicalStatus {sorted(clinical)[0]}: not a current condition")
-            return
-        self._add("conditions", resource, resource.code, f"{where}.resource.code", where)
+        self._add("conditions", resource, resource.code, f"{where}.resource.code", where, doubt=reading)
 
     def _MedicationStatement(self, resource: Any, where: str) -> None:
-        target = STATEMENT_STATUS.get(resource.status)
-        if target is None:
-            self._skip(where, resource, f"status {resource.status}: not a medication taken")
+        reading = medication_statement_status(resource.status)
+        if reading.action == "skip":
+            self._skip(where, resource, reading.reason)
             return
-        self._add_medication(target, resource, where)
+        self._add_medication(reading, resource, where)
 
     def _MedicationRequest(self, resource: Any, where: str) -> None:
         if resource.doNotPerform:
@@ -371,11 +386,11 @@ class _Reader:
         if resource.intent not in REQUEST_ORDER_INTENTS:
             self._skip(where, resource, f"intent {resource.intent}: not an order")
             return
-        target = REQUEST_STATUS.get(resource.status)
-        if target is None:
-            self._skip(where, resource, f"status {resource.status}: not a medication started")
+        reading = medication_request_status(resource.status)
+        if reading.action == "skip":
+            self._skip(where, resource, reading.reason)
             return
-        self._add_medication(target, resource, where)
+        self._add_medication(reading, resource, where)
 
     def _Procedure(self, resource: Any, where: str) -> None:
         if resource.status not in PROCEDURE_STATUS:
@@ -383,14 +398,14 @@ class _Reader:
             return
         self._add("therapies_tried", resource, resource.code, f"{where}.resource.code", where)
 
-    def _add_medication(self, target: str, resource: Any, where: str) -> None:
+    def _add_medication(self, reading: StatusReading, resource: Any, where: str) -> None:
         if resource.medicationCodeableConcept is not None:
-            self._add(target, resource, resource.medicationCodeableConcept,
-                      f"{where}.resource.medicationCodeableConcept", where)
+            self._add(reading.target, resource, resource.medicationCodeableConcept,
+                      f"{where}.resource.medicationCodeableConcept", where, doubt=reading)
             return
         medication, medication_where = self._medication(resource, where)
-        self._add(target, resource, medication.code, f"{medication_where}.code", where,
-                  missing="the referenced Medication has no code")
+        self._add(reading.target, resource, medication.code, f"{medication_where}.code", where,
+                  missing="the referenced Medication has no code", doubt=reading)
 
     def _medication(self, resource: Any, where: str) -> tuple[Any, str]:
         """The Medication a `medicationReference` names: contained (`#id`) or in the Bundle."""
@@ -401,6 +416,7 @@ class _Reader:
         if reference.startswith("#"):
             for i, contained in enumerate(resource.contained or []):
                 if contained.id == reference[1:]:
+                    self.read_contained.add(f"{where}.resource.contained[{i}]")
                     return self._expect_medication(contained, field_path), f"{where}.resource.contained[{i}]"
             raise PatientInputError(field_path, f"no contained resource has id {_short(reference[1:])}")
         index = self.by_reference.get(_unversioned(reference))
@@ -416,7 +432,7 @@ class _Reader:
         return resource
 
     def _add(self, target: str, resource: Any, codeable: Any, code_where: str, where: str,
-             missing: str | None = None) -> None:
+             missing: str | None = None, doubt: StatusReading | None = None) -> None:
         if codeable is None:
             self._skip(where, resource, missing or f"a {resource.get_resource_type()} without a code")
             return
@@ -440,27 +456,58 @@ class _Reader:
             if len(loc) > 1 and loc[0] == "coding" and isinstance(loc[1], int):
                 loc[1] = positions[loc[1]]  # back to the index in the Bundle
             raise PatientInputError(_path((code_where, *loc)), first["msg"]) from None
+        if doubt is not None and doubt.action == "doubt":
+            assert doubt.doubt is not None
+            self.doubtful.append(DoubtfulFact(target, concept, code_where, where, doubt.doubt, doubt.reason))
+            self._skip(where, resource, doubt.reason)
+            return
         self.terms[target].append(concept)
         self.sources[target].append(code_where)
+
+    def _contained(self) -> None:
+        """Every contained resource not read as part of its container: a Condition is a doubtful
+        fact (unless its statuses skip it), anything else is reported."""
+        for index, entry in enumerate(self.entries):
+            container = entry.resource
+            for i, contained in enumerate(getattr(container, "contained", None) or []):
+                where = f"entry[{index}].resource.contained[{i}]"
+                if where in self.read_contained:
+                    continue
+                kind, outer = contained.get_resource_type(), container.get_resource_type()
+                if kind != "Condition":
+                    self._skip(where, contained, f"a {kind} contained in a {outer} is part of it, not a record of "
+                               "its own: not read")
+                    continue
+                reading = condition_status(contained)
+                if reading.action == "skip":
+                    self._skip(where, contained, reading.reason)
+                    continue
+                reason = (f"a Condition contained in a {outer} is part of it (e.g. its reason), not a problem-list "
+                          "entry of its own; not counted as a current condition")
+                self._add("conditions", contained, contained.code, f"{where}.code", where,
+                          doubt=StatusReading("doubt", reason=reason, doubt="status"))
 
     def _skip(self, where: str, resource: Any, reason: str) -> None:
         self.report.append({"field": where, "input": _identify(resource), "reason": reason})
 
     def _patient_input(self, patient_id: str | None, age: int | None) -> PatientInput:
+        if self.terms["conditions"]:
+            return self._validated(patient_id, age, self.terms)
+        # Every condition is doubtful: the patient without them has none, which the patient document
+        # allows only here. Validate with one of them in place, then leave it out.
+        first = next(d.concept for d in self.doubtful if d.field == "conditions")
+        patient = self._validated(patient_id, age, {**self.terms, "conditions": [first]})
+        return patient.model_copy(update={"conditions": []})
+
+    @staticmethod
+    def _validated(patient_id: str | None, age: int | None, terms: dict[str, list[Concept]]) -> PatientInput:
         try:
-            return PatientInput.model_validate({"id": patient_id, "age": age, **self.terms})
+            return PatientInput.model_validate({"id": patient_id, "age": age, **terms})
         except ValidationError as exc:
             first = exc.errors()[0]  # Concepts are valid already: only a list length or the id is left
             name = str(first["loc"][0])
             where = {"conditions": "Condition", "id": "Patient.id"}.get(name, "Bundle")
             raise PatientInputError(where, f"{name.replace('_', ' ')}: {first['msg']}") from None
-
-
-def _status_codes(concept: Any, system: str) -> set[str]:
-    """The codes of a status CodeableConcept in its code system (or with no system given)."""
-    if concept is None:
-        return set()
-    return {c.code for c in concept.coding or [] if c.code and c.system in (system, None)}
 
 
 def _identify(resource: Any) -> dict:

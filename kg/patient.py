@@ -9,7 +9,7 @@ back in `unrecognized`, never dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
@@ -137,6 +137,13 @@ class PatientResolver:
             findings=frozenset(self._most_specific(classes["findings"])),
         )
         return Resolution(facts, resolved, unrecognized)
+
+    def adding(self, facts: PatientFacts, conditions: frozenset[str] = frozenset(),
+               current: frozenset[str] = frozenset()) -> PatientFacts:
+        """`facts` with more conditions and current therapies (classes), most specific only."""
+        current = frozenset(self._most_specific(set(facts.current | current)))
+        return replace(facts, conditions=frozenset(self._most_specific(set(facts.conditions | conditions))),
+                       current=current, tried=frozenset(self._most_specific(set(facts.tried | current))))
 
     def _resolve_concept(self, concept: Concept, where: str, root: str) -> dict:
         """The most specific class any coding maps to; the codings are meant to name one concept,

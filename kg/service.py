@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+import orjson
 
+from kg.doubtful import ROOTS, Doubtful, QuestionTemplates, settle
 from kg.engines import ENGINE_NAMES, Engine
 from kg.engines.fast import FastEngine
 from kg.errors import PatientInputError
@@ -16,12 +16,13 @@ from kg.fhir import BundleReading, read_bundle, with_bundle_report
 from kg.hermit import HermitBounds
 from kg.knowledge import Knowledge, compile_knowledge
 from kg.mappings import read_code_systems
-from kg.patient import PatientInput, PatientResolver, Resolution, parse_patient
+from kg.patient import PatientFacts, PatientInput, PatientResolver, Resolution, parse_patient
 from kg.resources import ontology_dir
 from kg.store import Store
 from kg.terms import TermResolver
 
-T = TypeVar("T")
+#: A patient ready for the engine: the resolution without doubtful facts, and the facts with them.
+_Prepared = tuple[Resolution, list[tuple[tuple[Doubtful, ...], PatientFacts]]]
 
 
 class TherapyKG:
@@ -34,6 +35,7 @@ class TherapyKG:
         self.knowledge: Knowledge = compile_knowledge(store)
         self.resolver = PatientResolver(self.knowledge, read_code_systems(source_dir or ontology_dir()), self.terms)
         self.evaluator = Evaluator(self.knowledge, self.terms)
+        self.questions = QuestionTemplates(store, self.knowledge)
         self.fast = FastEngine(self.knowledge)
 
     @cached_property
@@ -56,11 +58,11 @@ class TherapyKG:
         A patient read from a FHIR Bundle keeps its report: what the Bundle held that was not read
         comes back in `unrecognized`, with the Bundle path of each unrecognised term.
         """
-        return self._evaluate(patients, engine, self.evaluator.evaluate)
+        return self._evaluate(patients, engine, as_json=False)
 
     def evaluate_many_json(self, patients: list[PatientInput | BundleReading], engine: str = "fast") -> list[bytes]:
         """`evaluate_many`, each document as JSON bytes (what the API and NDJSON batches write)."""
-        return self._evaluate(patients, engine, self.evaluator.evaluate_json)
+        return self._evaluate(patients, engine, as_json=True)
 
     def evaluate_document(self, data: object, engine: str = "fast") -> dict:
         """A decoded JSON document: the patient JSON of SPEC §4 or a FHIR R4 Bundle."""
@@ -70,17 +72,62 @@ class TherapyKG:
         """`evaluate_document` as JSON bytes, written straight from the evaluator's parts."""
         return self.evaluate_many_json([self.read_document(data)], engine)[0]
 
-    def _evaluate(self, patients: list[PatientInput | BundleReading], engine: str, write: Callable[..., T]) -> list[T]:
+    def _evaluate(self, patients: list[PatientInput | BundleReading], engine: str, as_json: bool) -> list:
+        """Each patient's facts, and its facts with its doubtful ones, in one engine call
+        (the owl engine classifies them in one reasoner run); doubtful facts settled by `kg.doubtful`."""
         chosen = self.engine(engine)
-        resolutions = [self._resolve(p) for p in patients]
-        memberships = chosen.memberships([r.facts for r in resolutions])
-        return [write(r, m, chosen.name) for r, m in zip(resolutions, memberships)]
+        prepared = [self._prepare(p) for p in patients]
+        memberships = iter(chosen.memberships([f for r, variants in prepared
+                                               for f in (r.facts, *(facts for _, facts in variants))]))
+        documents: list = []
+        for resolution, variants in prepared:
+            m = next(memberships)
+            if not variants:
+                write = self.evaluator.evaluate_json if as_json else self.evaluator.evaluate
+                documents.append(write(resolution, m, chosen.name))
+                continue
+            base = self.evaluator.evaluate(resolution, m, chosen.name)
+            others = [(group, self.evaluator.evaluate(replace(resolution, facts=facts), next(memberships), chosen.name))
+                      for group, facts in variants]
+            document = settle(base, others)
+            documents.append(orjson.dumps(document) if as_json else document)
+        return documents
 
-    def _resolve(self, patient: PatientInput | BundleReading) -> Resolution:
-        if isinstance(patient, BundleReading):
-            resolution = self.resolver.resolve(patient.patient)
-            return replace(resolution, unrecognized=with_bundle_report(resolution.unrecognized, patient))
-        return self.resolver.resolve(patient)
+    def _prepare(self, patient: PatientInput | BundleReading) -> _Prepared:
+        if not isinstance(patient, BundleReading):
+            return self.resolver.resolve(patient), []
+        resolution = self.resolver.resolve(patient.patient)
+        unrecognized = with_bundle_report(resolution.unrecognized, patient)
+        found: dict[tuple[str, str], list[str]] = {}  # (field, class) → records
+        doubts: dict[tuple[str, str], str] = {}
+        terms: dict[str, str] = {}  # record → the term it resolved to
+        for fact in patient.doubtful:
+            outcome = self.resolver.resolve_term(fact.concept, fact.source, ROOTS[fact.field])
+            if "term" not in outcome:
+                unrecognized.append({**outcome, "source": fact.source})
+                continue
+            key = (fact.field, outcome["iri"])
+            found.setdefault(key, []).append(fact.record)
+            doubts[key] = "status" if fact.doubt == "status" else doubts.get(key, fact.doubt)
+            terms[fact.record] = outcome["term"]
+        for item in unrecognized:
+            if item["field"] in terms and "term" not in item:
+                item["term"] = terms[item["field"]]
+        facts = [Doubtful(field, iri, self.terms.compress(iri), self.questions.question(iri, doubts[(field, iri)]),
+                          tuple(records)) for (field, iri), records in sorted(found.items())]
+        return replace(resolution, unrecognized=unrecognized), self._variants(resolution.facts, facts)
+
+    def _variants(self, base: PatientFacts, doubtful: list[Doubtful]) -> list[tuple[tuple[Doubtful, ...], PatientFacts]]:
+        """The facts with each doubtful fact, and with all of them when there are several."""
+        groups = [(d,) for d in doubtful] + ([tuple(doubtful)] if len(doubtful) > 1 else [])
+        variants = []
+        for group in groups:
+            facts = self.resolver.adding(
+                base, conditions=frozenset(d.iri for d in group if d.field == "conditions"),
+                current=frozenset(d.iri for d in group if d.field == "current_therapies"))
+            if facts != base:
+                variants.append((group, facts))
+        return variants
 
     def read_document(self, data: object) -> PatientInput | BundleReading:
         """The patient JSON of SPEC §4, or a FHIR R4 Bundle read together with its report."""

@@ -218,8 +218,9 @@ def test_a_resource_about_another_patient_is_an_error() -> None:
         ({"clinicalStatus": status_concept("condition-clinical", "resolved")}, False),
         ({"clinicalStatus": status_concept("condition-clinical", "remission")}, False),
         ({"verificationStatus": status_concept("condition-ver-status", "confirmed")}, True),
-        ({"verificationStatus": status_concept("condition-ver-status", "provisional")}, True),
-        ({"verificationStatus": status_concept("condition-ver-status", "differential")}, True),
+        # doubtful, not used: evaluated both ways and asked about (tests/test_doubtful_facts.py)
+        ({"verificationStatus": status_concept("condition-ver-status", "provisional")}, False),
+        ({"verificationStatus": status_concept("condition-ver-status", "differential")}, False),
         ({"verificationStatus": status_concept("condition-ver-status", "refuted")}, False),
         ({"verificationStatus": status_concept("condition-ver-status", "entered-in-error")}, False),
     ],

@@ -1,0 +1,147 @@
+"""Doubtful facts are questions, not facts: the one rule, for both engines.
+
+A record that does not say clearly that a condition or medication is current (`kg.fhir_status`)
+is a doubtful fact. The patient is evaluated without the doubtful facts (the answer given), with
+each of them, and with all of them together. **Any option whose status differs between these
+evaluations is `undetermined`**: its reasons start with the statements that would decide it if
+the fact were current (effect `depends-on`, naming the fact), followed by the reasons without it,
+and `depends_on` gives the status each fact would lead to. Each fact that changes an option asks
+the question its class carries in the ontology (`tkg:currentStatusQuestion`,
+`tkg:verificationQuestion`, read by queries/engine/status-questions.rq) in `missing_information`,
+with the options it affects. An option changed only by several facts together depends on all of
+them. A warning that only a doubtful fact raises (a possibly current therapy that is excluded) is
+added with `applies: possibly` and the facts it depends on, and asks the same question.
+
+The rule reads only evaluation documents, which both engines produce from their memberships, so
+it cannot make the engines differ. Facts that resolve to the same graph class are one question
+(with every record behind it), so the number of extra evaluations is bounded by the graph's
+classes, not by the size of the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kg.errors import SourceFileError
+from kg.knowledge import CONDITION, INTERVENTION, Knowledge
+from kg.queries import named_query
+from kg.store import Store
+
+#: The PatientInput list a doubtful fact would join → the class its terms fall under.
+ROOTS = {"conditions": CONDITION, "current_therapies": INTERVENTION}
+_TERM = "{term}"
+
+
+@dataclass(frozen=True)
+class Doubtful:
+    """A doubtful fact resolved to a graph class, with every record behind it."""
+
+    field: str
+    iri: str
+    term: str  # CURIE
+    question: str
+    sources: tuple[str, ...]  # Bundle paths of the records
+
+
+class QuestionTemplates:
+    """The ontology's question templates per class and kind of doubt (`status`, `verification`)."""
+
+    def __init__(self, store: Store, knowledge: Knowledge) -> None:
+        self.knowledge = knowledge
+        self.templates: dict[tuple[str, str], str] = {}
+        for solution in named_query("engine/status-questions").run(store):
+            self.templates[(solution["class"].value, solution["doubt"].value)] = solution["template"].value
+        for root in ROOTS.values():
+            if (root, "status") not in self.templates:
+                raise SourceFileError(root, "the graph gives no tkg:currentStatusQuestion for this class")
+
+    def question(self, iri: str, doubt: str) -> str:
+        """The question about a recorded class: the template of its nearest class that has one.
+
+        A verification doubt about a class with no verification question asks the status question.
+        """
+        for kind in (doubt, "status"):
+            holders = [c for c in self.knowledge.ancestors.get(iri, frozenset({iri})) if (c, kind) in self.templates]
+            if holders:
+                nearest = max(holders, key=lambda c: len(self.knowledge.ancestors.get(c, ())))
+                return self.templates[(nearest, kind)].replace(_TERM, self.knowledge.label(iri))
+        raise SourceFileError(iri, "no question template applies to this class")
+
+
+def settle(base: dict, variants: list[tuple[tuple[Doubtful, ...], dict]]) -> dict:
+    """The evaluation `base` (without the doubtful facts), with every option that `variants`
+    (the evaluations with some of them) answer differently made `undetermined`; see the module notes.
+    `base` is changed and returned; it must be a document of the caller's own."""
+    by_intervention = {o["intervention"]: o for o in base["options"]}
+    changed: dict[str, list[tuple[tuple[Doubtful, ...], dict | None]]] = {}
+    for group, document in variants:
+        theirs = {o["intervention"]: o for o in document["options"]}
+        for intervention in by_intervention.keys() | theirs.keys():
+            mine, other = by_intervention.get(intervention), theirs.get(intervention)
+            if mine is None or other is None or mine["status"] != other["status"]:
+                changed.setdefault(intervention, []).append((group, other))
+    asked: dict[str, set[str]] = {}
+    for intervention, differences in changed.items():
+        single = [(g, o) for g, o in differences if len(g) == 1]
+        attributed = single or differences  # an interaction of several facts: each of them
+        option = by_intervention.get(intervention) or _first_option(attributed)
+        by_intervention[intervention] = _undetermined(option, attributed, intervention in by_intervention)
+        for group, _ in attributed:
+            for fact in group:
+                asked.setdefault(fact.iri, set()).add(intervention)
+    base["options"] = sorted(by_intervention.values(),
+                             key=lambda o: (o["line"] if o["line"] is not None else 99, o["label"]))
+    warned = _possible_warnings(base, variants)
+    facts = {f.iri: f for group, _ in variants for f in group}
+    for iri in sorted(asked.keys() | warned.keys()):
+        fact, interventions = facts[iri], sorted(asked.get(iri, ()))
+        base["missing_information"].append({
+            "question": fact.question, "field": fact.field, "candidates": [fact.term], "options": interventions,
+            "affects": [{"indication": by_intervention[i].get("indication"), "intervention": i} for i in interventions],
+            "warnings": sorted(warned.get(iri, ())), "sources": list(fact.sources),
+        })
+    return base
+
+
+def _possible_warnings(base: dict, variants: list[tuple[tuple[Doubtful, ...], dict]]) -> dict[str, set[str]]:
+    """Add the warnings a doubtful fact would raise (a doubtful current therapy that is excluded)
+    to `base`, each naming the facts it depends on; the warning kinds per fact."""
+    known = {(w["kind"], w["intervention"]) for w in base["warnings"]}
+    warned: dict[str, set[str]] = {}
+    for single in (True, False):  # a fact's own warnings first; those of the facts together after
+        for group, document in variants:
+            if (len(group) == 1) != single:
+                continue
+            for warning in document["warnings"]:
+                key = (warning["kind"], warning["intervention"])
+                if key in known:
+                    continue
+                known.add(key)
+                base["warnings"].append({**warning, "applies": "possibly", "depends_on": [f.term for f in group]})
+                for fact in group:
+                    warned.setdefault(fact.iri, set()).add(warning["kind"])
+    return warned
+
+
+def _first_option(differences: list[tuple[tuple[Doubtful, ...], dict | None]]) -> dict:
+    return next(o for _, o in differences if o is not None)
+
+
+def _undetermined(option: dict, differences: list[tuple[tuple[Doubtful, ...], dict | None]], in_base: bool) -> dict:
+    depends: list[dict] = []
+    reasons: list[dict] = []
+    seen: set[str] = set()
+    for group, other in differences:
+        for fact in group:
+            depends.append({"term": fact.term, "field": fact.field, "question": fact.question,
+                            "sources": list(fact.sources),
+                            "status_if_current": other["status"] if other is not None else None,
+                            "status_otherwise": option["status"] if in_base else None})
+        for reason in (other or {}).get("reasons", []):
+            if reason["statement"] not in seen:
+                seen.add(reason["statement"])
+                reasons.append({**reason, "effect": "depends-on", "applies": "possibly",
+                                "depends_on": [f.term for f in group]})
+    kept = option["reasons"] if in_base else []
+    return {**option, "status": "undetermined", "preferred": False, "reasons": reasons + kept,
+            "depends_on": depends}
