@@ -66,7 +66,7 @@ def icd10cm_problem(code: str) -> str | None:
     >>> icd10cm_problem("G35.A"), icd10cm_problem("O9A.11")
     (None, None)
     >>> icd10cm_problem("I63 - history")
-    'not in the ICD-10-CM format (a letter, a digit, a digit or letter, then optionally a dot and 1-4 digits or letters)'
+    'not in the ICD-10-CM format (a letter, a digit, a digit or letter, then optionally a dot and 1-4 digits ...'
     """
     if _ICD10CM.fullmatch(code):
         return None

@@ -148,7 +148,8 @@ def _clinical(concept: Any, abated: bool) -> tuple[str, str]:
     codes, unreadable = _codes(concept, CONDITION_CLINICAL, "clinicalStatus")
     if unreadable:
         return "", unreadable
-    current, not_current, unknown = codes & CURRENT_CLINICAL, codes & NOT_CURRENT_CLINICAL, codes - CURRENT_CLINICAL - NOT_CURRENT_CLINICAL
+    current, not_current = codes & CURRENT_CLINICAL, codes & NOT_CURRENT_CLINICAL
+    unknown = codes - current - not_current
     if unknown:
         return "", f"clinicalStatus {_short(sorted(unknown)[0])} is not a code of {CONDITION_CLINICAL}"
     if current and not_current:

@@ -22,7 +22,8 @@ from kg.store import Store
 from kg.terms import TermResolver
 
 #: A patient ready for the engine: the resolution without doubtful facts, and the facts with them.
-_Prepared = tuple[Resolution, list[tuple[tuple[Doubtful, ...], PatientFacts]]]
+_Variant = tuple[tuple[Doubtful, ...], PatientFacts]
+_Prepared = tuple[Resolution, list[_Variant]]
 
 
 class TherapyKG:
@@ -117,7 +118,7 @@ class TherapyKG:
                           tuple(records)) for (field, iri), records in sorted(found.items())]
         return replace(resolution, unrecognized=unrecognized), self._variants(resolution.facts, facts)
 
-    def _variants(self, base: PatientFacts, doubtful: list[Doubtful]) -> list[tuple[tuple[Doubtful, ...], PatientFacts]]:
+    def _variants(self, base: PatientFacts, doubtful: list[Doubtful]) -> list[_Variant]:
         """The facts with each doubtful fact, and with all of them when there are several."""
         groups = [(d,) for d in doubtful] + ([tuple(doubtful)] if len(doubtful) > 1 else [])
         variants = []
