@@ -33,7 +33,7 @@ EXAMPLES_PER_OPERATION = 25
 
 @pytest.fixture(scope="module")
 def api_schema(store):
-    app_settings = Settings(query_timeout_s=2.0)
+    app_settings = Settings(query_timeout_s=2.0, public_url="http://testserver")  # the Host schemathesis sends
     app = create_app(app_settings, state=AppState(app_settings, store, TherapyKG(store)))
     with TestClient(app):  # runs the lifespan (attaches state, starts the SPARQL workers)
         yield schemathesis.openapi.from_asgi("/openapi.json", app)
@@ -46,7 +46,8 @@ def _operations(api_schema) -> list:
 def test_the_schema_lists_every_route(api_schema) -> None:
     labels = {op.label for op in _operations(api_schema)}
     for expected in ("POST /evaluate", "GET /sparql", "POST /sparql", "GET /conditions", "GET /therapy-lines",
-                     "GET /queries/{name}", "POST /cds-services/{service_id}", "GET /health"):
+                     "GET /queries/{name}", "POST /cds-services/{service_id}", "GET /health",
+                     "POST /cds-services/{service_id}/feedback", "GET /cds-services/{service_id}/feedback"):
         assert expected in labels, labels
 
 
