@@ -36,6 +36,10 @@ CACHE_TTL_S = 600.0
 REFETCH_INTERVAL_S = 30.0
 
 
+class JwksError(ValueError):
+    """A JWK Set that is not one, or holds no usable key."""
+
+
 class KeysUnavailableError(Exception):
     """An issuer's JWK Set URL did not answer with a usable key set (the token may still be valid: 503)."""
 
@@ -74,7 +78,7 @@ class SigningKey:
 def _usable_keys(data: object, origin: str) -> dict[str | None, list[SigningKey]]:
     """Asymmetric signing keys of a JWK Set by `kid` (None for keys without one)."""
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
-        raise ValueError(f"{origin}: not a JWK Set (an object with a 'keys' array)")
+        raise JwksError(f"{origin}: not a JWK Set (an object with a 'keys' array)")
     keys: dict[str | None, list[SigningKey]] = {}
     for entry in data["keys"]:
         if not isinstance(entry, dict) or entry.get("kty") not in ("RSA", "EC", "OKP"):
@@ -88,7 +92,7 @@ def _usable_keys(data: object, origin: str) -> dict[str | None, list[SigningKey]
         signing = SigningKey(key, entry["kty"], entry.get("crv"), entry.get("alg"))
         keys.setdefault(entry.get("kid") if isinstance(entry.get("kid"), str) else None, []).append(signing)
     if not keys:
-        raise ValueError(f"{origin}: the JWK Set holds no usable RSA, EC or OKP signing key")
+        raise JwksError(f"{origin}: the JWK Set holds no usable RSA, EC or OKP signing key")
     return keys
 
 
@@ -147,15 +151,15 @@ class JwksSource:
 
 
 def _download(url: str) -> object:
-    with httpx.Client(follow_redirects=False, trust_env=False, timeout=FETCH_TIMEOUT_S) as client:
-        with client.stream("GET", url, headers={"Accept": "application/json"}) as response:
-            if response.status_code != 200:
-                raise ValueError(f"HTTP {response.status_code}")
-            body = b""
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_JWKS_BYTES:
-                    raise ValueError(f"larger than {MAX_JWKS_BYTES} bytes")
+    with httpx.Client(follow_redirects=False, trust_env=False, timeout=FETCH_TIMEOUT_S) as client, \
+            client.stream("GET", url, headers={"Accept": "application/json"}) as response:
+        if response.status_code != 200:
+            raise JwksError(f"HTTP {response.status_code}")
+        body = b""
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_JWKS_BYTES:
+                raise JwksError(f"larger than {MAX_JWKS_BYTES} bytes")
     return json.loads(body)
 
 
@@ -214,6 +218,5 @@ def _source(location: str, base: Path, where: str) -> JwksSource:
         data = json.loads(file.read_text(encoding="utf-8"))
         return JwksSource(str(file), keys=_usable_keys(data, str(file)))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-        detail = str(exc) if isinstance(exc, ValueError) and not isinstance(exc, json.JSONDecodeError) \
-            else type(exc).__name__
+        detail = str(exc) if isinstance(exc, JwksError) else type(exc).__name__
         raise ConfigError(f"{where}: cannot use the JWKS file {str(file)!r}: {detail}") from None

@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.cds.auth import CdsAuthError, ReplayCache, TokenVerifier, verifier_for
 from api.cds import jwks
+from api.cds.auth import CdsAuthError, ReplayCache, TokenVerifier, verifier_for
 from api.cds.jwks import load_issuers
 from api.settings import ConfigError, Settings
 from api.state import AppState
@@ -170,8 +170,9 @@ def test_issued_in_the_future(client, keys) -> None:
     _refused(_call(client, token(keys["rsa"], iat=now + 600, exp=now + 700)), "not valid yet")
 
 
-@pytest.mark.parametrize("aud", [f"{BASE}/cds-services/therapy-kg-order-select", "http://evil.example/cds-services/"
-                                 f"{PATIENT_VIEW}", f"{BASE}/cds-services", "https://ehr.example.org"])
+@pytest.mark.parametrize("aud", [f"{BASE}/cds-services/therapy-kg-order-select",
+                                 f"http://evil.example/cds-services/{PATIENT_VIEW}", f"{BASE}/cds-services",
+                                 "https://ehr.example.org"])
 def test_wrong_audience(client, keys, aud) -> None:
     _refused(_call(client, token(keys["rsa"], aud=aud)), "audience")
 
@@ -319,7 +320,7 @@ def jwks_server(keys, recorder):
     hits = {"jwks": 0}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/jwks.json":
                 hits["jwks"] += 1
                 self.send_response(200)
