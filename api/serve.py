@@ -8,6 +8,7 @@ settings given here travel as `TKG_*` variables.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import uvicorn
@@ -15,16 +16,40 @@ import uvicorn
 from api.app import create_app
 from api.settings import Settings
 
+log = logging.getLogger("therapy-kg.serve")
 
-def serve(host: str = "127.0.0.1", port: int = 8000, sparql_endpoint: str | None = None, workers: int = 1) -> None:
+
+def serve(host: str = "127.0.0.1", port: int = 8000, sparql_endpoint: str | None = None, workers: int = 1,
+          **settings: object) -> None:
+    """Run the API; `settings` are further `Settings` fields (e.g. allow_unsandboxed=True), None meaning default."""
     if workers < 1:
         raise ValueError("workers must be at least 1")
-    overrides = {"sparql_endpoint": sparql_endpoint} if sparql_endpoint else {}
-    settings = Settings(**overrides)  # invalid settings fail here, before any worker starts
+    overrides = {k: v for k, v in {"sparql_endpoint": sparql_endpoint, **settings}.items() if v is not None}
+    overrides.update(listen_host=host, public_url=overrides.get("public_url") or _default_public_url(host, port))
+    resolved = Settings(**overrides)  # invalid settings fail here, before any worker starts
+    app = create_app(resolved)  # so do a bad public URL and CDS Hooks without authentication off loopback
+    _warn_about_cds(resolved, host, workers, public_url_given=bool(settings.get("public_url")))
+    if resolved.allow_unsandboxed:
+        log.warning("--allow-unsandboxed: SPARQL workers will run even where their network filter cannot be "
+                    "installed; a query could then open connections from this host")
     common = {"host": host, "port": port, "log_level": "info", "access_log": False}  # no patient data in logs
     if workers == 1:
-        uvicorn.run(create_app(settings), **common)
+        uvicorn.run(app, **common)
         return
-    if sparql_endpoint:
-        os.environ["TKG_SPARQL_ENDPOINT"] = sparql_endpoint
+    for name, value in overrides.items():  # worker processes build their settings from the environment
+        os.environ[f"TKG_{name.upper()}"] = str(value)
     uvicorn.run("api.app:create_app", factory=True, workers=workers, **common)
+
+
+def _default_public_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _warn_about_cds(settings: Settings, host: str, workers: int, public_url_given: bool) -> None:
+    if host in ("0.0.0.0", "::", "") and not public_url_given:
+        log.warning("no --public-url: card links and the CDS token audience name %s, which clients cannot reach; "
+                    "give the URL clients use", settings.public_url)
+    if settings.cds_issuers is not None and workers > 1:
+        log.warning("CDS token replay is checked per worker process: a replay sent to another of the %d workers "
+                    "within the token's lifetime (at most %d s) is not detected", workers,
+                    int(settings.cds_max_token_lifetime_s))

@@ -44,7 +44,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from api.serve import serve
 
-    serve(host=args.host, port=args.port, sparql_endpoint=args.sparql_endpoint, workers=args.workers)
+    serve(host=args.host, port=args.port, sparql_endpoint=args.sparql_endpoint, workers=args.workers,
+          allow_unsandboxed=args.allow_unsandboxed or None, sparql_worker_memory_mb=args.sparql_worker_memory_mb,
+          public_url=args.public_url, allowed_hosts=args.allowed_hosts, cds_issuers=args.cds_issuers,
+          cds_allow_unauthenticated=args.cds_allow_unauthenticated or None)
     return 0
 
 
@@ -94,6 +97,21 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--sparql-endpoint", default=None, help="use a remote SPARQL 1.1 endpoint instead of the embedded store")
     p.add_argument("--workers", type=_positive, default=1,
                    help="worker processes (default 1; one per core answers in parallel, each holds its own graph)")
+    p.add_argument("--sparql-worker-memory-mb", type=_positive, default=None,
+                   help="address-space ceiling of one SPARQL query worker (default 1024)")
+    p.add_argument("--allow-unsandboxed", action="store_true",
+                   help="run SPARQL workers even where their seccomp network filter cannot be installed "
+                   "(default: refuse to start)")
+    p.add_argument("--public-url", default=None,
+                   help="base URL clients reach the API at; links and the CDS token audience use it, never the "
+                   "Host header (default: http://HOST:PORT)")
+    p.add_argument("--allowed-hosts", default=None,
+                   help="comma-separated Host names accepted (default: the public URL's host and loopback names)")
+    p.add_argument("--cds-issuers", type=Path, default=None,
+                   help="JSON allow-list of trusted CDS clients (iss -> JWKS file or URL): every CDS call then needs "
+                   "the client's signed JWT")
+    p.add_argument("--cds-allow-unauthenticated", action="store_true",
+                   help="serve CDS Hooks without client authentication on a non-loopback address (not for production)")
     p.set_defaults(func=_cmd_serve)
     return parser
 

@@ -409,6 +409,37 @@ def test_issuers_configured_mean_authentication_on_everywhere(issuers_file) -> N
             assert isinstance(verifier, TokenVerifier) and ISS in verifier.issuers
 
 
+@pytest.fixture()
+def started(monkeypatch) -> list:
+    """`therapy-kg serve` up to the point where uvicorn would start: the apps it would run."""
+    import api.serve
+
+    apps: list = []
+    monkeypatch.setattr(api.serve.uvicorn, "run", lambda app, **options: apps.append((app, options)))
+    return apps
+
+
+def test_serve_off_loopback_without_issuers_exits_with_a_clear_message(started, capsys) -> None:
+    from kg.cli import main
+
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123"]) == 2
+    assert not started
+    assert "refusing to serve CDS Hooks on 0.0.0.0 without client authentication" in capsys.readouterr().err
+
+
+def test_serve_flags_reach_the_app(started, issuers_file) -> None:
+    from kg.cli import main
+
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--cds-allow-unauthenticated"]) == 0
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--cds-issuers", str(issuers_file),
+                 "--public-url", "https://cds.example.org", "--allowed-hosts", "cds.example.org,tkg.internal"]) == 0
+    (open_app, _), (secured, options) = started
+    assert open_app.state.cds.verifier is None and open_app.state.public_url == "http://0.0.0.0:8123"
+    assert isinstance(secured.state.cds.verifier, TokenVerifier) and options["host"] == "0.0.0.0"
+    assert secured.state.cds.service_url(PATIENT_VIEW) == f"https://cds.example.org/cds-services/{PATIENT_VIEW}"
+    assert secured.state.settings.allowed_hosts == ["cds.example.org", "tkg.internal"]
+
+
 @pytest.mark.parametrize("config, message", [
     ("not json", "cannot read"),
     ({}, "expected an object"),
