@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from api import admission
 from api.errors import install_error_handlers
 from api.hosts import allowed_hosts, public_url
 from api.middleware import BodySizeLimitMiddleware
@@ -23,9 +24,11 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     async def lifespan(app: FastAPI):
         current = state or load_state(settings)
         _attach(app, current)
+        app.state.admission = admission.Admission.from_settings(settings)  # the evaluation and reasoner pools
         try:
             yield
         finally:
+            app.state.admission.close()
             runner = getattr(app.state, "sparql_runner", None)
             if runner is not None:
                 runner.close()
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False)
     install_error_handlers(app)
+    admission.install(app)  # 503 with Retry-After when every evaluation place is taken
     from api.routers import evaluate, health
 
     app.include_router(health.router)

@@ -60,6 +60,19 @@ class Settings(BaseSettings):
     cds_replay_cache_size: int = Field(
         default=100_000, ge=1, description="CDS token ids (iss, jti) remembered until they expire; when full, new "
         "tokens get 503 rather than an unchecked replay.")
+    # -- hostile input and load shedding (api/body.py, api/admission.py)
+    max_json_depth: int = Field(
+        default=64, ge=2, le=128, description="Deepest nesting of arrays and objects accepted in a JSON body; "
+        "deeper gets 422 naming the limit. At most 128: the FHIR models recurse in Python.")
+    evaluate_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Threads that parse and evaluate patients (/evaluate, CDS services), "
+        "off the event loop so /health and the lookups stay fast.")
+    evaluate_queue: int = Field(
+        default=16, ge=0, description="Evaluations that may wait for a busy thread; beyond them a request gets "
+        "503 with Retry-After at once.")
+    reasoner_queue: int = Field(
+        default=4, ge=0, description="owl-engine evaluations that may wait for one of the two reasoner slots; "
+        "beyond them 503 with Retry-After at once.")
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from api.settings import Settings
 from kg.hermit import HermitBounds
@@ -16,8 +15,6 @@ class AppState:
     settings: Settings
     store: Store
     service: TherapyKG
-    #: the owl engine starts a JVM per evaluation: bound how many run at once
-    reasoner_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
 
 def load_state(settings: Settings) -> AppState:

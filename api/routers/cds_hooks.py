@@ -6,7 +6,9 @@ short JSON messages naming the member at fault: 401 no valid client JWT (`api.cd
 service, 400 wrong hook or request data that cannot be used, 412 required prefetch missing, 422 a
 member of the wrong shape. Links in cards start with the configured public URL, never the Host header.
 Discovery is public (it describes the services, holds no data); every other route needs the client's
-JWT whenever authentication is on.
+JWT whenever authentication is on. A service call is parsed within the JSON limits (`api.body`) and
+evaluated in the evaluation pool (`api.admission`), off the event loop; when every place is taken it
+gets 503 with Retry-After at once.
 """
 
 from __future__ import annotations
@@ -20,15 +22,19 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
+from api.admission import RETRY_AFTER_HEADER, AdmissionDep
+from api.body import JsonBodyError, JsonLimits, JsonSyntaxError, decode_json
 from api.cds import CdsRequestError, member_path
 from api.cds.auth import CdsAuthError, TokenVerifier, VerifiedClient, verifier_for
 from api.cds.feedback import FeedbackLedger, Issued
-from api.cds.models import CDSRequest, CDSResponse, Discovery, FeedbackCounts, FeedbackReceipt, FeedbackRequest, dump
+from api.cds.models import (Card, CDSRequest, CDSResponse, Discovery, FeedbackCounts, FeedbackReceipt, FeedbackRequest,
+                            dump)
 from api.cds.services import SERVICES, call_service, discovery
-from api.deps import ServiceDep
+from api.deps import ServiceDep, SettingsDep
 from api.errors import problem
 from api.hosts import public_url
 from api.settings import Settings
+from kg.service import TherapyKG
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 
@@ -125,7 +131,15 @@ _ERRORS = {
     404: {"model": CdsProblem, "description": "No CDS service with this id"},
     412: {"model": CdsProblem, "description": "A required prefetch key (patient, conditions) is missing: "
           "the service does not query the FHIR server"},
-    422: {"model": CdsProblem, "description": "A member of the request has the wrong shape; the message names it"},
+    422: {"model": CdsProblem, "description": "A member of the request has the wrong shape, or the body nests "
+          "deeper than the configured limit (default 64); the message names the member or the limit"},
+}
+_SERVICE_ERRORS = {
+    **_ERRORS,
+    413: {"model": CdsProblem, "description": "The body is larger than the configured limit (default 1 MiB)"},
+    503: {"model": AuthProblem, "description": "Every evaluation place is taken, or the client's token cannot be "
+          "checked now (the issuer's JWK Set cannot be fetched, or too many recent tokens to check for replay); "
+          "see Retry-After", "headers": RETRY_AFTER_HEADER},
 }
 
 
@@ -145,24 +159,40 @@ def list_services() -> Discovery:
     response_model_exclude_none=True,
     summary="Call a CDS service: cards with summary, indicator, source, suggestions and links",
     openapi_extra=_REQUEST_BODY,
-    responses=_ERRORS,
+    responses=_SERVICE_ERRORS,
 )
-async def call(request: Request, service: ServiceDep, runtime: RuntimeDep, _: ClientDep,
-               service_id: ServiceId) -> JSONResponse:
+async def call(request: Request, service: ServiceDep, runtime: RuntimeDep, settings: SettingsDep,
+               admission: AdmissionDep, _: ClientDep, service_id: ServiceId) -> JSONResponse:
     try:
         if service_id not in SERVICES:
             raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
-        body = await request.body()
-        try:
-            document = json.loads(body) if body else None
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise CdsRequestError(400, "body", "not valid JSON") from None
         issued = Issued(service_id)
-        cards = call_service(service_id, document, service, base_url=runtime.public_url, issued=issued)
+        async with admission.evaluations.place() as place:
+            body = await request.body()
+            cards = await place.run(_cards, service_id, body, JsonLimits.of(settings), service, runtime.public_url,
+                                    issued)
     except CdsRequestError as exc:
         return problem(exc.status, f"{exc.field}: {exc.message}", field=exc.field)
     runtime.ledger.remember(issued)
     return JSONResponse(dump(CDSResponse(cards=cards)))
+
+
+def _cards(service_id: str, body: bytes, limits: JsonLimits, service: TherapyKG, base_url: str,
+           issued: Issued) -> list[Card]:
+    """Parse and answer one service call (in a pool thread)."""
+    return call_service(service_id, _document(body, limits), service, base_url=base_url, issued=issued)
+
+
+def _document(body: bytes, limits: JsonLimits) -> object:
+    """The JSON body (None when empty, for the request model to name), or a `CdsRequestError` naming the limit."""
+    if not body:
+        return None
+    try:
+        return decode_json(body, limits)
+    except JsonSyntaxError as exc:
+        raise CdsRequestError(400, "body", f"not valid JSON: {exc}") from None
+    except JsonBodyError as exc:
+        raise CdsRequestError(exc.status, "body", str(exc)) from None
 
 
 _FEEDBACK_BODY = {

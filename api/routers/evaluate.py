@@ -1,19 +1,25 @@
-"""POST /evaluate: a patient (JSON of SPEC §4 or a FHIR R4 Bundle) → the evaluation of SPEC §5."""
+"""POST /evaluate: a patient (JSON of SPEC §4 or a FHIR R4 Bundle) → the evaluation of SPEC §5.
+
+The body is parsed within the JSON limits (`api.body`) and evaluated in the evaluation pool
+(`api.admission`), never on the event loop; the owl engine's run waits for a reasoner slot. When
+every place is taken the request gets 503 with Retry-After at once, its body unread.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api.deps import AppStateDep
+from api.admission import RETRY_AFTER_HEADER, AdmissionDep
+from api.body import JsonBodyError, JsonLimits, JsonSyntaxError, decode_json
+from api.deps import AppStateDep, SettingsDep
+from api.errors import problem
 from api.schemas import EvaluationOut
-from kg.errors import PatientInputError, ReasonerUnavailableError
+from kg.errors import PatientInputError
 from kg.patient import PatientInput
+from kg.service import TherapyKG
 
 router = APIRouter(tags=["evaluation"])
 
@@ -51,41 +57,51 @@ _BODY_SCHEMA = {
     responses={
         400: {"description": "The Content-Length header is not a number"},
         413: {"description": "The body is larger than the configured limit (default 1 MiB)"},
-        422: {"description": "The body is not JSON, or the patient document is invalid; the message names the "
-              "field"},
-        503: {"description": "The DL reasoner (engine=owl) is unavailable or timed out"},
+        422: {"description": "The body is not JSON, nests deeper than the configured limit (default 64), or the "
+              "patient document is invalid; the message names the field or the limit"},
+        503: {"description": "Every evaluation place (or, for engine=owl, reasoner place) is taken: try again "
+              "after Retry-After seconds; or the DL reasoner (engine=owl) is unavailable or timed out",
+              "headers": RETRY_AFTER_HEADER},
     },
 )
 async def evaluate(
     request: Request,
     state: AppStateDep,
+    settings: SettingsDep,
+    admission: AdmissionDep,
     engine: Literal["fast", "owl"] = Query("fast", description="`owl` runs the HermiT DL engine"),
 ) -> Response:
-    document = _decode(await request.body())
+    limits = JsonLimits.of(settings)
     service = state.service
-    if engine == "fast":
-        return _json(service.evaluate_document_json(document, "fast"))
     try:
-        await asyncio.wait_for(state.reasoner_slots.acquire(), timeout=state.settings.reasoner_timeout_s)
-    except TimeoutError:
-        raise ReasonerUnavailableError("every reasoner slot stayed busy; try again later") from None
-    try:
-        return _json(await run_in_threadpool(service.evaluate_document_json, document, "owl"))
-    finally:
-        state.reasoner_slots.release()
+        if engine == "fast":
+            async with admission.evaluations.place() as place:
+                body = await request.body()
+                return _json(await place.run(_evaluate_fast, service, body, limits))
+        async with admission.reasoner.place() as slot:
+            async with admission.evaluations.place() as place:
+                body = await request.body()
+                document = await place.run(_decode, body, limits)
+            return _json(await slot.run(service.evaluate_document_json, document, "owl"))
+    except JsonBodyError as exc:
+        return problem(exc.status, f"body: {exc}", field="body")
+
+
+def _evaluate_fast(service: TherapyKG, body: bytes, limits: JsonLimits) -> bytes:
+    return service.evaluate_document_json(_decode(body, limits), "fast")
 
 
 def _json(encoded: bytes) -> Response:
     return Response(encoded, media_type="application/json")
 
 
-def _decode(body: bytes) -> object:
+def _decode(body: bytes, limits: JsonLimits) -> object:
     if not body:
         raise PatientInputError("body", "a JSON patient document or FHIR Bundle is required")
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PatientInputError("body", f"not valid JSON: {exc.msg if hasattr(exc, 'msg') else 'bad encoding'}") from None
+        return decode_json(body, limits)
+    except JsonSyntaxError as exc:
+        raise PatientInputError("body", f"not valid JSON: {exc}") from None
 
 
 def register_schemas(app) -> None:

@@ -1,0 +1,135 @@
+"""Admission of the heavy work of a request: parse and evaluate in a bounded pool, shed load beyond it.
+
+Why: evaluation is CPU-bound Python. Run on the event loop, one 850 KB Bundle of 50,000 entries
+held every other request (/health, the lookups) for 1.7–2.7 s, and with nothing bounding the
+queue, 200 connections waited on the loop until the p99 was 50 times the p50. Here:
+
+* a job runs in a thread of its pool (`concurrency` threads, not the thread pool FastAPI runs sync
+  routes in), so the loop keeps answering other requests while it runs;
+* at most `queue` more jobs wait for a thread; one more request gets `OverloadedError` at once
+  (503 with Retry-After), before its body is read;
+* a place is freed when its job's thread is done, not when the request is cancelled, so the bound
+  holds on real work even when clients go away.
+
+Counts change on the event loop only, so they need no lock. The GIL still shares one core between
+the jobs and the loop: pydantic validates a whole Bundle in one call that keeps the GIL (measured:
+up to about 150 ms for a 1 MB Bundle), and that is the longest the loop can be made to wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api.errors import problem
+from api.settings import Settings
+from kg.errors import TherapyKGError
+
+__all__ = ["REASONER_SLOTS", "RETRY_AFTER_S", "Admission", "AdmissionDep", "OverloadedError", "WorkPool"]
+
+T = TypeVar("T")
+
+#: The owl engine starts a JVM per evaluation: at most this many at once.
+REASONER_SLOTS = 2
+#: What a refused client is told to wait: places free within a few evaluations.
+RETRY_AFTER_S = 1
+#: The OpenAPI description of the header, for the routes' `responses`.
+RETRY_AFTER_HEADER = {"Retry-After": {"description": "seconds to wait before trying again (every place taken)",
+                                      "schema": {"type": "integer"}}}
+
+
+class OverloadedError(TherapyKGError):
+    """Every place of a pool is taken: the request is refused at once (503 with `Retry-After`)."""
+
+    def __init__(self, pool: str, capacity: int) -> None:
+        super().__init__(f"the server is busy: all {capacity} {pool} places are taken; "
+                         f"try again in {RETRY_AFTER_S} s")
+        self.pool = pool
+
+
+class Place:
+    """One admitted request's place in a pool: it runs at most one job there."""
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self._executor = executor
+        self.job: asyncio.Future | None = None
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args)` in a pool thread. Cancelling the caller does not stop the job, nor free the place."""
+        if self.job is not None:
+            raise RuntimeError("a place runs one job")
+        self.job = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await asyncio.shield(self.job)
+
+
+class WorkPool:
+    """`concurrency` threads and `queue` waiting places; `place()` refuses at once when all are taken."""
+
+    def __init__(self, name: str, concurrency: int, queue: int) -> None:
+        self.name = name
+        self.capacity = concurrency + queue
+        self.admitted = 0
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"tkg-{name}")
+
+    @asynccontextmanager
+    async def place(self) -> AsyncIterator[Place]:
+        if self.admitted >= self.capacity:
+            raise OverloadedError(self.name, self.capacity)
+        self.admitted += 1
+        place = Place(self._executor)
+        try:
+            yield place
+        finally:
+            if place.job is None or place.job.done():
+                self._free(place.job)
+            else:  # the caller was cancelled while its job runs: the place is freed when the thread is done
+                place.job.add_done_callback(self._free)
+
+    def _free(self, job: asyncio.Future | None) -> None:
+        self.admitted -= 1
+        if job is not None and not job.cancelled():
+            job.exception()  # retrieved, so an abandoned job's error is not logged with its (patient) data
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The app's pools: patient parsing and evaluation (fast engine, CDS), and the DL reasoner (owl engine)."""
+
+    evaluations: WorkPool
+    reasoner: WorkPool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Admission:
+        return cls(WorkPool("evaluation", settings.evaluate_concurrency, settings.evaluate_queue),
+                   WorkPool("reasoner", REASONER_SLOTS, settings.reasoner_queue))
+
+    def close(self) -> None:
+        self.evaluations.close()
+        self.reasoner.close()
+
+
+def install(app: FastAPI) -> None:
+    """Render `OverloadedError` as 503 with Retry-After (the pools are made by the app's lifespan)."""
+
+    @app.exception_handler(OverloadedError)
+    async def _overloaded(_: Request, exc: OverloadedError) -> JSONResponse:
+        response = problem(503, str(exc))
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
+
+
+async def get_admission(request: Request) -> Admission:
+    return request.app.state.admission
+
+
+AdmissionDep = Annotated[Admission, Depends(get_admission)]
