@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     evaluate_queue: int = Field(
         default=16, ge=0, description="Evaluations that may wait for a busy thread; beyond them a request gets "
         "503 with Retry-After at once.")
+    evaluate_inline_bytes: int = Field(
+        default=0, ge=0, description="Bodies up to this size are parsed and evaluated on the event loop instead of "
+        "the evaluation threads, still needing a place (the hop to a thread costs more than a small patient: with "
+        "4096, throughput as on the loop; with 0, every body to the threads: fairer under overload, /health "
+        "stays answering, about 17% less throughput at 16 connections). A 4 KiB body holds the loop at most ~6 ms.")
     reasoner_queue: int = Field(
         default=4, ge=0, description="owl-engine evaluations that may wait for one of the two reasoner slots; "
         "beyond them 503 with Retry-After at once.")

@@ -44,6 +44,14 @@ def oxigraph_server(nquads: bytes, workdir: Path, timeout_s: float | None = None
     `timeout_s` is the server's own query timeout: it ends queries a client abandoned (a dropped
     connection does not).
     """
+    with oxigraph_process(nquads, workdir, timeout_s) as (url, _):
+        yield url
+
+
+@contextmanager
+def oxigraph_process(nquads: bytes, workdir: Path,
+                     timeout_s: float | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`oxigraph_server`, yielding the server process too (for tests that watch its CPU)."""
     binary = oxigraph_binary()
     if binary is None:
         raise RuntimeError("the oxigraph server is not installed (pip install oxigraph)")
@@ -62,7 +70,7 @@ def oxigraph_server(nquads: bytes, workdir: Path, timeout_s: float | None = None
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the oxigraph server did not start")
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

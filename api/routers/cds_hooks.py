@@ -7,7 +7,7 @@ service, 400 wrong hook or request data that cannot be used, 412 required prefet
 member of the wrong shape. Links in cards start with the configured public URL, never the Host header.
 Discovery is public (it describes the services, holds no data); every other route needs the client's
 JWT whenever authentication is on. A service call is parsed within the JSON limits (`api.body`) and
-evaluated in the evaluation pool (`api.admission`), off the event loop; when every place is taken it
+evaluated in the evaluation pool (`api.admission`), off the event loop unless it is small; when every place is taken it
 gets 503 with Retry-After at once.
 """
 
@@ -170,7 +170,7 @@ async def call(request: Request, service: ServiceDep, runtime: RuntimeDep, setti
         async with admission.evaluations.place() as place:
             body = await request.body()
             cards = await place.run(_cards, service_id, body, JsonLimits.of(settings), service, runtime.public_url,
-                                    issued)
+                                    issued, size=len(body))
     except CdsRequestError as exc:
         return problem(exc.status, f"{exc.field}: {exc.message}", field=exc.field)
     runtime.ledger.remember(issued)

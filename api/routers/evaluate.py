@@ -1,7 +1,7 @@
 """POST /evaluate: a patient (JSON of SPEC §4 or a FHIR R4 Bundle) → the evaluation of SPEC §5.
 
 The body is parsed within the JSON limits (`api.body`) and evaluated in the evaluation pool
-(`api.admission`), never on the event loop; the owl engine's run waits for a reasoner slot. When
+(`api.admission`), off the event loop unless it is small; the owl engine's run waits for a reasoner slot. When
 every place is taken the request gets 503 with Retry-After at once, its body unread.
 """
 
@@ -77,11 +77,11 @@ async def evaluate(
         if engine == "fast":
             async with admission.evaluations.place() as place:
                 body = await request.body()
-                return _json(await place.run(_evaluate_fast, service, body, limits))
+                return _json(await place.run(_evaluate_fast, service, body, limits, size=len(body)))
         async with admission.reasoner.place() as slot:
             async with admission.evaluations.place() as place:
                 body = await request.body()
-                document = await place.run(_decode, body, limits)
+                document = await place.run(_decode, body, limits, size=len(body))
             return _json(await slot.run(service.evaluate_document_json, document, "owl"))
     except JsonBodyError as exc:
         return problem(exc.status, f"body: {exc}", field="body")

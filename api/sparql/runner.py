@@ -188,9 +188,11 @@ class SparqlRunner:
 
     async def answer(self, job: QueryJob, client_gone: Awaitable | None = None) -> QueryOutcome:
         """Answer one job or raise SparqlRequestError (4xx, or 503 for a limit), QueryTimeoutError or StoreError."""
-        if self._closed:
-            raise StoreError("the SPARQL service is shutting down")
-        if not self._admission.acquire(blocking=False):
+        if self._closed or not self._admission.acquire(blocking=False):
+            if asyncio.iscoroutine(client_gone):
+                client_gone.close()  # never awaited: refused before the query started
+            if self._closed:
+                raise StoreError("the SPARQL service is shutting down")
             raise SparqlLimitError(
                 f"{self.size} SPARQL queries are running and {self.queue_size} are waiting: try again shortly",
                 retry_after=max(1, round(self.timeout / 2)))

@@ -123,8 +123,10 @@ def test_health_answers_while_eight_large_bundles_are_evaluated(real_service) ->
     assert responses[0].json()["options"] and service.finished == 8
 
 
-def _held(client: httpx.Client, senders: ThreadPoolExecutor, patient: str, route: str = "/evaluate") -> Future:
-    return senders.submit(client.post, route, json={**PATIENT, "id": patient})
+def _held(client: httpx.Client, senders: ThreadPoolExecutor, patient: str) -> Future:
+    """A patient held in the pool: its body padded past `evaluate_inline_bytes`, so it is evaluated in a thread."""
+    body = json.dumps({**PATIENT, "id": patient}) + " " * (Settings().evaluate_inline_bytes + 1)
+    return senders.submit(client.post, "/evaluate", content=body, headers={"Content-Type": "application/json"})
 
 
 def _shed(response: httpx.Response) -> None:
@@ -142,7 +144,8 @@ def test_beyond_the_places_requests_get_503_with_retry_after_at_once(real_servic
         waiting = _held(client, senders, "hold-waiting")
         wait_until(lambda: app.state.admission.evaluations.admitted == 2)  # it has the one queue place
 
-        _shed(client.post("/evaluate", json=PATIENT))
+        _shed(client.post("/evaluate", json=PATIENT))  # small enough for the loop, but it needs a place too
+        _shed(client.post("/evaluate", content=LARGE_BUNDLE, headers={"Content-Type": "application/json"}))
         _shed(client.post("/evaluate", params={"engine": "owl"}, json=PATIENT))
         _shed(client.post("/cds-services/therapy-kg-patient-view", json=CDS_REQUEST))
         health = client.get("/health")
