@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections import defaultdict
@@ -25,7 +26,7 @@ from kg.errors import ReasonerUnavailableError, ReasoningError
 
 OWL_NOTHING = "http://www.w3.org/2002/07/owl#Nothing"
 OWL_THING = "http://www.w3.org/2002/07/owl#Thing"
-_RESULT = re.compile(r"^([A-Za-z]+)\( ((?:<[^>]+>\s*)+)\)$", re.MULTILINE)
+_RESULT = re.compile(r"([A-Za-z]+)\( ((?:<[^>]+>\s*)+)\)")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Inferences:
     superclasses: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     equivalents: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     types: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    named: set[str] = field(default_factory=set)
 
     def unsatisfiable(self) -> list[str]:
         """Named classes equivalent to owl:Nothing."""
@@ -80,15 +82,26 @@ def java_executable() -> str:
 
 
 def parse_output(output: str) -> Inferences:
-    """Parse HermiT's functional-syntax answer lines into `Inferences`.
+    """Parse HermiT's functional-syntax answer lines into `Inferences`; a line of any other shape means
+    the output is not HermiT's answer (ReasonerUnavailableError), never a partial answer.
 
     >>> inf = parse_output("SubClassOf( <http://x/A> <http://x/B> )\\nType( <http://x/i> <http://x/A> )")
     >>> sorted(inf.all_types("http://x/i"))
     ['http://x/A', 'http://x/B']
+    >>> parse_output("Type( <http://x/i> <http://x/A> )\\nSegmentation fault")
+    Traceback (most recent call last):
+    kg.errors.ReasonerUnavailableError: the HermiT reasoner printed something that is not a result (line 2)
     """
     inferences = Inferences()
-    for relation, iri_text in _RESULT.findall(output):
+    for number, line in enumerate(output.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _RESULT.fullmatch(line)
+        if match is None:
+            raise ReasonerUnavailableError(f"the HermiT reasoner printed something that is not a result (line {number})")
+        relation, iri_text = match.groups()
         iris = iri_text.strip()[1:-1].split("> <")
+        inferences.named.update(iris)
         if relation == "SubClassOf" and len(iris) == 2:
             if iris[1] != OWL_THING:
                 inferences.superclasses[iris[0]].add(iris[1])
@@ -104,7 +117,7 @@ def classify(world: World, bounds: HermitBounds = HermitBounds()) -> Inferences:
     """Classify every ontology of `world` and realise its individuals with HermiT.
 
     Raises ReasoningError when the ontology is inconsistent, ReasonerUnavailableError when Java is
-    missing, fails, or exceeds the bounds. The temporary copy of the world never outlives the call.
+    missing, fails, exceeds the bounds or prints what is not HermiT's answer. The temporary copy of the world never outlives the call.
     """
     java = java_executable()
     with tempfile.TemporaryDirectory(prefix="tkg-hermit-") as tmp:
@@ -128,6 +141,12 @@ def classify(world: World, bounds: HermitBounds = HermitBounds()) -> Inferences:
             raise ReasoningError("the ontology is inconsistent (HermiT found no model)")
         if "OutOfMemoryError" in errors:
             raise ReasonerUnavailableError(f"the HermiT reasoner ran out of its {bounds.memory_mb} MiB heap")
+        if completed.returncode < 0:
+            try:
+                name = signal.Signals(-completed.returncode).name
+            except ValueError:
+                name = str(-completed.returncode)
+            raise ReasonerUnavailableError(f"the HermiT reasoner was killed by signal {name}")
         last = errors.strip().splitlines()[-1] if errors.strip() else f"exit code {completed.returncode}"
         raise ReasonerUnavailableError(f"the HermiT reasoner failed: {last}")
     return parse_output(output)

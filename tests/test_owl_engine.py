@@ -82,3 +82,38 @@ def test_memory_bound_is_reported(service) -> None:
     with pytest.raises(ReasonerUnavailableError):
         engine.memberships(_facts(service))
     assert _hermit_processes() == []
+
+
+#: Fake `java` executables: each must make the owl engine refuse to answer, never answer "nothing applies".
+FAKE_JAVAS = {
+    "exits 0, prints nothing": ("exit 0", r"incomplete: (\d+) of \1 eligibility classes and 1 of 1 patients"),
+    "exits 0, prints garbage": ("echo 'Exception in thread main'; exit 0", "not a result \\(line 1\\)"),
+    "exits 0, prints a partial answer": (
+        "echo 'SubClassOf( <http://example.org/A> <http://example.org/B> )'; exit 0",
+        r"incomplete: (\d+) of \1 eligibility classes and 1 of 1 patients"),
+    "dies by a signal": ("kill -KILL $$", "killed by signal SIGKILL"),
+    "hangs": ("exec sleep 30", "did not finish within 1 s"),
+}
+
+
+@pytest.mark.parametrize("case", FAKE_JAVAS)
+def test_a_reasoner_answer_that_is_not_whole_is_refused(service, monkeypatch, tmp_path: Path, case: str) -> None:
+    """Issue 15 item 7: the engine checks the answer is complete (every patient typed, the hierarchy's
+    classes named), so a broken `java` is a ReasonerUnavailableError (503 over HTTP), not an empty answer."""
+    script, message = FAKE_JAVAS[case]
+    java = tmp_path / "java"
+    java.write_text(f"#!/bin/sh\n{script}\n")
+    java.chmod(0o755)
+    monkeypatch.setattr(owlready2, "JAVA_EXE", str(java))
+    before = _leftovers()
+    engine = OwlEngine(service.knowledge, service.store, HermitBounds(timeout_s=1, memory_mb=256))
+    with pytest.raises(ReasonerUnavailableError, match=message):
+        engine.memberships(_facts(service))
+    assert _leftovers() == before
+
+
+def test_the_real_reasoner_passes_the_completeness_check(service) -> None:
+    """The control for the fake javas: HermiT's own answer is whole, for a batch of two patients."""
+    facts = [service.resolver.resolve(parse_patient(p)).facts for p in (PATIENT, {"id": "other", "conditions": ["tkg:Stroke"]})]
+    memberships = OwlEngine(service.knowledge, service.store).memberships(facts)
+    assert memberships[0].applies and len(memberships) == 2

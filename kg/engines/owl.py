@@ -11,11 +11,13 @@ import uuid
 
 import pyoxigraph as ox
 from owlready2 import World
-from rdflib.namespace import OWL
+from rdflib import URIRef
+from rdflib.namespace import OWL, RDFS
 
 from kg.engines import Memberships
 from kg.engines.owl_classes import QUESTIONS, eligibility_graph, patients_graph, question_class
-from kg.hermit import HermitBounds, classify
+from kg.errors import ReasonerUnavailableError
+from kg.hermit import HermitBounds, Inferences, classify
 from kg.knowledge import Knowledge
 from kg.patient import PatientFacts
 from kg.store import Store
@@ -36,6 +38,10 @@ class OwlEngine:
         ox.serialize(release, static, format=ox.RdfFormat.N_TRIPLES)
         eligibility = eligibility_graph(knowledge)
         eligibility.remove((None, OWL.imports, None))
+        #: classes HermiT must name in a complete answer: each has a named superclass other than owl:Thing
+        self._classified = frozenset(
+            str(c) for c, d in eligibility.subject_objects(RDFS.subClassOf)
+            if isinstance(c, URIRef) and isinstance(d, URIRef) and d != OWL.Thing)
         static.write(eligibility.serialize(format="nt", encoding="utf-8"))
         self._static = static.getvalue()
         self._questions = {
@@ -59,7 +65,18 @@ class OwlEngine:
             inferences = classify(world, self.bounds)
         finally:
             world.close()
+        self._check_complete(inferences, iris)
         return [self._read(inferences.all_types(iri)) for iri in iris]
+
+    def _check_complete(self, inferences: Inferences, iris: list[str]) -> None:
+        """Fail closed: an answer missing a class of the hierarchy or a patient's types is no answer (a
+        `java` that exits 0 having printed nothing or half would otherwise read as "nothing applies")."""
+        missing = self._classified - inferences.named
+        untyped = [iri for iri in iris if not inferences.types.get(iri)]
+        if missing or untyped:
+            raise ReasonerUnavailableError(
+                f"the HermiT reasoner's answer is incomplete: {len(missing)} of {len(self._classified)} eligibility "
+                f"classes and {len(untyped)} of {len(iris)} patients are missing from it")
 
     def _read(self, types: set[str]) -> Memberships:
         found: dict[str, set[str]] = {q: set() for q in QUESTIONS}

@@ -86,3 +86,18 @@ def test_concurrent_evaluations_never_mix_patients(client) -> None:
         for patient_id, body, statuses in pool.map(ask, patients):
             assert body["patient"] == patient_id
             assert statuses == alone[patient_id]
+
+
+def test_owl_engine_with_a_silent_java_is_503_naming_the_reasoner(client, monkeypatch, tmp_path) -> None:
+    """Issue 15 item 7 over HTTP: a `java` that exits 0 printing nothing is 503, never 200 with no options."""
+    import owlready2
+
+    java = tmp_path / "java"
+    java.write_text("#!/bin/sh\nexit 0\n")
+    java.chmod(0o755)
+    monkeypatch.setattr(owlready2, "JAVA_EXE", str(java))
+    patient = {"age": 45, "conditions": ["tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity"]}
+    response = client.post("/evaluate", params={"engine": "owl"}, json=patient)
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("the DL reasoner is unavailable: the HermiT reasoner's answer is incomplete")
+    assert client.post("/evaluate", json=patient).json()["options"]  # the fast engine still answers
