@@ -17,8 +17,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,41 +28,14 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import median, percentile, report  # noqa: E402
-from bench.http_load import load, post_json  # noqa: E402
+from bench.common import median, percentile, report
+from bench.http_load import load, post_json
+from bench.server import HOST, free_port, start_server, stop_server
 
-HOST = "127.0.0.1"
 VIGNETTES = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
 SPARQL = (ROOT / "queries" / "engine" / "statement-sources.rq").read_text()
 _WRK_LATENCY = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 _UNIT_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, workers: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--workers", str(workers)], cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://{HOST}:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGTERM)
-    raise RuntimeError("the API did not start within 120 s")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=60)
 
 
 def _wrk_script(directory: Path) -> Path:
@@ -125,7 +96,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         script = _wrk_script(Path(tmp)) if use_wrk else None
         for workers in sorted({1, cores}):
-            port = _free_port()
+            port = free_port()
             started = time.perf_counter()
             server = start_server(port, workers)
             startup = time.perf_counter() - started

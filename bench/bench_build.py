@@ -15,11 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import median, percentile, report, timings  # noqa: E402
-from kg.build import build  # noqa: E402
-from kg.graph import embedded_store  # noqa: E402
-from kg.queries import named_query  # noqa: E402
-from kg.terms import TermResolver  # noqa: E402
+from bench.common import median, percentile, report, timings
+from kg.build import build
+from kg.graph import embedded_store
+from kg.queries import named_query
+from kg.terms import TermResolver
 
 STARTUP_TARGET_S = 10.0
 QUERY_TARGET_MS = 20.0

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import median, percentile, report, timings  # noqa: E402
-from kg.graph import embedded_store  # noqa: E402
-from kg.patient import parse_patient  # noqa: E402
-from kg.service import TherapyKG  # noqa: E402
+from bench.common import median, percentile, report, timings
+from kg.graph import embedded_store
+from kg.patient import parse_patient
+from kg.service import TherapyKG
 
 VIGNETTES = Path(__file__).resolve().parents[1] / "tests" / "vignettes"
 

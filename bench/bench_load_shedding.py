@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,9 +32,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import median, percentile, report  # noqa: E402
+from bench.common import median, percentile, report
+from bench.server import HOST, free_port, start_server, stop_server
 
-HOST = "127.0.0.1"
 VIGNETTES = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
 _NO_SHEDDING = {"TKG_EVALUATE_QUEUE": "1000000", "TKG_REASONER_QUEUE": "1000000"}
 MODES = {
@@ -91,35 +89,6 @@ def _script(directory: Path) -> tuple[Path, Path]:
     return script, out
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--workers", "1"], cwd=ROOT,
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://{HOST}:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGTERM)
-    raise RuntimeError("the API did not start within 120 s")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=60)
-
-
 def _probe_health(port: int, stop: threading.Event, latencies: list[float]) -> None:
     with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=120) as client:
         while not stop.is_set():
@@ -163,8 +132,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         script, out = _script(Path(tmp))
         for mode, env in MODES.items():
-            port = _free_port()
-            server = start_server(port, env)
+            port = free_port()
+            server = start_server(port, env=env)
             try:
                 measure(port, 16, 2, script, out)  # warm-up
                 result = measure(port, args.connections, args.seconds, script, out)

@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from api.settings import Settings
 from api.sparql.runner import SparqlRunner
 from api.sparql.sandbox import SandboxUnavailableError
-from api.sparql.worker import QueryJob, WorkerConfig
+from api.sparql.worker import WORKER_NICENESS, QueryJob, WorkerConfig
 from kg.store import OxigraphStore, RemoteSparqlStore
 from tests.oxigraph_server import oxigraph_binary, oxigraph_process
 from tests.sparql.conftest import build_app, sparql_dataset_nquads
@@ -181,6 +181,18 @@ def test_the_89_byte_query_hits_the_ceiling_and_gets_503(release_app) -> None:
     assert runner.wait_ready()
     assert first not in {w.process.pid for w in runner._live}
     assert client.get("/sparql", params={"query": CHEAP}).json()["boolean"] is True
+
+
+def test_query_workers_run_at_a_lower_cpu_priority_than_the_api(release_app) -> None:
+    """A worker busy with a query yields the CPU to the API process (its nice value, read from /proc)."""
+    app, _ = release_app
+    runner: SparqlRunner = app.state.sparql_runner
+    assert runner.wait_ready()
+
+    def nice(pid: int) -> int:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+    assert {nice(w.process.pid) for w in runner._live} == {nice(os.getpid()) + WORKER_NICENESS}
 
 
 # --- the queue ------------------------------------------------------------------------------------
