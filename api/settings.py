@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     sparql_worker_memory_mb: int = Field(
         default=1024, ge=256, description="Address-space ceiling of one SPARQL query worker (RLIMIT_AS); a query "
         "that needs more gets 503 and the worker is replaced.")
+    sparql_max_answer_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="Largest serialised answer of one SPARQL query (also a remote "
+        "store's answer before it is re-serialised); a larger one gets 503 naming this limit, never buffered whole.")
     sparql_queue: int | None = Field(
         default=None, ge=0, description="SPARQL queries that may wait for a busy worker (default: 4 per worker); "
         "beyond them a query gets 503 with Retry-After at once.")

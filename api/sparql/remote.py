@@ -12,19 +12,18 @@ from __future__ import annotations
 import httpx
 
 from api.sparql.guard import SparqlRequestError
+from api.sparql.wire import AnswerTooLargeError
 from api.sparql.worker import QueryJob
 from kg.errors import QueryTimeoutError, StoreError
 from kg.store import REMOTE_ACCEPT
-
-#: An answer larger than this is refused rather than buffered (the row cap is far below it).
-MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 class RemoteEndpoint:
     """A SPARQL 1.1 query endpoint reached by direct POST."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, max_answer_bytes: int) -> None:
         self.url = url
+        self.max_answer_bytes = max_answer_bytes  # a larger answer is refused, not buffered
 
     async def query(self, text: str, job: QueryJob, timeout: float) -> tuple[bytes, str]:
         """The endpoint's answer (body, content type) to a query the guard has checked."""
@@ -35,7 +34,7 @@ class RemoteEndpoint:
             async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
                 async with client.stream("POST", self.url, params=params, content=text.encode("utf-8"),
                                          headers=headers) as response:
-                    body = await _read_capped(response)
+                    body = await _read_capped(response, self.max_answer_bytes)
         except httpx.TimeoutException:
             raise QueryTimeoutError(f"the SPARQL endpoint did not answer within {timeout:g} s") from None
         except httpx.HTTPError as exc:
@@ -48,11 +47,11 @@ class RemoteEndpoint:
         return body, response.headers.get("content-type", "")
 
 
-async def _read_capped(response: httpx.Response) -> bytes:
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
     chunks, size = [], 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise StoreError(f"the SPARQL endpoint's answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB")
+        if size > limit:
+            raise AnswerTooLargeError(size, limit)
         chunks.append(chunk)
     return b"".join(chunks)

@@ -5,14 +5,16 @@ each query is checked, evaluated and serialised by a pool of worker processes (`
 that cannot open a socket and live under an address-space ceiling. The parent (the API process):
 
 * admits at most `workers + queue` queries at once; one more gets 503 with `Retry-After` at once;
-* waits for the worker's reply on the event loop (no thread per waiting query), and kills the
-  worker when the time limit passes, its memory ceiling is hit or the client goes away — a
-  replacement starts in the background, so the API keeps answering;
+* sends each message and reads each reply on the event loop (`api.sparql.wire`: its own socket,
+  non-blocking on purpose, so uvloop and asyncio alike deliver large answers whole), refuses an
+  answer over `sparql_max_answer_bytes` unread, and kills the worker when the time limit passes,
+  its memory ceiling is hit or the client goes away — a replacement starts in the background, so
+  the API keeps answering;
 * in remote mode makes the only HTTP call itself (`api.sparql.remote`), between the worker's check
   and its rendering, and closes the connection when it gives up.
 
-Its threads (start-up, reading large replies) are its own, never the thread pool that the other
-routes use. Workers never outlive the runner: `close()` kills them, and they die with the parent.
+Its threads (start-up, waiting for an idle worker) are its own, never the thread pool that the
+other routes use. Workers never outlive the runner: `close()` kills them, and they die with the parent.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import logging
 import os
 import queue
+import select
 import signal
 import socket
 import subprocess
@@ -29,16 +32,16 @@ import threading
 import time
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from api.sparql import wire
 from api.sparql.guard import CheckedQuery, SparqlRequestError
 from api.sparql.remote import RemoteEndpoint
 from api.sparql.sandbox import SandboxReport, SandboxUnavailableError
-from api.sparql.worker import QueryJob, QueryOutcome, WorkerConfig
+from api.sparql.worker import QueryJob, QueryOutcome, WorkerConfig, checked_from_json, sandbox_report
 from kg.errors import QueryTimeoutError, StoreError
 from kg.store import OxigraphStore, RemoteSparqlStore, Store
 
@@ -85,24 +88,29 @@ class _Worker:
         self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(),), env=env,
                                         stdin=subprocess.DEVNULL)
         theirs.close()
-        self.conn = Connection(ours.detach())
+        self.sock = ours
         self.report: SandboxReport | None = None
         self.problem: str | None = None
+        self.doomed = False
 
     def start(self, config: WorkerConfig, wait_s: float) -> bool:
-        """Send the configuration and wait until the worker has installed its sandbox and loaded its store."""
+        """Send the configuration and wait until the worker has installed its sandbox and loaded its store;
+        then its socket turns non-blocking, to be read on the event loop."""
         try:
-            self.conn.send(config)
-            if not self.conn.poll(wait_s):
+            wire.write(self.sock, *config.message())
+            if not select.select([self.sock], [], [], wait_s)[0]:
                 return False
-            reply = self.conn.recv()
-        except (EOFError, OSError):
+            header, _ = wire.read(self.sock, max_body=0)
+        except (EOFError, OSError, ValueError, wire.AnswerTooLargeError):
             return False
-        if reply[0] == "unsandboxed":
-            self.problem = reply[1]
+        if header["kind"] == "unsandboxed":
+            self.problem = str(header["problem"])
             return False
-        self.report = reply[1]
-        return reply[0] == "ready"
+        if header["kind"] != "ready":
+            return False
+        self.report = sandbox_report(header["report"])
+        self.sock.setblocking(False)
+        return True
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -111,7 +119,7 @@ class _Worker:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             log.error("SPARQL worker %d did not die", self.process.pid)
-        self.conn.close()
+        self.sock.close()
 
     def exit_code(self) -> int | None:
         try:
@@ -127,16 +135,19 @@ class SparqlRunner:
         self.timeout = settings.query_timeout_s
         self.max_rows = settings.max_rows
         self.memory_mb = settings.sparql_worker_memory_mb
+        self.max_answer_bytes = settings.sparql_max_answer_bytes
         self.store_name = store.name
         self._store = store
         self._graphs: frozenset[str] | None = None
         self._graphs_checked = float("-inf")
         _ = self.graphs
         self.triple_count = _safe(store.triple_count, None)
-        self._remote = RemoteEndpoint(store.endpoint) if isinstance(store, RemoteSparqlStore) else None
+        self._remote = (RemoteEndpoint(store.endpoint, settings.sparql_max_answer_bytes)
+                        if isinstance(store, RemoteSparqlStore) else None)
         self._config = WorkerConfig(
             nquads=_snapshot(store) if self._remote is None else None,
             max_rows=self.max_rows, memory_mb=self.memory_mb, allow_unsandboxed=settings.allow_unsandboxed,
+            max_answer_bytes=self.max_answer_bytes,
         )
         self.size = workers or max(2, min(4, os.cpu_count() or 2))
         self.queue_size = settings.sparql_queue if settings.sparql_queue is not None else 4 * self.size
@@ -202,16 +213,20 @@ class SparqlRunner:
         try:
             worker = await self._acquire(deadline)
             try:
+                request = {"job": job.to_json(), "graphs": sorted(self.graphs)}
                 if self._remote is None:
-                    reply = await self._ask(worker, ("query", job, self.graphs), deadline, watcher)
-                    return _unpack(reply)
-                checked = _unpack_checked(await self._ask(worker, ("check", job, self.graphs), deadline, watcher))
+                    return _unpack(await self._ask(worker, {"kind": "query", **request}, b"", deadline, watcher))
+                checked = _unpack_checked(await self._ask(worker, {"kind": "check", **request}, b"", deadline,
+                                                          watcher))
                 content, content_type = await self._forward(checked, job, deadline, watcher)
-                reply = await self._ask(worker, ("render", content, content_type, checked.form, job.accept),
-                                        deadline, watcher)
-                return _unpack(reply)
+                render = {"kind": "render", "content_type": content_type, "form": checked.form, "accept": job.accept}
+                return _unpack(await self._ask(worker, render, content, deadline, watcher))
             finally:
                 self._release(worker)
+        except wire.AnswerTooLargeError:  # from the worker, its reader here, or the remote endpoint's reader
+            raise SparqlLimitError(
+                f"the answer is larger than the {self.max_answer_bytes}-byte ceiling of one SPARQL answer "
+                "(sparql_max_answer_bytes): narrow the query or page it with LIMIT") from None
         finally:
             self.in_flight -= 1
             self._admission.release()
@@ -237,32 +252,36 @@ class SparqlRunner:
             raise QueryTimeoutError(
                 f"all {self.size} query workers stayed busy for {self.timeout:g} s; try again later") from None
 
-    async def _ask(self, worker: _Worker, message: tuple, deadline: float, watcher: asyncio.Future | None) -> tuple:
-        """Send one message and await the reply; kill the worker on the deadline or a disconnect."""
+    async def _ask(self, worker: _Worker, header: dict[str, Any], body: bytes, deadline: float,
+                   watcher: asyncio.Future | None) -> wire.Message:
+        """Send one message and read the reply on the loop; kill the worker on the deadline or a disconnect."""
         loop = asyncio.get_running_loop()
-        readable = loop.create_future()
-        fd = worker.conn.fileno()
+        exchange = asyncio.ensure_future(self._exchange(worker, header, body))
         try:
-            await loop.run_in_executor(self._threads, worker.conn.send, message)
-            loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
-            try:
-                waiting = {readable} | ({watcher} if watcher is not None else set())
-                done, _ = await asyncio.wait(waiting, timeout=max(0.0, deadline - time.monotonic()),
-                                             return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                loop.remove_reader(fd)
-            if readable not in done:
-                worker.doomed = True  # type: ignore[attr-defined]
+            waiting = {exchange} | ({watcher} if watcher is not None else set())
+            done, _ = await asyncio.wait(waiting, timeout=max(0.0, deadline - time.monotonic()),
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if exchange not in done:
+                worker.doomed = True
                 if watcher is not None and watcher in done:
                     raise ClientGoneError("the client went away; its query was stopped")
                 raise QueryTimeoutError(f"the query ran past the {self.timeout:g} s time limit and was cancelled")
-            reply = await loop.run_in_executor(self._threads, worker.conn.recv)
-        except (EOFError, OSError):
-            worker.doomed = True  # type: ignore[attr-defined]
+            reply = exchange.result()
+        except wire.AnswerTooLargeError:
+            worker.doomed = True  # the answer is still in the socket: the worker goes with it
+            raise
+        except (EOFError, OSError, ValueError):
+            worker.doomed = True
             raise await loop.run_in_executor(self._threads, self._death, worker) from None
-        if reply[0] == "memory":  # a MemoryError leaves an interpreter in doubt: replace it
-            worker.doomed = True  # type: ignore[attr-defined]
+        finally:
+            exchange.cancel()
+        if reply[0]["kind"] == "memory":  # a MemoryError leaves an interpreter in doubt: replace it
+            worker.doomed = True
         return reply
+
+    async def _exchange(self, worker: _Worker, header: dict[str, Any], body: bytes) -> wire.Message:
+        await wire.send(worker.sock, header, body)
+        return await wire.receive(worker.sock, self.max_answer_bytes)
 
     async def _forward(self, checked: CheckedQuery, job: QueryJob, deadline: float,
                        watcher: asyncio.Future | None) -> tuple[bytes, str]:
@@ -289,7 +308,7 @@ class SparqlRunner:
         return StoreError("the query worker stopped unexpectedly and was replaced")
 
     def _release(self, worker: _Worker) -> None:
-        if getattr(worker, "doomed", False) or worker.process.poll() is not None:
+        if worker.doomed or worker.process.poll() is not None:
             self._retire(worker)
         else:
             self._idle.put(worker)
@@ -352,33 +371,34 @@ def _snapshot(store: Store) -> bytes:
     raise TypeError(f"no SPARQL runner for a {type(store).__name__}; use OxigraphStore or RemoteSparqlStore")
 
 
-def _unpack(reply: tuple) -> QueryOutcome:
-    kind = reply[0]
-    if kind == "ok":
-        return reply[1]
-    _raise(reply)
-    raise AssertionError("unreachable")
+def _unpack(reply: wire.Message) -> QueryOutcome:
+    header, body = reply
+    if header["kind"] == "ok":
+        return QueryOutcome(str(header["content_type"]), body, bool(header["truncated"]))
+    raise _failure(header)
 
 
-def _unpack_checked(reply: tuple) -> CheckedQuery:
-    if reply[0] == "checked":
-        return reply[1]
-    _raise(reply)
-    raise AssertionError("unreachable")
+def _unpack_checked(reply: wire.Message) -> CheckedQuery:
+    header, _ = reply
+    if header["kind"] == "checked":
+        return checked_from_json(header["query"])
+    raise _failure(header)
 
 
-def _raise(reply: tuple) -> None:
-    kind = reply[0]
+def _failure(header: dict[str, Any]) -> Exception:
+    kind = header["kind"]
     if kind == "refused":
-        raise SparqlRequestError(reply[2], status=reply[1])
+        return SparqlRequestError(str(header["message"]), status=int(header["status"]))
     if kind == "timeout":
-        raise QueryTimeoutError(reply[1])
+        return QueryTimeoutError(str(header["message"]))
     if kind == "memory":
-        raise SparqlLimitError("the query needed more memory than the ceiling of a query worker and was stopped")
+        return SparqlLimitError("the query needed more memory than the ceiling of a query worker and was stopped")
+    if kind == "too-large":
+        return wire.AnswerTooLargeError(int(header["size"]), 0)
     if kind == "store":
-        raise StoreError(reply[1])
-    log.error("a SPARQL worker failed with %s", reply[1] if len(reply) > 1 else kind)
-    raise StoreError("the graph store failed to answer")
+        return StoreError(str(header["message"]))
+    log.error("a SPARQL worker failed with %s", str(header.get("error", kind))[:200])
+    return StoreError("the graph store failed to answer")
 
 
 def _safe(call, default):

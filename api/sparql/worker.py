@@ -1,31 +1,36 @@
 """The query worker process: sandboxed, it checks, evaluates and serialises SPARQL for its parent.
 
 A worker is a plain `python -c` child holding one end of a socket pair. It first installs its
-kernel limits (`api.sparql.sandbox`), then answers messages until the parent hangs up:
+kernel limits (`api.sparql.sandbox`), then answers messages (`api.sparql.wire`: a JSON header and
+raw bytes) until the parent hangs up:
 
-* `("query", job, graphs)` — embedded store: check, evaluate with the checked dataset, serialise;
-* `("check", job, graphs)` — remote store: check only; the parent, not the worker, makes the HTTP
-  call (a worker that runs user text never holds a network connection);
-* `("render", content, content_type, form, accept)` — remote store: parse the endpoint's answer
-  and serialise it with the row cap.
+* `query` (a job and the store's graphs) — embedded store: check, evaluate with the checked
+  dataset, serialise;
+* `check` — remote store: check only; the parent, not the worker, makes the HTTP call (a worker
+  that runs user text never holds a network connection);
+* `render` (the endpoint's answer as the body) — remote store: parse it and serialise it with the
+  row cap.
 
-Every answer is a picklable tuple (`ok`, `checked`, `refused`, `timeout`, `memory`, `store`,
-`failed`); no traceback and no query text ever goes into a log.
+Every answer is one message: `ok` (the serialised answer as its body), `checked`, `refused`,
+`timeout`, `memory`, `too-large`, `store` or `failed`; no traceback and no query text ever goes
+into a log.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import pyoxigraph as ox
 
+from api.sparql import wire
 from api.sparql.guard import CheckedQuery, QueryForm, SparqlRequestError, check_query
 from api.sparql.negotiation import choose_for, serialize
-from api.sparql.sandbox import SandboxUnavailableError, install
+from api.sparql.sandbox import SandboxReport, SandboxUnavailableError, install
 from kg.errors import QueryTimeoutError, StoreError
 from kg.store import parse_response
 
@@ -42,6 +47,13 @@ class QueryJob:
     accept: str | None = None
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> QueryJob:
+        return cls(data["query"], data["accept"], tuple(data["default_graphs"]), tuple(data["named_graphs"]))
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,27 @@ class WorkerConfig:
     max_rows: int
     memory_mb: int
     allow_unsandboxed: bool
+    max_answer_bytes: int
+
+    def message(self) -> tuple[dict[str, Any], bytes]:
+        header = {"kind": "config", "store": self.nquads is not None, "max_rows": self.max_rows,
+                  "memory_mb": self.memory_mb, "allow_unsandboxed": self.allow_unsandboxed,
+                  "max_answer_bytes": self.max_answer_bytes}
+        return header, self.nquads or b""
+
+    @classmethod
+    def from_message(cls, header: dict[str, Any], body: bytes) -> WorkerConfig:
+        return cls(body if header["store"] else None, header["max_rows"], header["memory_mb"],
+                   header["allow_unsandboxed"], header["max_answer_bytes"])
+
+
+def checked_to_json(checked: CheckedQuery) -> dict[str, Any]:
+    return asdict(checked)
+
+
+def checked_from_json(data: dict[str, Any]) -> CheckedQuery:
+    graphs = {k: None if data[k] is None else tuple(data[k]) for k in ("default_graphs", "named_graphs")}
+    return CheckedQuery(data["text"], data["form"], **graphs)
 
 
 def dataset_of(job: QueryJob, checked: CheckedQuery, store_graphs: list[ox.NamedNode]) -> dict:
@@ -111,32 +144,38 @@ def _short(message: str, limit: int = 200) -> str:
     return message if len(message) <= limit else message[:limit] + "…"
 
 
-def _answer(message: tuple, store: ox.Store | None, max_rows: int) -> tuple:
-    """One message's answer, every outcome turned into a picklable tuple for the parent."""
-    kind = message[0]
+def _answer(header: dict[str, Any], body: bytes, store: ox.Store | None, config: WorkerConfig) -> wire.Message:
+    """One message's answer; every outcome, failures included, is a message for the parent."""
+    kind = header["kind"]
     try:
-        if kind == "query" and store is not None:
-            _, job, graphs = message
-            return ("ok", execute(job, store, graphs, max_rows))
-        if kind == "check":
-            _, job, graphs = message
+        if kind in ("query", "check"):
+            job, graphs = QueryJob.from_json(header["job"]), frozenset(header["graphs"])
+            if kind == "query" and store is not None:
+                return _outcome(execute(job, store, graphs, config.max_rows), config.max_answer_bytes)
             checked = check_query(job.query, graphs)
             choose_for(checked.form, job.accept)  # a 406 before any remote call
-            return ("checked", checked)
+            return {"kind": "checked", "query": checked_to_json(checked)}, b""
         if kind == "render":
-            _, content, content_type, form, accept = message
-            return ("ok", render(content, content_type, form, accept, max_rows))
-        return ("failed", f"unknown message {kind!r}")
+            outcome = render(body, header["content_type"], header["form"], header["accept"], config.max_rows)
+            return _outcome(outcome, config.max_answer_bytes)
+        return {"kind": "failed", "error": f"unknown message {kind!r}"}, b""
     except SparqlRequestError as exc:
-        return ("refused", exc.status, str(exc))
+        return {"kind": "refused", "status": exc.status, "message": str(exc)}, b""
     except QueryTimeoutError as exc:
-        return ("timeout", str(exc))
+        return {"kind": "timeout", "message": str(exc)}, b""
     except MemoryError:
-        return ("memory",)
+        return {"kind": "memory"}, b""
     except StoreError as exc:
-        return ("store", str(exc))
+        return {"kind": "store", "message": str(exc)}, b""
     except Exception as exc:  # never a traceback to the client; the parent logs the type only
-        return ("failed", type(exc).__name__)
+        return {"kind": "failed", "error": type(exc).__name__}, b""
+
+
+def _outcome(outcome: QueryOutcome, max_answer_bytes: int) -> wire.Message:
+    """The answer as a message, or `too-large` when it is over the ceiling (the parent refuses it unread too)."""
+    if len(outcome.body) > max_answer_bytes:
+        return {"kind": "too-large", "size": len(outcome.body)}, b""
+    return {"kind": "ok", "content_type": outcome.content_type, "truncated": outcome.truncated}, outcome.body
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -148,12 +187,12 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 def worker_main(fd: int, parent_pid: int) -> None:
     """Install the sandbox, load the backend, then answer messages until the parent hangs up."""
-    conn = Connection(fd)
-    config: WorkerConfig = conn.recv()
+    sock = socket.socket(fileno=fd)
+    config = WorkerConfig.from_message(*wire.read(sock))
     try:
         report = install(config.memory_mb, config.allow_unsandboxed)  # before any other thread starts
     except SandboxUnavailableError as exc:
-        conn.send(("unsandboxed", str(exc)))
+        wire.write(sock, {"kind": "unsandboxed", "problem": str(exc)})
         return
     os.nice(WORKER_NICENESS)  # a query never takes the CPU from the server's own event loop (/health, /evaluate)
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
@@ -161,12 +200,16 @@ def worker_main(fd: int, parent_pid: int) -> None:
     if config.nquads is not None:
         store = ox.Store()
         store.load(config.nquads, format=ox.RdfFormat.N_QUADS)
-    conn.send(("ready", report))
+    wire.write(sock, {"kind": "ready", "report": asdict(report)})
     while True:
         try:
-            message = conn.recv()
+            header, body = wire.read(sock)
         except (EOFError, OSError):
             return
-        if message is None:
+        if header["kind"] == "stop":
             return
-        conn.send(_answer(message, store, config.max_rows))
+        wire.write(sock, *_answer(header, body, store, config))
+
+
+def sandbox_report(data: dict[str, Any]) -> SandboxReport:
+    return SandboxReport(**data)

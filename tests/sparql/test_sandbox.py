@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -28,6 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.settings import Settings
+from api.sparql import wire
 from api.sparql.runner import SparqlRunner
 from api.sparql.sandbox import SandboxUnavailableError
 from api.sparql.worker import WORKER_NICENESS, QueryJob, WorkerConfig
@@ -56,23 +56,25 @@ worker.worker_main(int(sys.argv[1]), int(sys.argv[2]))
 
 
 def _unguarded_worker_answers(mode: str, queries: list[str]) -> list[tuple]:
+    """(kind, message) of each query's answer from a worker spoken to directly, as its parent does."""
     ours, theirs = socket.socketpair()
     process = subprocess.Popen([sys.executable, "-c", WORKER_WITHOUT_GUARD, str(theirs.fileno()), str(os.getpid()),
                                 mode], pass_fds=(theirs.fileno(),), cwd=ROOT)
     theirs.close()
-    conn = Connection(ours.detach())
     try:
-        conn.send(WorkerConfig(nquads=b"<urn:s> <urn:p> <urn:o> .\n", max_rows=10, memory_mb=1024,
-                               allow_unsandboxed=False))
-        assert conn.recv()[0] == "ready"
+        config = WorkerConfig(nquads=b"<urn:s> <urn:p> <urn:o> .\n", max_rows=10, memory_mb=1024,
+                              allow_unsandboxed=False, max_answer_bytes=1024)
+        wire.write(ours, *config.message())
+        assert wire.read(ours)[0]["kind"] == "ready"
         answers = []
         for query in queries:
-            conn.send(("query", QueryJob(query), frozenset()))
-            answers.append(conn.recv())
-        conn.send(None)
+            wire.write(ours, {"kind": "query", "job": QueryJob(query).to_json(), "graphs": []})
+            header, _ = wire.read(ours)
+            answers.append((header["kind"], header.get("message")))
+        wire.write(ours, {"kind": "stop"})
         return answers
     finally:
-        conn.close()
+        ours.close()
         process.wait(timeout=30)
 
 
