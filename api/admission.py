@@ -11,7 +11,10 @@ queue, 200 connections waited on the loop until the p99 was 50 times the p50. He
   cost 17% of the throughput at 16 connections, 45% at 200), but on the loop a flood of small
   requests queues on the loop itself, where nothing bounds or orders it (/health then waits seconds);
 * at most `queue` more jobs wait for a thread; one more request gets `OverloadedError` at once
-  (503 with Retry-After), before its body is read;
+  (503 with Retry-After). A place is taken only once the body has arrived whole (`api.middleware`
+  reads it within its size and time limits first), so idle or trickling connections hold none;
+* CDS Hooks service calls have a pool of their own, so anonymous /evaluate traffic, however heavy,
+  never takes the places of an EHR's (signed) calls;
 * a place is freed when its job's thread is done, not when the request is cancelled, so the bound
   holds on real work even when clients go away.
 
@@ -115,19 +118,23 @@ class WorkPool:
 
 @dataclass(frozen=True)
 class Admission:
-    """The app's pools: patient parsing and evaluation (fast engine, CDS), and the DL reasoner (owl engine)."""
+    """The app's pools: patient parsing and evaluation (/evaluate), CDS Hooks service calls, the DL reasoner."""
 
     evaluations: WorkPool
+    cds: WorkPool
     reasoner: WorkPool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Admission:
         return cls(WorkPool("evaluation", settings.evaluate_concurrency, settings.evaluate_queue,
                             settings.evaluate_inline_bytes),
+                   WorkPool("CDS service", settings.cds_concurrency, settings.cds_queue,
+                            settings.evaluate_inline_bytes),
                    WorkPool("reasoner", REASONER_SLOTS, settings.reasoner_queue))
 
     def close(self) -> None:
         self.evaluations.close()
+        self.cds.close()
         self.reasoner.close()
 
 

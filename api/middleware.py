@@ -1,22 +1,38 @@
-"""ASGI middleware: refuse request bodies over a size limit with 413 before the app reads them.
+"""ASGI middleware: the whole request body, within its size limit and its deadline, before the app sees it.
 
-A declared `Content-Length` over the limit is refused at once, unread. A body without one (chunked)
-is buffered only up to the limit: one byte more and the request is refused without reaching the app.
+Why: routes took an evaluation place and then read the body, with no deadline. 20 connections that
+sent headers and one byte, then nothing, held every place: each `/evaluate` and each signed CDS call
+got 503 for as long as they stayed open (issue 22). Here the body is buffered first (at most
+`max_bytes`, the body limit of every route), so a route and its places are reached only by a
+request whose body has fully arrived:
+
+* a declared `Content-Length` over the limit is refused at once, unread (413); a chunked body is
+  refused at the first byte over it;
+* the body must arrive within `timeout_s` of the request's start, however it trickles; otherwise
+  408, and the connection is closed;
+* a client that goes away mid-body is one log line (method and route, nothing it sent), and the app
+  is not called: nobody is left to answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+log = logging.getLogger("therapy-kg.http")
+
 
 class BodySizeLimitMiddleware:
-    """`app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)`."""
+    """`app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=...)`."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 10.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,16 +49,24 @@ class BodySizeLimitMiddleware:
             if length > self.max_bytes:
                 await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes")
                 return
-            await self.app(scope, receive, send)
+            if length == 0:
+                await self.app(scope, receive, send)
+                return
+        elif b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
+            await self.app(scope, receive, send)  # no body
             return
-        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
-            await self.app(scope, receive, send)
-            return
+        deadline = time.monotonic() + self.timeout_s
         messages, size = [], 0
         while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                await self.app(scope, _replay([message], receive), send)
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                await _refuse(send, 408, f"the request body did not arrive within {self.timeout_s:g} s "
+                                         "(body_timeout_s)")
+                return
+            if message["type"] != "http.request":
+                log.info("the client went away before its body had arrived: %s %s", scope.get("method"),
+                         scope.get("path"))
                 return
             size += len(message.get("body", b""))
             if size > self.max_bytes:

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(default=10.0, gt=0, description="Time limit of one SPARQL query.")
     max_rows: int = Field(default=10_000, gt=0, description="Row cap of /sparql results (a truncation flag is set).")
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Larger request bodies get 413.")
+    body_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="A request body must arrive whole within this time of the request's "
+        "start, or 408 and the connection is closed; no route, and so no evaluation place, is reached before.")
     reasoner_timeout_s: float = Field(default=60.0, gt=0, description="Time limit of one owl-engine evaluation.")
     reasoner_memory_mb: int = Field(default=1024, gt=0, description="Java heap bound of the DL reasoner.")
     sparql_worker_memory_mb: int = Field(
@@ -78,6 +81,12 @@ class Settings(BaseSettings):
         "the evaluation threads, still needing a place (the hop to a thread costs more than a small patient: with "
         "4096, throughput as on the loop; with 0, every body to the threads: fairer under overload, /health "
         "stays answering, about 17% less throughput at 16 connections). A 4 KiB body holds the loop at most ~6 ms.")
+    cds_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Threads that answer CDS Hooks service calls: a pool of their own, so "
+        "/evaluate traffic never takes an EHR's places.")
+    cds_queue: int = Field(
+        default=16, ge=0, description="CDS service calls that may wait for a busy thread; beyond them 503 with "
+        "Retry-After at once.")
     reasoner_queue: int = Field(
         default=4, ge=0, description="owl-engine evaluations that may wait for one of the two reasoner slots; "
         "beyond them 503 with Retry-After at once.")

@@ -14,26 +14,10 @@ import httpx
 import pytest
 
 from tests.oxigraph_server import free_port
+from tests.served import children
 
 REPO = Path(__file__).resolve().parents[1]
 PATIENT = {"id": "serve-1", "age": 45, "conditions": ["tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity"]}
-
-
-def _children(pid: int) -> set[int]:
-    """Every descendant process of `pid` (from /proc)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(fields[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
 
 
 def _alive(pid: int) -> bool:
@@ -67,7 +51,7 @@ def test_serve_answers_and_stops_cleanly(workers: int) -> None:
         assert statuses["tkg:Stretching"] == "eligible" and statuses["tkg:OralBaclofen"] == "deferred"
         answer = httpx.get(f"{base}/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=30)
         assert answer.status_code == 200 and answer.json()["boolean"] is True
-        descendants = _children(server.pid)
+        descendants = children(server.pid)
         assert descendants, "the server runs its SPARQL workers (and its API workers) as child processes"
     finally:
         os.kill(server.pid, signal.SIGTERM)

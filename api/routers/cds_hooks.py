@@ -7,8 +7,8 @@ service, 400 wrong hook or request data that cannot be used, 412 required prefet
 member of the wrong shape. Links in cards start with the configured public URL, never the Host header.
 Discovery is public (it describes the services, holds no data); every other route needs the client's
 JWT whenever authentication is on. A service call is parsed within the JSON limits (`api.body`) and
-evaluated in the evaluation pool (`api.admission`), off the event loop unless it is small; when every place is taken it
-gets 503 with Retry-After at once.
+evaluated in the CDS pool (`api.admission`: not shared with /evaluate), off the event loop unless it is
+small; when every place is taken it gets 503 with Retry-After at once.
 """
 
 from __future__ import annotations
@@ -167,8 +167,8 @@ async def call(request: Request, service: ServiceDep, runtime: RuntimeDep, setti
         if service_id not in SERVICES:
             raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
         issued = Issued(service_id)
-        async with admission.evaluations.place() as place:
-            body = await request.body()
+        body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
+        async with admission.cds.place() as place:
             cards = await place.run(_cards, service_id, body, JsonLimits.of(settings), service, runtime.public_url,
                                     issued, size=len(body))
     except CdsRequestError as exc:

@@ -1,8 +1,9 @@
 """POST /evaluate: a patient (JSON of SPEC §4 or a FHIR R4 Bundle) → the evaluation of SPEC §5.
 
 The body is parsed within the JSON limits (`api.body`) and evaluated in the evaluation pool
-(`api.admission`), off the event loop unless it is small; the owl engine's run waits for a reasoner slot. When
-every place is taken the request gets 503 with Retry-After at once, its body unread.
+(`api.admission`), off the event loop unless it is small; the owl engine's run waits for a reasoner slot. No
+place is taken before the body has arrived whole (`api.middleware`); when every place is taken the request
+gets 503 with Retry-After at once.
 """
 
 from __future__ import annotations
@@ -74,13 +75,12 @@ async def evaluate(
     limits = JsonLimits.of(settings)
     service = state.service
     try:
+        body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
         if engine == "fast":
             async with admission.evaluations.place() as place:
-                body = await request.body()
                 return _json(await place.run(_evaluate_fast, service, body, limits, size=len(body)))
         async with admission.reasoner.place() as slot:
             async with admission.evaluations.place() as place:
-                body = await request.body()
                 document = await place.run(_decode, body, limits, size=len(body))
             return _json(await slot.run(service.evaluate_document_json, document, "owl"))
     except JsonBodyError as exc:

@@ -2,7 +2,8 @@
 
 Wiring (in `create_app`, or a test's own app)::
 
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)  # before start-up
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       timeout_s=settings.body_timeout_s)  # before start-up
     install_sparql(app, store, settings)  # runner on app.state.sparql_runner, routes, shutdown
 
 Imports stay lazy here: query workers import `api.sparql.runner`, and should not pay for FastAPI.

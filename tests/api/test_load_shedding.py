@@ -147,11 +147,12 @@ def test_beyond_the_places_requests_get_503_with_retry_after_at_once(real_servic
         _shed(client.post("/evaluate", json=PATIENT))  # small enough for the loop, but it needs a place too
         _shed(client.post("/evaluate", content=LARGE_BUNDLE, headers={"Content-Type": "application/json"}))
         _shed(client.post("/evaluate", params={"engine": "owl"}, json=PATIENT))
-        _shed(client.post("/cds-services/therapy-kg-patient-view", json=CDS_REQUEST))
+        cds = client.post("/cds-services/therapy-kg-patient-view", json=CDS_REQUEST)  # a pool of its own
         health = client.get("/health")
         lookup = client.get("/conditions")
         assert not running.done() and not waiting.done(), "the refusals did not wait for the held evaluations"
         assert health.status_code == 200 and lookup.status_code == 200
+        assert cds.status_code == 200, "a CDS call waited for, or was shed with, the /evaluate traffic"
 
         service.release.set()
         assert running.result().status_code == waiting.result().status_code == 200
