@@ -5,11 +5,10 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import admission
 from api.errors import install_error_handlers
-from api.hosts import allowed_hosts, public_url
+from api.hosts import HostCheckMiddleware, allowed_hosts, public_url
 from api.middleware import BodySizeLimitMiddleware
 from api.settings import Settings
 from api.state import AppState, load_state
@@ -39,12 +38,13 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         description="A computable clinical-guideline knowledge graph: baclofen, spasticity and muscle spasm. "
         "Every answer cites the statements and numbered sources it rests on.",
         lifespan=lifespan,
+        redirect_slashes=False,  # a redirect's Location would be built from the Host header
     )
     app.state.settings = settings
     app.state.public_url = public_url(settings)  # links are built from it, never from the Host header
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        timeout_s=settings.body_timeout_s)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False)
+    app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     install_error_handlers(app)
     admission.install(app)  # 503 with Retry-After when every evaluation place is taken
     from api.routers import evaluate, health

@@ -2,14 +2,19 @@
 
 A request's Host header is chosen by whoever sends it; reflected into a CDS card link or the SPARQL
 service description it would point clinicians at another server. So every absolute URL the API
-writes starts with the configured public base URL, and Starlette's TrustedHostMiddleware answers
-400 to a Host that is not on the allowed list (by default the public URL's host and the loopback
-names; tests add `testserver`, the TestClient's name, explicitly).
+writes starts with the configured public base URL, no route redirects (FastAPI's trailing-slash
+redirect built its Location from Host), and `HostCheckMiddleware` answers 400 to a Host that is not
+on the allowed list, port included: by default the public URL's host and port, and the loopback
+names on that port and the port `serve` listens on (Starlette's TrustedHostMiddleware ignored the
+port, so `Host: localhost:1` passed). A port of 80 or 443 is the same as none.
 """
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.settings import ConfigError, Settings
 
@@ -44,14 +49,53 @@ def url_host(url: str) -> str:
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
-    """The Host names accepted: the configured list, else the public URL's host and the loopback names.
+    """The Host header values accepted, each `name` (the scheme's default port) or `name:port`: the configured
+    list, else the public URL's and the loopback names on its port and on the listening port.
 
     >>> allowed_hosts(Settings(public_url="https://cds.example.org"))
     ['cds.example.org', 'localhost', '127.0.0.1', '[::1]']
+    >>> allowed_hosts(Settings(public_url="http://127.0.0.1:8000"))
+    ['127.0.0.1:8000', 'localhost:8000', '[::1]:8000']
     """
     if settings.allowed_hosts:
         if "*" in settings.allowed_hosts:
             raise ConfigError("allowed hosts: '*' would accept any Host header; list the names instead")
-        return list(settings.allowed_hosts)
-    names = [url_host(public_url(settings))]
-    return names + [name for name in LOOPBACK_NAMES if name not in names]
+        return [normal_host(h) for h in settings.allowed_hosts]
+    public = public_url(settings)
+    ports = dict.fromkeys([urlsplit(public).port] + ([settings.listen_port] if settings.listen_port else []))
+    entries = [normal_host(f"{url_host(public)}:{urlsplit(public).port or ''}")]
+    entries += [normal_host(f"{name}:{port or ''}") for port in ports for name in LOOPBACK_NAMES]
+    return list(dict.fromkeys(entries))
+
+
+def normal_host(value: str) -> str:
+    """A Host value compared as the server reads it: lower case, no default or empty port.
+
+    >>> normal_host("CDS.example.org:443"), normal_host("[::1]:8000"), normal_host("localhost:")
+    ('cds.example.org', '[::1]:8000', 'localhost')
+    """
+    value = value.strip().lower()
+    name, sep, port = value.rpartition(":") if not value.endswith("]") else (value, "", "")
+    if not sep or not port or port in ("80", "443"):
+        return name if sep else value
+    return value
+
+
+class HostCheckMiddleware:
+    """400 for a request whose Host header (name and port) is not one of `allowed`."""
+
+    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(normal_host(h) for h in allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            hosts = [v for k, v in scope.get("headers") or [] if k == b"host"]
+            if len(hosts) != 1 or normal_host(hosts[0].decode("latin-1")) not in self.allowed:
+                body = json.dumps({"detail": "the Host header names no host this server answers for"}).encode()
+                await send({"type": "http.response.start", "status": 400,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

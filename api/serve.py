@@ -25,20 +25,34 @@ def serve(host: str = "127.0.0.1", port: int = 8000, sparql_endpoint: str | None
     if workers < 1:
         raise ValueError("workers must be at least 1")
     overrides = {k: v for k, v in {"sparql_endpoint": sparql_endpoint, **settings}.items() if v is not None}
-    overrides.update(listen_host=host, public_url=overrides.get("public_url") or _default_public_url(host, port))
+    overrides.update(listen_host=host, listen_port=port,
+                     public_url=overrides.get("public_url") or _default_public_url(host, port))
     resolved = Settings(**overrides)  # invalid settings fail here, before any worker starts
     app = create_app(resolved)  # so do a bad public URL and CDS Hooks without authentication off loopback
     _warn_about_cds(resolved, host, workers, public_url_given=bool(settings.get("public_url")))
     if resolved.allow_unsandboxed:
         log.warning("--allow-unsandboxed: SPARQL workers will run even where their network filter cannot be "
                     "installed; a query could then open connections from this host")
-    common = {"host": host, "port": port, "log_level": "info", "access_log": False}  # no patient data in logs
+    common = {"host": host, "port": port, "log_level": "info", "access_log": False,  # no patient data in logs
+              **uvicorn_limits(resolved)}
     if workers == 1:
         uvicorn.run(app, **common)
         return
     for name, value in overrides.items():  # worker processes build their settings from the environment
         os.environ[f"TKG_{name.upper()}"] = str(value)
     uvicorn.run("api.app:create_app", factory=True, workers=workers, **common)
+
+
+def uvicorn_limits(settings: Settings) -> dict[str, object]:
+    """uvicorn's own limits: forwarded headers believed only from the configured proxies (uvicorn trusts
+    127.0.0.1 by default), a bound on connections, idle keep-alive connections closed after a few seconds."""
+    return {
+        "proxy_headers": settings.forwarded_allow_ips is not None,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "limit_concurrency": settings.max_connections,
+        "timeout_keep_alive": settings.keep_alive_s,
+        "server_header": False,
+    }
 
 
 def _default_public_url(host: str, port: int) -> str:

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(default=10.0, gt=0, description="Time limit of one SPARQL query.")
     max_rows: int = Field(default=10_000, gt=0, description="Row cap of /sparql results (a truncation flag is set).")
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Larger request bodies get 413.")
+    max_connections: int = Field(
+        default=1000, ge=16, description="Connections and requests uvicorn serves at once (per worker process); "
+        "beyond them it answers 503 at once.")
+    keep_alive_s: float = Field(default=5.0, gt=0, le=300, description="An idle keep-alive connection is closed "
+                                "after this long.")
     body_timeout_s: float = Field(
         default=10.0, gt=0, le=300, description="A request body must arrive whole within this time of the request's "
         "start, or 408 and the connection is closed; no route, and so no evaluation place, is reached before.")
@@ -51,6 +56,12 @@ class Settings(BaseSettings):
     allowed_hosts: Annotated[list[str] | None, NoDecode] = Field(
         default=None, description="Host header names accepted, comma-separated; others get 400. Default: the "
         "public URL's host, localhost, 127.0.0.1 and [::1].")
+    listen_port: int | None = Field(
+        default=None, ge=1, le=65535, description="The port serve listens on: the loopback names are accepted with "
+        "it (besides the public URL's port).")
+    forwarded_allow_ips: str | None = Field(
+        default=None, description="Proxies (comma-separated IPs or networks) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; default none: the headers are ignored.")
     listen_host: str = Field(
         default="127.0.0.1", description="The address serve listens on: off loopback, CDS Hooks calls need a "
         "signed client JWT unless cds_allow_unauthenticated is set.")

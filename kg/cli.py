@@ -47,7 +47,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     serve(host=args.host, port=args.port, sparql_endpoint=args.sparql_endpoint, workers=args.workers,
           allow_unsandboxed=args.allow_unsandboxed or None, sparql_worker_memory_mb=args.sparql_worker_memory_mb,
           public_url=args.public_url, allowed_hosts=args.allowed_hosts, cds_issuers=args.cds_issuers,
-          cds_allow_unauthenticated=args.cds_allow_unauthenticated or None)
+          cds_allow_unauthenticated=args.cds_allow_unauthenticated or None,
+          forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
 
 
@@ -106,7 +107,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help="base URL clients reach the API at; links and the CDS token audience use it, never the "
                    "Host header (default: http://HOST:PORT)")
     p.add_argument("--allowed-hosts", default=None,
-                   help="comma-separated Host names accepted (default: the public URL's host and loopback names)")
+                   help="comma-separated Host values accepted, NAME or NAME:PORT (default: the public URL's host and "
+                   "port, and the loopback names on it and on --port)")
+    p.add_argument("--forwarded-allow-ips", default=None,
+                   help="reverse proxies (comma-separated IPs) whose X-Forwarded-For/-Proto are believed "
+                   "(default: none, the headers are ignored)")
     p.add_argument("--cds-issuers", type=Path, default=None,
                    help="JSON allow-list of trusted CDS clients (iss -> JWKS file or URL): every CDS call then needs "
                    "the client's signed JWT")

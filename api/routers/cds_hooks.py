@@ -27,8 +27,16 @@ from api.body import JsonBodyError, JsonLimits, JsonSyntaxError, decode_json
 from api.cds import CdsRequestError, member_path
 from api.cds.auth import CdsAuthError, TokenVerifier, VerifiedClient, verifier_for
 from api.cds.feedback import FeedbackLedger, Issued
-from api.cds.models import (Card, CDSRequest, CDSResponse, Discovery, FeedbackCounts, FeedbackReceipt, FeedbackRequest,
-                            dump)
+from api.cds.models import (
+    Card,
+    CDSRequest,
+    CDSResponse,
+    Discovery,
+    FeedbackCounts,
+    FeedbackReceipt,
+    FeedbackRequest,
+    dump,
+)
 from api.cds.services import SERVICES, call_service, discovery
 from api.deps import ServiceDep, SettingsDep
 from api.errors import problem

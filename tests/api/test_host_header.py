@@ -31,7 +31,7 @@ def _request(name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def app(store):
-    settings = Settings(public_url=PUBLIC)
+    settings = Settings(public_url=PUBLIC, listen_port=8000)  # as serve sets it
     application = create_app(settings, state=AppState(settings, store, TherapyKG(store)))
     with TestClient(application):  # runs the lifespan once for the module
         yield application
@@ -41,7 +41,8 @@ def _client(app, host: str) -> TestClient:
     return TestClient(app, base_url=f"http://{host}")
 
 
-@pytest.mark.parametrize("host", ["evil.example", "testserver", "cds.example.org.evil.example", "127.0.0.2"])
+@pytest.mark.parametrize("host", ["evil.example", "testserver", "cds.example.org.evil.example", "127.0.0.2",
+                                  "localhost:1", "cds.example.org:8443", "127.0.0.1:9"])
 def test_a_host_not_allowed_is_400(app, host) -> None:
     for path in ("/health", "/sparql", "/cds-services"):
         response = _client(app, host).get(path)
@@ -50,7 +51,8 @@ def test_a_host_not_allowed_is_400(app, host) -> None:
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("host", ["cds.example.org", "localhost", "127.0.0.1:8000", "[::1]:8000"])
+@pytest.mark.parametrize("host", ["cds.example.org", "CDS.example.org:443", "localhost", "127.0.0.1:8000",
+                                  "[::1]:8000"])
 def test_allowed_hosts_are_the_public_urls_and_loopback(app, host) -> None:
     assert _client(app, host).get("/health").status_code == 200
 
@@ -86,8 +88,10 @@ def test_the_sparql_service_description_names_the_public_endpoint(app, host) -> 
 
 def test_defaults() -> None:
     assert public_url(Settings()) == "http://127.0.0.1:8000"
-    assert allowed_hosts(Settings()) == ["127.0.0.1", "localhost", "[::1]"]
-    assert allowed_hosts(Settings(public_url="http://[::1]:9000")) == ["[::1]", "localhost", "127.0.0.1"]
+    assert allowed_hosts(Settings()) == ["127.0.0.1:8000", "localhost:8000", "[::1]:8000"]
+    assert allowed_hosts(Settings(public_url="http://[::1]:9000")) == ["[::1]:9000", "localhost:9000", "127.0.0.1:9000"]
+    assert allowed_hosts(Settings(public_url="https://cds.example.org", listen_port=8000)) == [
+        "cds.example.org", "localhost", "127.0.0.1", "[::1]", "localhost:8000", "127.0.0.1:8000", "[::1]:8000"]
     assert allowed_hosts(Settings(public_url=PUBLIC, allowed_hosts="a.example, b.example")) == ["a.example", "b.example"]
 
 

@@ -80,10 +80,11 @@ class RecordingService:
 @contextmanager
 def serving(service: RecordingService, settings: Settings) -> Iterator[tuple[httpx.Client, object]]:
     """The app on a real uvicorn server on a loopback socket (in a thread); a client, and the app."""
-    app = create_app(settings, state=AppState(settings, service.real.store, service))
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
+    settings = settings.model_copy(update={"listen_port": port})  # the Host names 127.0.0.1 with this port
+    app = create_app(settings, state=AppState(settings, service.real.store, service))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
