@@ -14,7 +14,6 @@ small; when every place is taken it gets 503 with Retry-After at once.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -23,7 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from api.admission import RETRY_AFTER_HEADER, AdmissionDep
-from api.body import JsonBodyError, JsonLimits, JsonSyntaxError, decode_json
+from api.body import JsonBodyError, JsonLimits, JsonSyntaxError, decode_json, require_json
 from api.cds import CdsRequestError, member_path
 from api.cds.auth import CdsAuthError, TokenVerifier, VerifiedClient, verifier_for
 from api.cds.feedback import FeedbackLedger, Issued
@@ -145,6 +144,7 @@ _ERRORS = {
 _SERVICE_ERRORS = {
     **_ERRORS,
     413: {"model": CdsProblem, "description": "The body is larger than the configured limit (default 1 MiB)"},
+    415: {"model": CdsProblem, "description": "The Content-Type is not application/json"},
     503: {"model": AuthProblem, "description": "Every evaluation place is taken, or the client's token cannot be "
           "checked now (the issuer's JWK Set cannot be fetched, or too many recent tokens to check for replay); "
           "see Retry-After", "headers": RETRY_AFTER_HEADER},
@@ -175,6 +175,7 @@ async def call(request: Request, service: ServiceDep, runtime: RuntimeDep, setti
         if service_id not in SERVICES:
             raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
         issued = Issued(service_id)
+        _require_json(request)
         body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
         async with admission.cds.place() as place:
             cards = await place.run(_cards, service_id, body, JsonLimits.of(settings), service, runtime.public_url,
@@ -189,6 +190,15 @@ def _cards(service_id: str, body: bytes, limits: JsonLimits, service: TherapyKG,
            issued: Issued) -> list[Card]:
     """Parse and answer one service call (in a pool thread)."""
     return call_service(service_id, _document(body, limits), service, base_url=base_url, issued=issued)
+
+
+def _require_json(request: Request) -> None:
+    """CDS Hooks requests are application/json; anything else is 415 (a browser page may post text/plain
+    anywhere without a CORS preflight)."""
+    try:
+        require_json(request.headers.get("content-type"))
+    except JsonBodyError as exc:
+        raise CdsRequestError(exc.status, "Content-Type", str(exc)) from None
 
 
 def _document(body: bytes, limits: JsonLimits) -> object:
@@ -213,6 +223,7 @@ _FEEDBACK_ERRORS = {
     **_UNAUTHORIZED,
     400: {"model": CdsProblem, "description": "Not JSON"},
     404: {"model": CdsProblem, "description": "No CDS service with this id"},
+    415: {"model": CdsProblem, "description": "The Content-Type is not application/json"},
     422: {"model": CdsProblem, "description": "A feedback member has the wrong shape; the message names it"},
 }
 
@@ -229,14 +240,12 @@ def _known(service_id: str) -> None:
     openapi_extra=_FEEDBACK_BODY,
     responses=_FEEDBACK_ERRORS,
 )
-async def feedback(request: Request, runtime: RuntimeDep, _: ClientDep, service_id: ServiceId) -> JSONResponse:
+async def feedback(request: Request, runtime: RuntimeDep, settings: SettingsDep, _: ClientDep,
+                   service_id: ServiceId) -> JSONResponse:
     try:
         _known(service_id)
-        body = await request.body()
-        try:
-            document = json.loads(body) if body else None
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise CdsRequestError(400, "body", "not valid JSON") from None
+        _require_json(request)
+        document = _document(await request.body(), JsonLimits.of(settings))
         try:
             entries = FeedbackRequest.model_validate(document).feedback
         except ValidationError as exc:

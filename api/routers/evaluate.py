@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.admission import RETRY_AFTER_HEADER, AdmissionDep
-from api.body import JsonBodyError, JsonLimits, JsonSyntaxError, decode_json
+from api.body import FHIR_JSON, JsonBodyError, JsonLimits, JsonSyntaxError, decode_json, require_json
 from api.deps import AppStateDep, SettingsDep
 from api.errors import problem
 from api.schemas import EvaluationOut
@@ -58,7 +58,8 @@ _BODY_SCHEMA = {
     responses={
         400: {"description": "The Content-Length header is not a number"},
         413: {"description": "The body is larger than the configured limit (default 1 MiB)"},
-        422: {"description": "The body is not JSON, nests deeper than the configured limit (default 64), or the "
+        415: {"description": "The Content-Type is not application/json or application/fhir+json"},
+        422: {"description": "The body is not JSON, has a key twice in one object, nests deeper than the configured limit (default 64), or the "
               "patient document is invalid; the message names the field or the limit"},
         503: {"description": "Every evaluation place (or, for engine=owl, reasoner place) is taken: try again "
               "after Retry-After seconds; or the DL reasoner (engine=owl) is unavailable or timed out",
@@ -75,6 +76,7 @@ async def evaluate(
     limits = JsonLimits.of(settings)
     service = state.service
     try:
+        require_json(request.headers.get("content-type"), FHIR_JSON)
         body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
         if engine == "fast":
             async with admission.evaluations.place() as place:

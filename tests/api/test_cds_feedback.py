@@ -211,11 +211,13 @@ def test_malformed_feedback_is_422_naming_the_member(client, entry, field) -> No
 
 
 @pytest.mark.parametrize("body, status", [(b"not json", 400), (b'{"feedback": []}', 422), (b"[]", 422),
-                                          (b"[" * 100_000 + b"]" * 100_000, 400)])
+                                          (b"[" * 100_000 + b"]" * 100_000, 422)])
 def test_a_body_that_is_not_feedback_is_4xx(client, body, status) -> None:
     response = client.post(f"/cds-services/{PATIENT_VIEW}/feedback", content=body,
                            headers={"Content-Type": "application/json"})
     assert response.status_code == status, response.text
+    if body.startswith(b"[["):
+        assert "max_json_depth" in response.json()["detail"]  # the same JSON limits as every JSON route
 
 
 def test_feedback_for_an_unknown_service_is_404(client) -> None:
