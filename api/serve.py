@@ -12,6 +12,7 @@ import logging
 import os
 
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.settings import Settings
@@ -28,6 +29,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, sparql_endpoint: str | None
     overrides.update(listen_host=host, listen_port=port,
                      public_url=overrides.get("public_url") or _default_public_url(host, port))
     resolved = Settings(**overrides)  # invalid settings fail here, before any worker starts
+    configure_logging()
     app = create_app(resolved)  # so do a bad public URL and CDS Hooks without authentication off loopback
     _warn_about_cds(resolved, host, workers, public_url_given=bool(settings.get("public_url")))
     if resolved.allow_unsandboxed:
@@ -40,7 +42,26 @@ def serve(host: str = "127.0.0.1", port: int = 8000, sparql_endpoint: str | None
         return
     for name, value in overrides.items():  # worker processes build their settings from the environment
         os.environ[f"TKG_{name.upper()}"] = str(value)
-    uvicorn.run("api.app:create_app", factory=True, workers=workers, **common)
+    uvicorn.run("api.serve:worker_app", factory=True, workers=workers, **common)
+
+
+def worker_app() -> FastAPI:
+    """The app of one of several worker processes: its settings from the environment, its log as serve's."""
+    configure_logging()
+    return create_app()
+
+
+def configure_logging() -> None:
+    """therapy-kg's own log lines (INFO and up) to stderr beside uvicorn's, in its format; never a request body,
+    a token or patient data: the modules log methods, routes, statuses and types of errors only."""
+    logger = logging.getLogger("therapy-kg")
+    if not any(getattr(h, "_therapy_kg", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        handler._therapy_kg = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def uvicorn_limits(settings: Settings) -> dict[str, object]:

@@ -104,3 +104,22 @@ def test_idle_and_trickling_connections_lock_nobody_out_and_end_with_408(tmp_pat
     assert cds.status_code == 200 and cds.json()["cards"]
     assert all(a.startswith(b"HTTP/1.1 408 ") for a in answers), {a.split(b"\r\n")[0] for a in answers}
     assert all(b"(body_timeout_s)" in a and b"connection: close" in a.lower() for a in answers)
+
+
+def test_a_client_gone_mid_body_is_one_quiet_log_line(tmp_path: Path) -> None:
+    """Issue 22 item 5: each dropped body logged a 68-line traceback (log flooding). Now one line per drop,
+    naming method and route, nothing the client sent."""
+    log = tmp_path / "server.log"
+    secret = "secret-patient-name"
+    with served(log=log) as server:
+        port = int(server.base.rsplit(":", 1)[1])
+        for _ in range(5):
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(f"POST /evaluate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                             f"Content-Length: 1000\r\n\r\n{{\"id\": \"{secret}\", ".encode())
+        with httpx.Client(base_url=server.base, timeout=60) as client:  # answered after the five drops
+            assert client.post("/evaluate", json=PATIENT).status_code == 200
+    text = log.read_text()
+    dropped = [line for line in text.splitlines() if "went away" in line]
+    assert len(dropped) == 5 and all("POST /evaluate" in line for line in dropped), text[-3000:]
+    assert "Traceback" not in text and secret not in text
