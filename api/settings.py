@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     sparql_max_answer_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1024, description="Largest serialised answer of one SPARQL query (also a remote "
         "store's answer before it is re-serialised); a larger one gets 503 naming this limit, never buffered whole.")
+    sparql_extension_functions: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Function IRIs (comma-separated) a query may call besides the SPARQL 1.1 "
+        "built-ins; default none: an extension function, which a remote store may act on, gets 400.")
     sparql_queue: int | None = Field(
         default=None, ge=0, description="SPARQL queries that may wait for a busy worker (default: 4 per worker); "
         "beyond them a query gets 503 with Retry-After at once.")
@@ -102,7 +105,7 @@ class Settings(BaseSettings):
         default=4, ge=0, description="owl-engine evaluations that may wait for one of the two reasoner slots; "
         "beyond them 503 with Retry-After at once.")
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "sparql_extension_functions", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) else value

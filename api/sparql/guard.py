@@ -16,6 +16,10 @@ makes the *one* text both will read, and refuses whatever could still be read tw
 3. **Parse tree** (rdflib): `ServiceGraphPattern` at any depth, and `FROM`/`FROM NAMED` graphs
    outside the store. The dataset the tree names is returned, and the embedded engine runs with
    exactly that dataset, so a dataset clause only the engine saw has no effect.
+4. **Names** (issue 22): every prefixed name uses a prefix the query declares (a store's predefined
+   prefixes, such as Virtuoso's `bif:`, are not the query's), every function is a SPARQL 1.1
+   built-in or on the operator's allow-list of extension functions (default: none), and no IRI,
+   prefix or base is in a scheme that names a store's built-ins (`bif:`, `sql:`).
 
 Beneath the guard, the worker processes that evaluate queries cannot open a network socket at all
 (`api.sparql.sandbox`): a gap in the guard still connects nowhere.
@@ -51,6 +55,14 @@ UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREAT
 READ_ONLY = "SPARQL Update is not allowed: this endpoint is read-only"
 NO_SERVICE = "SERVICE is not allowed: federated queries are refused"
 NOT_FETCHED = "(remote graphs are never fetched)"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+#: The function IRIs of SPARQL 1.1 itself (§17.5, the XPath constructor functions); every other function is
+#: an extension a store may act on (Virtuoso's bif:/sql: run SQL and more), allowed only by name.
+BUILT_IN_FUNCTIONS = frozenset(XSD + name for name in
+                               ("boolean", "double", "float", "decimal", "integer", "dateTime", "string"))
+#: IRI schemes that name a store's own built-ins (Virtuoso: bif:contains as a predicate is full-text search),
+#: refused wherever they appear: as an IRI, a prefix or a base.
+STORE_BUILT_IN_SCHEMES = ("bif:", "sql:")
 
 
 class SparqlRequestError(QueryRejectedError):
@@ -218,9 +230,43 @@ def _dataset_graphs(prologue: CompValue | list, query: CompValue) -> Iterator[tu
             raise SparqlRequestError(f"{keyword} names an unresolvable graph: {exc}") from None
 
 
+def _check_names(canonical: str, parsed: CompValue | list, functions: frozenset[str]) -> None:
+    """Step 4: declared prefixes only, built-in or allowed functions only, no store built-in schemes."""
+    for match in _TOKEN.finditer(canonical):
+        if match.lastgroup == "iri" and match.group()[1:].lower().startswith(STORE_BUILT_IN_SCHEMES):
+            raise SparqlRequestError(f"the IRI {match.group()[:100]} names a store's built-in function: refused")
+    declared: dict[str, str] = {}
+    for node in _walk(parsed[0]):
+        if node.name == "PrefixDecl":
+            declared[str(dict.get(node, "prefix") or "")] = str(dict.get(node, "iri"))
+        elif node.name == "Base" and str(dict.get(node, "iri")).lower().startswith(STORE_BUILT_IN_SCHEMES):
+            raise SparqlRequestError("the BASE names a store's built-in functions: refused")
+    for prefix, iri in declared.items():
+        if iri.lower().startswith(STORE_BUILT_IN_SCHEMES):
+            raise SparqlRequestError(f"the prefix {prefix!r} names a store's built-in functions (<{iri[:100]}>): refused")
+    def resolve(pname: CompValue) -> str:
+        prefix = str(dict.get(pname, "prefix") or "")
+        if prefix not in declared:
+            raise SparqlRequestError(f"the prefix {prefix[:40]!r} is not declared in the query (PREFIX {prefix[:40]}: "
+                                     "<...>): a store's predefined prefixes are not used")
+        return declared[prefix] + str(dict.get(pname, "localname") or "")
+
+    for node in _walk(parsed):
+        if node.name == "pname":
+            resolve(node)
+        elif node.name == "Function":
+            name = dict.get(node, "iri")
+            iri = resolve(name) if isinstance(name, CompValue) else str(name)
+            if iri not in BUILT_IN_FUNCTIONS and iri not in functions:
+                raise SparqlRequestError(
+                    f"the function <{iri[:200]}> is neither a SPARQL 1.1 built-in nor on this server's allow-list of "
+                    "extension functions (sparql_extension_functions)")
+
+
 @lru_cache(maxsize=512)
-def check_query(text: str, store_graphs: frozenset[str]) -> CheckedQuery:
-    """Refuse updates, SERVICE and dataset clauses outside the store; return what to evaluate."""
+def check_query(text: str, store_graphs: frozenset[str], functions: frozenset[str] = frozenset()) -> CheckedQuery:
+    """Refuse updates, SERVICE, dataset clauses outside the store, undeclared prefixes and extension functions
+    not in `functions`; return what to evaluate."""
     canonical = canonical_text(text)
     tokens = set(keyword_like_tokens(canonical))
     if "SERVICE" in tokens:
@@ -243,6 +289,7 @@ def check_query(text: str, store_graphs: frozenset[str]) -> CheckedQuery:
     prologue, query = parsed[0], parsed[1]
     if any(node.name == "ServiceGraphPattern" for node in _walk(parsed)):
         raise SparqlRequestError(NO_SERVICE)
+    _check_names(canonical, parsed, functions)
     default: list[str] = []
     named: list[str] = []
     for keyword, iri in _dataset_graphs(prologue, query):

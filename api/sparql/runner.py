@@ -136,6 +136,7 @@ class SparqlRunner:
         self.max_rows = settings.max_rows
         self.memory_mb = settings.sparql_worker_memory_mb
         self.max_answer_bytes = settings.sparql_max_answer_bytes
+        self.functions = sorted(settings.sparql_extension_functions)
         self.store_name = store.name
         self._store = store
         self._graphs: frozenset[str] | None = None
@@ -213,7 +214,7 @@ class SparqlRunner:
         try:
             worker = await self._acquire(deadline)
             try:
-                request = {"job": job.to_json(), "graphs": sorted(self.graphs)}
+                request = {"job": job.to_json(), "graphs": sorted(self.graphs), "functions": self.functions}
                 if self._remote is None:
                     return _unpack(await self._ask(worker, {"kind": "query", **request}, b"", deadline, watcher))
                 checked = _unpack_checked(await self._ask(worker, {"kind": "check", **request}, b"", deadline,

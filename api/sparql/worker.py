@@ -111,12 +111,13 @@ def dataset_of(job: QueryJob, checked: CheckedQuery, store_graphs: list[ox.Named
     return {"default_graph": [ox.NamedNode(g) for g in default], "named_graphs": [ox.NamedNode(g) for g in named]}
 
 
-def execute(job: QueryJob, store: ox.Store, graphs: frozenset[str], max_rows: int) -> QueryOutcome:
+def execute(job: QueryJob, store: ox.Store, graphs: frozenset[str], max_rows: int,
+            functions: frozenset[str] = frozenset()) -> QueryOutcome:
     """Check, negotiate, evaluate and serialise one query on an embedded store.
 
     Raises SparqlRequestError (4xx) or StoreError.
     """
-    checked = check_query(job.query, graphs)
+    checked = check_query(job.query, graphs, functions)
     fmt = choose_for(checked.form, job.accept)
     store_graphs = [ox.NamedNode(g) for g in sorted(graphs)]
     try:
@@ -150,9 +151,10 @@ def _answer(header: dict[str, Any], body: bytes, store: ox.Store | None, config:
     try:
         if kind in ("query", "check"):
             job, graphs = QueryJob.from_json(header["job"]), frozenset(header["graphs"])
+            functions = frozenset(header.get("functions", ()))
             if kind == "query" and store is not None:
-                return _outcome(execute(job, store, graphs, config.max_rows), config.max_answer_bytes)
-            checked = check_query(job.query, graphs)
+                return _outcome(execute(job, store, graphs, config.max_rows, functions), config.max_answer_bytes)
+            checked = check_query(job.query, graphs, functions)
             choose_for(checked.form, job.accept)  # a 406 before any remote call
             return {"kind": "checked", "query": checked_to_json(checked)}, b""
         if kind == "render":

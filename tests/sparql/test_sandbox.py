@@ -47,7 +47,7 @@ WORKER_WITHOUT_GUARD = """
 import sys
 import api.sparql.worker as worker
 from api.sparql.guard import CheckedQuery
-worker.check_query = lambda text, graphs: CheckedQuery(text, "SELECT")
+worker.check_query = lambda text, *checks: CheckedQuery(text, "SELECT")
 if sys.argv[3] == "unsandboxed":
     from api.sparql.sandbox import SandboxReport
     worker.install = lambda memory_mb, allow: SandboxReport(network_filter=False, memory_limit_mb=None)
