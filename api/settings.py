@@ -45,9 +45,15 @@ class Settings(BaseSettings):
     sparql_extension_functions: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Function IRIs (comma-separated) a query may call besides the SPARQL 1.1 "
         "built-ins; default none: an extension function, which a remote store may act on, gets 400.")
-    sparql_queue: int | None = Field(
-        default=None, ge=0, description="SPARQL queries that may wait for a busy worker (default: 4 per worker); "
-        "beyond them a query gets 503 with Retry-After at once.")
+    sparql_workers: int | None = Field(
+        default=None, ge=1, le=64, description="SPARQL query worker processes (default: one per core).")
+    sparql_max_wait_s: float | None = Field(
+        default=None, gt=0, description="A query is admitted only if it can get a worker within this time, judged "
+        "from the running queries and the mean time of recent ones (default: a quarter of query_timeout_s); "
+        "otherwise 503 with Retry-After at once.")
+    sparql_queue: int = Field(
+        default=64, ge=0, le=1024, description="Most SPARQL queries that may wait for a worker, whatever their "
+        "expected wait; beyond them 503 with Retry-After at once.")
     allow_unsandboxed: bool = Field(
         default=False, description="Run SPARQL workers even where their network filter (seccomp) cannot be "
         "installed. Off by default: the server refuses to start instead.")

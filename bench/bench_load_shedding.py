@@ -24,16 +24,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import median, percentile, report
-from bench.server import HOST, free_port, start_server, stop_server
+from bench.server import HOST, free_port, probe_health, start_server, stop_server
 
 VIGNETTES = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
 _NO_SHEDDING = {"TKG_EVALUATE_QUEUE": "1000000", "TKG_REASONER_QUEUE": "1000000"}
@@ -89,20 +86,10 @@ def _script(directory: Path) -> tuple[Path, Path]:
     return script, out
 
 
-def _probe_health(port: int, stop: threading.Event, latencies: list[float]) -> None:
-    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=120) as client:
-        while not stop.is_set():
-            start = time.perf_counter()
-            response = client.get("/health")
-            latencies.append(time.perf_counter() - start)
-            assert response.status_code == 200, response.text
-            stop.wait(0.02)
-
-
 def measure(port: int, connections: int, seconds: float, script: Path, out: Path) -> dict:
     """One wrk run at `connections` with /health probed alongside."""
     stop, health = threading.Event(), []
-    prober = threading.Thread(target=_probe_health, args=(port, stop, health))
+    prober = threading.Thread(target=probe_health, args=(port, stop, health))
     prober.start()
     try:
         subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "120s", "-s", str(script),

@@ -31,26 +31,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import median, percentile, report
-from bench.server import HOST, free_port, start_server, stop_server
+from bench.server import HOST, free_port, probe_health, start_server, stop_server
 
 PATHOLOGICAL = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(8)) + " }"
-
-
-def _probe_health(port: int, stop: threading.Event, latencies: list[float]) -> None:
-    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=120) as client:
-        while not stop.is_set():
-            start = time.perf_counter()
-            response = client.get("/health")
-            latencies.append(time.perf_counter() - start)
-            if response.status_code != 200:
-                raise RuntimeError(f"/health answered {response.status_code}")
-            stop.wait(0.02)
 
 
 def _health_during(port: int, seconds: float, load: list[str] | None) -> tuple[list[float], str]:
     """/health latencies for `seconds`, with the `load` command (wrk) running meanwhile; wrk's output."""
     stop, latencies = threading.Event(), []
-    prober = threading.Thread(target=_probe_health, args=(port, stop, latencies))
+    prober = threading.Thread(target=probe_health, args=(port, stop, latencies))
     prober.start()
     try:
         if load is None:

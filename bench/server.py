@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -45,3 +46,15 @@ def stop_server(process: subprocess.Popen) -> None:
     """SIGTERM to the whole group (uvicorn workers, SPARQL workers), then wait."""
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=60)
+
+
+def probe_health(port: int, stop: threading.Event, latencies: list[float]) -> None:
+    """GET /health every 20 ms on a connection of its own until `stop`, appending each latency (s)."""
+    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=120) as client:
+        while not stop.is_set():
+            start = time.perf_counter()
+            response = client.get("/health")
+            latencies.append(time.perf_counter() - start)
+            if response.status_code != 200:
+                raise RuntimeError(f"/health answered {response.status_code}")
+            stop.wait(0.02)

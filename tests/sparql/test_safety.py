@@ -222,9 +222,9 @@ def test_form_body_that_is_not_utf8_is_400(client: TestClient) -> None:
 # --- the time limit --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def slow_app(sparql_store):
-    app = build_app(sparql_store, Settings(query_timeout_s=1.0), workers=2)
+@pytest.fixture
+def slow_app(runaway_store):
+    app = build_app(runaway_store, Settings(query_timeout_s=1.0), workers=2)
     with TestClient(app) as test_client:
         app.state.sparql_runner.wait_ready(count=2)
         yield app, test_client
