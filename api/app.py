@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -24,6 +25,10 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         current = state or load_state(settings)
         _attach(app, current)
         app.state.admission = admission.Admission.from_settings(settings)  # the evaluation and reasoner pools
+        # The graph, the compiled knowledge and the caches live as long as the process: moved out of the
+        # collector's sight, a full collection no longer walks them (measured: /evaluate p99 at 16 clients).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -101,3 +101,11 @@ def test_owl_engine_with_a_silent_java_is_503_naming_the_reasoner(client, monkey
     assert response.status_code == 503
     assert response.json()["detail"].startswith("the DL reasoner is unavailable: the HermiT reasoner's answer is incomplete")
     assert client.post("/evaluate", json=patient).json()["options"]  # the fast engine still answers
+
+
+def test_the_long_lived_graph_is_out_of_the_collectors_sight(client) -> None:
+    """After start-up the process's objects are frozen (gc.freeze): a full collection no longer walks the
+    graph and the compiled knowledge on the request path (bench_api: /evaluate p99 at 16 clients 111 → 6 ms)."""
+    import gc
+
+    assert gc.get_freeze_count() > 100_000
