@@ -94,8 +94,11 @@ class Settings(BaseSettings):
         default=4, ge=1, le=64, description="Threads that parse and evaluate patients (/evaluate, CDS services), "
         "off the event loop so /health and the lookups stay fast.")
     evaluate_queue: int = Field(
-        default=16, ge=0, description="Evaluations that may wait for a busy thread; beyond them a request gets "
-        "503 with Retry-After at once.")
+        default=256, ge=0, description="Most evaluations that may wait for a busy thread; beyond them a request "
+        "gets 503 with Retry-After at once.")
+    evaluate_max_wait_s: float = Field(
+        default=0.5, gt=0, description="An evaluation or CDS call is admitted only if it could get a thread within "
+        "this time, judged from those waiting and the mean time of recent ones; otherwise 503 with Retry-After.")
     evaluate_inline_bytes: int = Field(
         default=0, ge=0, description="Bodies up to this size are parsed and evaluated on the event loop instead of "
         "the evaluation threads, still needing a place (the hop to a thread costs more than a small patient: with "
@@ -105,7 +108,7 @@ class Settings(BaseSettings):
         default=2, ge=1, le=64, description="Threads that answer CDS Hooks service calls: a pool of their own, so "
         "/evaluate traffic never takes an EHR's places.")
     cds_queue: int = Field(
-        default=16, ge=0, description="CDS service calls that may wait for a busy thread; beyond them 503 with "
+        default=64, ge=0, description="CDS service calls that may wait for a busy thread; beyond them 503 with "
         "Retry-After at once.")
     reasoner_queue: int = Field(
         default=4, ge=0, description="owl-engine evaluations that may wait for one of the two reasoner slots; "

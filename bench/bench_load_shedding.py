@@ -4,8 +4,8 @@ Runs `therapy-kg serve --workers 1` three times in the same run, with the same l
 * before: patients evaluated on the event loop (`evaluate_inline_bytes` 1 MiB) and a queue of a
   million places, i.e. the server as it was before issue 15;
 * the evaluation threads without shedding (a million places: every request waits its turn);
-* after: the defaults: the threads and their places (`evaluate_concurrency` + `evaluate_queue`),
-  beyond which a request gets 503 with Retry-After at once.
+* after: the defaults: the threads, admitting a request only if it could start within
+  `evaluate_max_wait_s` (and at most `evaluate_queue` waiting); beyond, 503 with Retry-After at once.
 The load is wrk (Debian's `wrk`: C, little CPU of its own) at 200 keep-alive connections posting
 the vignette patients in turn. wrk reports one latency distribution for every response, so its
 Lua script stamps each patient id with the send time (µs) and reads it back from the 200's

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ import orjson
 import pytest
 import uvicorn
 
-from api.admission import RETRY_AFTER_S, WorkPool
+from api.admission import RETRY_AFTER_S, OverloadedError, WorkPool
 from api.app import create_app
 from api.settings import Settings
 from api.state import AppState
@@ -216,3 +216,31 @@ def test_a_cancelled_request_keeps_its_place_until_its_job_is_done() -> None:
 def test_the_503_and_its_retry_after_are_in_the_openapi_schema(client, path) -> None:
     answer = client.get("/openapi.json").json()["paths"][path]["post"]["responses"]["503"]
     assert "Retry-After" in answer["headers"] and "place" in answer["description"]
+
+
+def test_a_pool_refuses_by_the_wait_a_job_would_have() -> None:
+    """Beyond its threads a pool admits a job only if it could start within max_wait_s (from those waiting
+    and the mean time of recent jobs); the count of waiting places is only the outer bound."""
+    pool = WorkPool("evaluation", concurrency=2, queue=100, max_wait_s=0.05)
+
+    async def admitted(holding: int) -> bool:
+        async with AsyncExitStack() as places:
+            for _ in range(holding):
+                await places.enter_async_context(pool.place())
+            try:
+                async with pool.place():
+                    return True
+            except OverloadedError as refused:
+                assert "would wait about" in str(refused) and "more than 0.05 s" in str(refused)
+                return False
+
+    try:
+        for _ in range(100):
+            pool.observe(0.02)  # recent jobs took 20 ms
+        # two threads, 20 ms jobs: the job after n admitted ones waits about (n - 1) x 10 ms
+        assert [asyncio.run(admitted(n)) for n in (0, 1, 2, 6, 7)] == [True, True, True, True, False]
+        for _ in range(100):
+            pool.observe(0.001)  # fast jobs again: 60 waiting are admitted
+        assert asyncio.run(admitted(60)) and pool.admitted == 0
+    finally:
+        pool.close()
