@@ -33,7 +33,7 @@ from bench.common import median, percentile, report
 from bench.server import HOST, free_port, probe_health, start_server, stop_server
 
 VIGNETTES = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
-_NO_SHEDDING = {"TKG_EVALUATE_QUEUE": "1000000", "TKG_REASONER_QUEUE": "1000000"}
+_NO_SHEDDING = {"TKG_EVALUATE_QUEUE": "1000000", "TKG_EVALUATE_MAX_WAIT_S": "1000000", "TKG_REASONER_QUEUE": "1000000"}
 MODES = {
     "before: evaluated on the event loop, no shedding (as before issue 15)": {**_NO_SHEDDING,
                                                                             "TKG_EVALUATE_INLINE_BYTES": "1048576"},
