@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import median, percentile, report
 from bench.http_load import load, post_json
-from bench.server import HOST, free_port, start_server, stop_server
+from bench.server import HOST, free_port, probe_health, start_server, stop_server
 
 VIGNETTES = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
 SPARQL = (ROOT / "queries" / "engine" / "statement-sources.rq").read_text()
@@ -104,7 +105,15 @@ def main() -> None:
                 measure = ((lambda c: wrk_latency(port, c, args.seconds, script)) if use_wrk
                            else (lambda c: client_latency(port, c, args.requests)))
                 measure(4)  # warm-up
-                one, sixteen = measure(1), measure(16)
+                one = measure(1)
+                stop, health = threading.Event(), []
+                prober = threading.Thread(target=probe_health, args=(port, stop, health))
+                prober.start()
+                try:
+                    sixteen = measure(16)
+                finally:
+                    stop.set()
+                    prober.join()
                 query = sparql_p50(port) if workers == 1 else None
             finally:
                 stop_server(server)
@@ -117,6 +126,8 @@ def main() -> None:
             report("/evaluate p99, 16 concurrent clients", sixteen[1] * 1000, "ms", "target <= 50 ms",
                    sixteen[1] * 1000 <= 50)
             report("/evaluate throughput, 16 concurrent clients", sixteen[2], "req/s")
+            report("/health p50 beside the 16 clients (every 20 ms)", median(health) * 1000, "ms")
+            report("/health p99 beside the 16 clients", percentile(health, 99) * 1000, "ms")
             if query is not None:
                 report("/sparql competency query p50 (statement sources)", query * 1000, "ms", "target <= 20 ms",
                        query * 1000 <= 20)
