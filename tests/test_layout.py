@@ -1,0 +1,31 @@
+"""The dependencies point one way: api builds on kg, kg never imports api (issue 9)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+KG = Path(__file__).resolve().parents[1] / "kg"
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_no_module_of_kg_imports_the_api() -> None:
+    upward = {str(p.relative_to(KG.parent)): sorted(m for m in _imports(p) if m == "api" or m.startswith("api."))
+              for p in sorted(KG.rglob("*.py"))}
+    assert not {path: modules for path, modules in upward.items() if modules}
+
+
+def test_serve_joins_the_command_line_through_its_entry_point() -> None:
+    from kg.cli import make_parser
+
+    serve = make_parser().parse_args(["serve", "--port", "8123"])
+    assert serve.func.__module__ == "api.cli" and serve.port == 8123
