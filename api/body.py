@@ -128,7 +128,7 @@ def first_duplicate_key(text: bytes, document: object) -> tuple[str, str] | None
         node, where = stack.pop()
         if isinstance(node, _Pairs):
             seen: set[str] = set()
-            for key, value in node:
+            for key, _value in node:
                 if key in seen:
                     return key, where
                 seen.add(key)

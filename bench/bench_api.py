@@ -102,8 +102,8 @@ def main() -> None:
             server = start_server(port, workers)
             startup = time.perf_counter() - started
             try:
-                measure = ((lambda c: wrk_latency(port, c, args.seconds, script)) if use_wrk
-                           else (lambda c: client_latency(port, c, args.requests)))
+                measure = ((lambda c, p=port: wrk_latency(p, c, args.seconds, script)) if use_wrk
+                           else (lambda c, p=port: client_latency(p, c, args.requests)))
                 measure(4)  # warm-up
                 one = measure(1)
                 stop, health = threading.Event(), []

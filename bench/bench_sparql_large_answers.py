@@ -42,6 +42,11 @@ def children(pid: int) -> set[int]:
     return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
 
 
+def _sample(pid: int, stop: threading.Event, peak: list[float]) -> None:
+    while not stop.wait(0.01):
+        peak.append(rss_mib(pid))
+
+
 def main() -> None:
     port = free_port()
     server = start_server(port)
@@ -52,11 +57,7 @@ def main() -> None:
                 before, workers = rss_mib(server.pid), children(server.pid)
                 peak, stop = [before], threading.Event()
 
-                def sample() -> None:
-                    while not stop.wait(0.01):
-                        peak.append(rss_mib(server.pid))
-
-                sampler = threading.Thread(target=sample)
+                sampler = threading.Thread(target=_sample, args=(server.pid, stop, peak))
                 sampler.start()
                 with ThreadPoolExecutor(4) as clients:
                     answers = list(clients.map(

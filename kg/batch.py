@@ -126,7 +126,7 @@ def _evaluate_chunk(chunk: list[tuple[int, str]], engine: str, service) -> list[
     if parsed:
         try:
             evaluations = service.evaluate_many_json([p for _, p in parsed], engine)
-            results.update({number: (e, False) for (number, _), e in zip(parsed, evaluations)})
+            results.update({number: (e, False) for (number, _), e in zip(parsed, evaluations, strict=False)})
         except PatientInputError:  # one bad term in a batch: evaluate one by one
             for number, patient in parsed:
                 try:

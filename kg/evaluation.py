@@ -172,7 +172,7 @@ class Evaluator:
         )
         reasons = [self._reason(s, facts, m, possible=s in possible) for s in deciding]
         if status == "deferred":
-            for s, reason in zip(deciding, reasons):
+            for s, reason in zip(deciding, reasons, strict=False):
                 reason["unmet"] = self._unmet(s, facts)
         return {
             "intervention": self.terms.compress(intervention),

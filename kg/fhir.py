@@ -48,9 +48,14 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from kg.errors import PatientInputError
+from kg.fhir_status import (
+    Doubt,
+    StatusReading,
+    condition_status,
+    medication_request_status,
+    medication_statement_status,
+)
 from kg.fhir_validate import error_path, short, validate_bundle
-from kg.fhir_status import (Doubt, StatusReading, condition_status, medication_request_status,
-                            medication_statement_status)
 from kg.patient import Concept, PatientInput
 
 REQUEST_ORDER_INTENTS = {"order", "original-order", "reflex-order", "filler-order", "instance-order"}

@@ -10,7 +10,7 @@ back in `unrecognized`, never dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Union
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
@@ -38,7 +38,7 @@ class Concept(BaseModel):
     text: Annotated[StrictStr | None, Field(default=None, max_length=500)] = None
 
 
-TermInput = Union[Annotated[StrictStr, Field(min_length=1, max_length=500)], Coding, Concept]
+TermInput = Annotated[StrictStr, Field(min_length=1, max_length=500)] | Coding | Concept
 
 
 class PatientInput(BaseModel):

@@ -74,7 +74,7 @@ def check_graph(graph: rdflib.Graph, locate: Locate | None = None, queries_dir: 
         solutions = query.run(store)
         names = [v.value for v in solutions.variables]
         for row in solutions:
-            problems.append(problem_line(query.name, zip(names, row), resolver, locate))
+            problems.append(problem_line(query.name, zip(names, row, strict=False), resolver, locate))
     return problems
 
 

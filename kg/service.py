@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+
 import orjson
 
 from kg.doubtful import ROOTS, Doubtful, QuestionTemplates, settle

@@ -8,15 +8,15 @@ callers (named queries, the API, the engines' compiler) never know which one the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol, Union
+from typing import Protocol
 
 import httpx
 import pyoxigraph as ox
 
 from kg.errors import QueryTimeoutError, StoreError
 
-Term = Union[ox.NamedNode, ox.BlankNode, ox.Literal]
-QueryResult = Union[ox.QuerySolutions, ox.QueryBoolean, ox.QueryTriples]
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
 #: The named graph that holds the release graph (it is also loaded into the default graph).
 KNOWLEDGE_GRAPH = ox.NamedNode("https://w3id.org/therapy-kg/graph/knowledge")

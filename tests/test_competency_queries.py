@@ -27,7 +27,7 @@ def rows(name: str, store, **params: str) -> list[dict[str, str]]:
     result = []
     for solution in solutions:
         row = {}
-        for variable, term in zip(names, solution):
+        for variable, term in zip(names, solution, strict=False):
             if term is not None and not variable.startswith("_"):
                 row[variable] = RESOLVER.compress(term.value) if isinstance(term, ox.NamedNode) else term.value
         result.append(row)

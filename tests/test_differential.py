@@ -38,10 +38,10 @@ def test_engines_agree_on_every_generated_patient(service, generated) -> None:
     facts = [r.facts for r in resolutions]
     fast = service.fast.memberships(facts)
     owl = service.owl.memberships(facts)
-    disagreements = [(p["id"], f, o) for p, f, o in zip(generated, fast, owl) if f != o]
+    disagreements = [(p["id"], f, o) for p, f, o in zip(generated, fast, owl, strict=False) if f != o]
     assert not disagreements, disagreements[:3]
     statuses = set()
-    for resolution, f, o in zip(resolutions, fast, owl):
+    for resolution, f, o in zip(resolutions, fast, owl, strict=False):
         a = service.evaluator.evaluate(resolution, f, "fast")
         b = service.evaluator.evaluate(resolution, o, "owl")
         a.pop("engine"), b.pop("engine")

@@ -21,7 +21,7 @@ def evaluated(service) -> list[tuple]:
     """(resolution, memberships) of every systematic patient and 3,000 random ones."""
     patients = list(systematic_patients(service.knowledge)) + list(random_patients(service.knowledge, 3000, seed=7))
     resolutions = [service.resolver.resolve(parse_patient(p)) for p in patients]
-    return list(zip(resolutions, service.fast.memberships([r.facts for r in resolutions])))
+    return list(zip(resolutions, service.fast.memberships([r.facts for r in resolutions]), strict=False))
 
 
 @pytest.mark.parametrize("memo_size", [4096, 50], ids=["memo", "memo-cleared-often"])

@@ -58,7 +58,7 @@ class OwlEngine:
     def _classify_batch(self, patients: list[PatientFacts]) -> list[Memberships]:
         run = f"{_RUN_NS}{uuid.uuid4().hex}/"
         iris = [f"{run}patient{i}" for i in range(len(patients))]
-        data = self._static + patients_graph(list(zip(iris, patients))).serialize(format="nt", encoding="utf-8")
+        data = self._static + patients_graph(list(zip(iris, patients, strict=False))).serialize(format="nt", encoding="utf-8")
         world = World()
         try:
             world.get_ontology(run).load(fileobj=io.BytesIO(data), format="ntriples")
