@@ -14,7 +14,8 @@ queue, 200 connections waited on the loop until the p99 was 50 times the p50. He
   waiting and the mean time of recent jobs) and at most `queue` wait; otherwise it gets
   `OverloadedError` at once (503 with Retry-After). With a fixed 16 waiting places, 200 wrk
   connections of ordinary patients had 89% refused while the loop spent its time refusing them (the
-  answered p50 rose from 77 to 89 ms); by the wait, only what could not start in time is refused. A place is taken only once the body has arrived whole (`api.middleware`
+  answered p50 rose from 77 to 89 ms); by the wait, only what could not start in time is refused.
+  A place is taken only once the body has arrived whole (`api.middleware`
   reads it within its size and time limits first), so idle or trickling connections hold none;
 * CDS Hooks service calls have a pool of their own, so anonymous /evaluate traffic, however heavy,
   never takes the places of an EHR's (signed) calls;
@@ -52,8 +53,12 @@ REASONER_SLOTS = 2
 #: What a refused client is told to wait: places free within a few evaluations.
 RETRY_AFTER_S = 1
 #: The OpenAPI description of the header, for the routes' `responses`.
-RETRY_AFTER_HEADER = {"Retry-After": {"description": "seconds to wait before trying again (every place taken)",
-                                      "schema": {"type": "integer"}}}
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "seconds to wait before trying again (every place taken)",
+        "schema": {"type": "integer"},
+    }
+}
 
 
 class OverloadedError(TherapyKGError):
@@ -89,8 +94,9 @@ class WorkPool:
     taken, or when a new job could not start within `max_wait_s` (None: no such bound). Jobs on inputs of at
     most `inline_bytes` run on the loop, but need a place all the same."""
 
-    def __init__(self, name: str, concurrency: int, queue: int, inline_bytes: int = 0,
-                 max_wait_s: float | None = None) -> None:
+    def __init__(
+        self, name: str, concurrency: int, queue: int, inline_bytes: int = 0, max_wait_s: float | None = None
+    ) -> None:
         self.name = name
         self.inline_bytes = inline_bytes
         self.concurrency = concurrency
@@ -121,8 +127,10 @@ class WorkPool:
             return OverloadedError(self.name, f"all {self.capacity} {self.name} places are taken")
         wait = self.expected_wait()
         if self.max_wait_s is not None and wait > self.max_wait_s:
-            return OverloadedError(self.name, f"a new {self.name} would wait about {wait:.1f} s for a thread "
-                                              f"(more than {self.max_wait_s:g} s)")
+            return OverloadedError(
+                self.name,
+                f"a new {self.name} would wait about {wait:.1f} s for a thread (more than {self.max_wait_s:g} s)",
+            )
         return None
 
     @asynccontextmanager
@@ -159,11 +167,23 @@ class Admission:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Admission:
-        return cls(WorkPool("evaluation", settings.evaluate_concurrency, settings.evaluate_queue,
-                            settings.evaluate_inline_bytes, settings.evaluate_max_wait_s),
-                   WorkPool("CDS service", settings.cds_concurrency, settings.cds_queue,
-                            settings.evaluate_inline_bytes, settings.evaluate_max_wait_s),
-                   WorkPool("reasoner", REASONER_SLOTS, settings.reasoner_queue))
+        return cls(
+            WorkPool(
+                "evaluation",
+                settings.evaluate_concurrency,
+                settings.evaluate_queue,
+                settings.evaluate_inline_bytes,
+                settings.evaluate_max_wait_s,
+            ),
+            WorkPool(
+                "CDS service",
+                settings.cds_concurrency,
+                settings.cds_queue,
+                settings.evaluate_inline_bytes,
+                settings.evaluate_max_wait_s,
+            ),
+            WorkPool("reasoner", REASONER_SLOTS, settings.reasoner_queue),
+        )
 
     def close(self) -> None:
         self.evaluations.close()

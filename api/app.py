@@ -47,8 +47,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.settings = settings
     app.state.public_url = public_url(settings)  # links are built from it, never from the Host header
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       timeout_s=settings.body_timeout_s)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
     install_error_handlers(app)
     admission.install(app)  # 503 with Retry-After when every evaluation place is taken

@@ -34,8 +34,17 @@ from dataclasses import dataclass
 
 import orjson
 
-__all__ = ["FHIR_JSON", "JSON", "JsonBodyError", "JsonLimits", "JsonSyntaxError", "decode_json", "deeper_than",
-           "first_duplicate_key", "require_json"]
+__all__ = [
+    "FHIR_JSON",
+    "JSON",
+    "JsonBodyError",
+    "JsonLimits",
+    "JsonSyntaxError",
+    "decode_json",
+    "deeper_than",
+    "first_duplicate_key",
+    "require_json",
+]
 
 #: A JSON string: on text orjson has accepted every quote pairs up, so this is linear.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -109,8 +118,9 @@ def require_json(content_type: str | None, accepted: tuple[str, ...] = JSON) -> 
     """
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media not in accepted:
-        raise JsonBodyError(415, f"Content-Type {media[:100] or '(none)'!r} is not accepted here: send "
-                                 f"{' or '.join(accepted)}")
+        raise JsonBodyError(
+            415, f"Content-Type {media[:100] or '(none)'!r} is not accepted here: send {' or '.join(accepted)}"
+        )
 
 
 def first_duplicate_key(text: bytes, document: object) -> tuple[str, str] | None:
@@ -169,5 +179,6 @@ def deeper_than(text: bytes, limit: int) -> bool:
 
 
 def _too_deep(limit: int) -> JsonBodyError:
-    return JsonBodyError(422, f"JSON nested deeper than {limit} levels of arrays and objects (the limit, "
-                              "max_json_depth)")
+    return JsonBodyError(
+        422, f"JSON nested deeper than {limit} levels of arrays and objects (the limit, max_json_depth)"
+    )

@@ -32,8 +32,14 @@ def public_url(settings: Settings) -> str:
     """
     url = settings.public_url or DEFAULT_PUBLIC_URL
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-            or parts.username or parts.password:
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
         raise ConfigError(f"public URL {url[:200]!r}: expected http(s)://host[:port][/path], no query or user")
     return url.rstrip("/")
 
@@ -93,9 +99,16 @@ class HostCheckMiddleware:
             hosts = [v for k, v in scope.get("headers") or [] if k == b"host"]
             if len(hosts) != 1 or normal_host(hosts[0].decode("latin-1")) not in self.allowed:
                 body = json.dumps({"detail": "the Host header names no host this server answers for"}).encode()
-                await send({"type": "http.response.start", "status": 400,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

@@ -61,12 +61,14 @@ class BodySizeLimitMiddleware:
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
             except TimeoutError:
-                await _refuse(send, 408, f"the request body did not arrive within {self.timeout_s:g} s "
-                                         "(body_timeout_s)")
+                await _refuse(
+                    send, 408, f"the request body did not arrive within {self.timeout_s:g} s (body_timeout_s)"
+                )
                 return
             if message["type"] != "http.request":
-                log.info("the client went away before its body had arrived: %s %s", scope.get("method"),
-                         scope.get("path"))
+                log.info(
+                    "the client went away before its body had arrived: %s %s", scope.get("method"), scope.get("path")
+                )
                 return
             size += len(message.get("body", b""))
             if size > self.max_bytes:
@@ -90,10 +92,15 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 async def _refuse(send: Send, status: int, message: str) -> None:
     body = json.dumps({"detail": message}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close")],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

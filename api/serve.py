@@ -20,23 +20,32 @@ from api.settings import Settings
 log = logging.getLogger("therapy-kg.serve")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, sparql_endpoint: str | None = None, workers: int = 1,
-          **settings: object) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, sparql_endpoint: str | None = None, workers: int = 1, **settings: object
+) -> None:
     """Run the API; `settings` are further `Settings` fields (e.g. allow_unsandboxed=True), None meaning default."""
     if workers < 1:
         raise ValueError("workers must be at least 1")
     overrides = {k: v for k, v in {"sparql_endpoint": sparql_endpoint, **settings}.items() if v is not None}
-    overrides.update(listen_host=host, listen_port=port,
-                     public_url=overrides.get("public_url") or _default_public_url(host, port))
+    overrides.update(
+        listen_host=host, listen_port=port, public_url=overrides.get("public_url") or _default_public_url(host, port)
+    )
     resolved = Settings(**overrides)  # invalid settings fail here, before any worker starts
     configure_logging()
     app = create_app(resolved)  # so do a bad public URL and CDS Hooks without authentication off loopback
     _warn_about_cds(resolved, host, workers, public_url_given=bool(settings.get("public_url")))
     if resolved.allow_unsandboxed:
-        log.warning("--allow-unsandboxed: SPARQL workers will run even where their network filter cannot be "
-                    "installed; a query could then open connections from this host")
-    common = {"host": host, "port": port, "log_level": "info", "access_log": False,  # no patient data in logs
-              **uvicorn_limits(resolved)}
+        log.warning(
+            "--allow-unsandboxed: SPARQL workers will run even where their network filter cannot be "
+            "installed; a query could then open connections from this host"
+        )
+    common = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "access_log": False,  # no patient data in logs
+        **uvicorn_limits(resolved),
+    }
     if workers == 1:
         uvicorn.run(app, **common)
         return
@@ -82,9 +91,15 @@ def _default_public_url(host: str, port: int) -> str:
 
 def _warn_about_cds(settings: Settings, host: str, workers: int, public_url_given: bool) -> None:
     if host in ("0.0.0.0", "::", "") and not public_url_given:
-        log.warning("no --public-url: card links and the CDS token audience name %s, which clients cannot reach; "
-                    "give the URL clients use", settings.public_url)
+        log.warning(
+            "no --public-url: card links and the CDS token audience name %s, which clients cannot reach; "
+            "give the URL clients use",
+            settings.public_url,
+        )
     if settings.cds_issuers is not None and workers > 1:
-        log.warning("CDS token replay is checked per worker process: a replay sent to another of the %d workers "
-                    "within the token's lifetime (at most %d s) is not detected", workers,
-                    int(settings.cds_max_token_lifetime_s))
+        log.warning(
+            "CDS token replay is checked per worker process: a replay sent to another of the %d workers "
+            "within the token's lifetime (at most %d s) is not detected",
+            workers,
+            int(settings.cds_max_token_lifetime_s),
+        )

@@ -56,8 +56,21 @@ def _wrk_script(directory: Path) -> Path:
 
 def wrk_latency(port: int, clients: int, seconds: float, script: Path) -> tuple[float, float, float]:
     """(p50 s, p99 s, requests/s) of `clients` keep-alive connections for `seconds`."""
-    out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", str(script),
-                          f"http://{HOST}:{port}/evaluate"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{clients}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://{HOST}:{port}/evaluate",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     if "Non-2xx" in out or "errors" in out.lower():
         raise RuntimeError(f"wrk saw failed requests:\n{out}")
     found = {q: float(v) * _UNIT_S[u] for q, v, u in _WRK_LATENCY.findall(out)}
@@ -78,8 +91,11 @@ def sparql_p50(port: int) -> float:
     with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=30) as client:
         for _ in range(200):
             start = time.perf_counter()
-            response = client.post("/sparql", content=SPARQL, headers={
-                "Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"})
+            response = client.post(
+                "/sparql",
+                content=SPARQL,
+                headers={"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"},
+            )
             latencies.append(time.perf_counter() - start)
             assert response.status_code == 200, response.text
     return median(latencies)
@@ -92,8 +108,10 @@ def main() -> None:
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     use_wrk = shutil.which("wrk") is not None
-    print(f"API on the embedded store (uvicorn), {len(VIGNETTES)} vignette patients in turn; load from "
-          + ("wrk" if use_wrk else "the Python keep-alive client (no wrk on PATH: latency under load is overstated)"))
+    print(
+        f"API on the embedded store (uvicorn), {len(VIGNETTES)} vignette patients in turn; load from "
+        + ("wrk" if use_wrk else "the Python keep-alive client (no wrk on PATH: latency under load is overstated)")
+    )
     with tempfile.TemporaryDirectory() as tmp:
         script = _wrk_script(Path(tmp)) if use_wrk else None
         for workers in sorted({1, cores}):
@@ -102,8 +120,11 @@ def main() -> None:
             server = start_server(port, workers)
             startup = time.perf_counter() - started
             try:
-                measure = ((lambda c, p=port: wrk_latency(p, c, args.seconds, script)) if use_wrk
-                           else (lambda c, p=port: client_latency(p, c, args.requests)))
+                measure = (
+                    (lambda c, p=port: wrk_latency(p, c, args.seconds, script))
+                    if use_wrk
+                    else (lambda c, p=port: client_latency(p, c, args.requests))
+                )
                 measure(4)  # warm-up
                 one = measure(1)
                 stop, health = threading.Event(), []
@@ -121,16 +142,31 @@ def main() -> None:
             report("start-up to first /health (build + classify + load)", startup, "s", "target <= 10 s", startup <= 10)
             report("/evaluate p50, 1 client", one[0] * 1000, "ms", "target <= 10 ms", one[0] * 1000 <= 10)
             report("/evaluate p99, 1 client", one[1] * 1000, "ms")
-            report("/evaluate p50, 16 concurrent clients", sixteen[0] * 1000, "ms", "target <= 10 ms",
-                   sixteen[0] * 1000 <= 10)
-            report("/evaluate p99, 16 concurrent clients", sixteen[1] * 1000, "ms", "target <= 50 ms",
-                   sixteen[1] * 1000 <= 50)
+            report(
+                "/evaluate p50, 16 concurrent clients",
+                sixteen[0] * 1000,
+                "ms",
+                "target <= 10 ms",
+                sixteen[0] * 1000 <= 10,
+            )
+            report(
+                "/evaluate p99, 16 concurrent clients",
+                sixteen[1] * 1000,
+                "ms",
+                "target <= 50 ms",
+                sixteen[1] * 1000 <= 50,
+            )
             report("/evaluate throughput, 16 concurrent clients", sixteen[2], "req/s")
             report("/health p50 beside the 16 clients (every 20 ms)", median(health) * 1000, "ms")
             report("/health p99 beside the 16 clients", percentile(health, 99) * 1000, "ms")
             if query is not None:
-                report("/sparql competency query p50 (statement sources)", query * 1000, "ms", "target <= 20 ms",
-                       query * 1000 <= 20)
+                report(
+                    "/sparql competency query p50 (statement sources)",
+                    query * 1000,
+                    "ms",
+                    "target <= 20 ms",
+                    query * 1000 <= 20,
+                )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,13 @@ def write_patients(path: Path, count: int) -> None:
 
 def run(path: Path) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds and peak RSS (KiB) of one batch run in a fresh process."""
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     elapsed, cpu, rss_kb, code = out.stdout.split()
     assert code == "0", "some generated patients failed"
     return float(elapsed), float(cpu), int(rss_kb)
@@ -72,12 +77,24 @@ def main() -> None:
         small_s, _, small_rss = run(small)
         large_s, large_cpu, large_rss = run(large)
     print(f"NDJSON batch, fast engine, one process (one core): {small_n} and {args.patients} generated patients")
-    report(f"throughput, {args.patients} patients", args.patients / large_s, "patients/s", "target >= 5000", args.patients / large_s >= 5000)
+    report(
+        f"throughput, {args.patients} patients",
+        args.patients / large_s,
+        "patients/s",
+        "target >= 5000",
+        args.patients / large_s >= 5000,
+    )
     report("  CPU seconds of that run (one core: about its wall time)", large_cpu, "s")
     report(f"throughput, {small_n} patients", small_n / small_s, "patients/s")
     report(f"peak RSS, {small_n} patients", small_rss / 1024, "MiB")
     report(f"peak RSS, {args.patients} patients", large_rss / 1024, "MiB")
-    report("peak RSS ratio large / small (flat ≈ 1)", large_rss / small_rss, "x", "target ~1 (< 1.2)", large_rss / small_rss < 1.2)
+    report(
+        "peak RSS ratio large / small (flat ≈ 1)",
+        large_rss / small_rss,
+        "x",
+        "target ~1 (< 1.2)",
+        large_rss / small_rss < 1.2,
+    )
 
 
 if __name__ == "__main__":

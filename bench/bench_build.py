@@ -51,15 +51,21 @@ def bench_startup(repeat: int):
         store = embedded_store(result)
         loaded = time.perf_counter()
         runs.append({**result.timings, "build": built - start, "load": loaded - built, "startup": loaded - start})
-    print(f"start-up: build + classify (HermiT) + load into the embedded store, n={repeat} "
-          f"({result.triple_count} triples, {result.inferred_axioms} inferred axioms)")
+    print(
+        f"start-up: build + classify (HermiT) + load into the embedded store, n={repeat} "
+        f"({result.triple_count} triples, {result.inferred_axioms} inferred axioms)"
+    )
     for stage in ("parse", "mappings", "shacl", "reason", "build", "load"):
         report(f"  stage {stage} median", median([r.get(stage, 0.0) for r in runs]), "s")
     cold = runs[0]["startup"]
     warm = median([r["startup"] for r in runs[1:]]) if repeat > 1 else cold
     report("start-up, first run in this process (cold)", cold, "s", *_target(cold, STARTUP_TARGET_S, "s"))
-    report(f"start-up median of {repeat} runs", median([r["startup"] for r in runs]), "s",
-           *_target(median([r["startup"] for r in runs]), STARTUP_TARGET_S, "s"))
+    report(
+        f"start-up median of {repeat} runs",
+        median([r["startup"] for r in runs]),
+        "s",
+        *_target(median([r["startup"] for r in runs]), STARTUP_TARGET_S, "s"),
+    )
     if repeat > 1:
         report("start-up median of the warm runs", warm, "s")
     return store
@@ -75,8 +81,12 @@ def bench_fresh_process(repeat: int) -> None:
         subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
         values.append(time.perf_counter() - start)
     value = median(values)
-    report(f"start-up in a fresh process (imports included), n={repeat}", value, "s",
-           *_target(value, STARTUP_TARGET_S, "s"))
+    report(
+        f"start-up in a fresh process (imports included), n={repeat}",
+        value,
+        "s",
+        *_target(value, STARTUP_TARGET_S, "s"),
+    )
 
 
 def bench_queries(store, repeat: int) -> None:

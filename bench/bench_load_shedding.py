@@ -35,8 +35,10 @@ from bench.server import HOST, free_port, probe_health, start_server, stop_serve
 VIGNETTES = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
 _NO_SHEDDING = {"TKG_EVALUATE_QUEUE": "1000000", "TKG_EVALUATE_MAX_WAIT_S": "1000000", "TKG_REASONER_QUEUE": "1000000"}
 MODES = {
-    "before: evaluated on the event loop, no shedding (as before issue 15)": {**_NO_SHEDDING,
-                                                                            "TKG_EVALUATE_INLINE_BYTES": "1048576"},
+    "before: evaluated on the event loop, no shedding (as before issue 15)": {
+        **_NO_SHEDDING,
+        "TKG_EVALUATE_INLINE_BYTES": "1048576",
+    },
     "evaluation threads, no shedding": _NO_SHEDDING,
     "after: evaluation threads and places, the defaults": {},
 }
@@ -79,8 +81,9 @@ end
 def _script(directory: Path) -> tuple[Path, Path]:
     """The wrk script, and the file its `done` writes (answered latencies in µs, then the counts)."""
     out = directory / "answered.txt"
-    bodies = ",\n".join(f"[==[{json.dumps({**v, 'id': '__ID__'}).replace('%', '%%').replace('__ID__', '%d')}]==]"
-                        for v in VIGNETTES)
+    bodies = ",\n".join(
+        f"[==[{json.dumps({**v, 'id': '__ID__'}).replace('%', '%%').replace('__ID__', '%d')}]==]" for v in VIGNETTES
+    )
     script = directory / "evaluate.lua"
     script.write_text(_LUA % {"bodies": bodies, "out": out})
     return script, out
@@ -92,8 +95,22 @@ def measure(port: int, connections: int, seconds: float, script: Path, out: Path
     prober = threading.Thread(target=probe_health, args=(port, stop, health))
     prober.start()
     try:
-        subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "120s", "-s", str(script),
-                        f"http://{HOST}:{port}/evaluate"], capture_output=True, text=True, check=True)
+        subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds:g}s",
+                "--timeout",
+                "120s",
+                "-s",
+                str(script),
+                f"http://{HOST}:{port}/evaluate",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     finally:
         stop.set()
         prober.join()
@@ -114,8 +131,10 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not on PATH (Debian: apt-get install wrk); this benchmark needs it")
-    print(f"POST /evaluate at {args.connections} connections (wrk), one uvicorn worker, {args.seconds:g} s per mode, "
-          f"{len(VIGNETTES)} vignette patients in turn; GET /health every 20 ms alongside")
+    print(
+        f"POST /evaluate at {args.connections} connections (wrk), one uvicorn worker, {args.seconds:g} s per mode, "
+        f"{len(VIGNETTES)} vignette patients in turn; GET /health every 20 ms alongside"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         script, out = _script(Path(tmp))
         for mode, env in MODES.items():
@@ -131,8 +150,11 @@ def main() -> None:
             print(f"-- {mode}")
             report("answered (200)", len(answered), "requests")
             report("refused at once (503 + Retry-After)", result.get("shed", 0), "requests")
-            report("other statuses + socket errors and timeouts", result.get("other", 0) + result.get("errors", 0),
-                   "requests")
+            report(
+                "other statuses + socket errors and timeouts",
+                result.get("other", 0) + result.get("errors", 0),
+                "requests",
+            )
             report("answered p50", p50 * 1000, "ms")
             report("answered p99", p99 * 1000, "ms")
             report("answered max", max(answered) * 1000, "ms")

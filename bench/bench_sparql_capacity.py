@@ -62,26 +62,37 @@ def query_text(name: str) -> str:
 
 
 def wrk(url: str, connections: int, seconds: float) -> dict[str, float]:
-    completed = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "30s",
-                                url], capture_output=True, text=True, check=True).stdout
+    completed = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "30s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     latency = {q: float(v) * _UNIT[u] for q, v, u in _LATENCY.findall(completed)}
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", completed)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", completed)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", completed).group(1)),
-            "p50": latency["50"], "p99": latency["99"],
-            "errors": float(non_2xx.group(1) if non_2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", completed).group(1)),
+        "p50": latency["50"],
+        "p99": latency["99"],
+        "errors": float(non_2xx.group(1) if non_2xx else 0) + (sum(map(int, errors.groups())) if errors else 0),
+    }
 
 
 def start_oxigraph(folder: Path) -> tuple[subprocess.Popen, str]:
     binary = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
     data = folder / "release.nt"
     data.write_bytes(release_ntriples(build()))
-    subprocess.run([binary, "load", "--location", str(folder / "db"), "--file", str(data)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [binary, "load", "--location", str(folder / "db"), "--file", str(data)], check=True, capture_output=True
+    )
     port = free_port()
-    process = subprocess.Popen([binary, "serve-read-only", "--location", str(folder / "db"), "--bind",
-                                f"{HOST}:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [binary, "serve-read-only", "--location", str(folder / "db"), "--bind", f"{HOST}:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://{HOST}:{port}/query"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -105,8 +116,10 @@ def main() -> None:
         api = start_server(port)
         oxigraph, oxigraph_url = start_oxigraph(Path(tmp))
         try:
-            print(f"wrk, {args.seconds:g} s per run; /sparql (therapy-kg serve, 1 uvicorn worker) and Oxigraph "
-                  "serve-read-only on the same release, in turn")
+            print(
+                f"wrk, {args.seconds:g} s per run; /sparql (therapy-kg serve, 1 uvicorn worker) and Oxigraph "
+                "serve-read-only on the same release, in turn"
+            )
             for name in QUERIES:
                 encoded = urllib.parse.urlencode({"query": query_text(name)})
                 ours, theirs = f"http://{HOST}:{port}/sparql?{encoded}", f"{oxigraph_url}?{encoded}"
@@ -119,16 +132,26 @@ def main() -> None:
                     report(f"{tag}: /sparql p50 (Oxigraph {there['p50']:.2f})", here["p50"], "ms")
                     report(f"{tag}: /sparql p99 (Oxigraph {there['p99']:.2f})", here["p99"], "ms")
                     errors_ok = here["errors"] == 0 if connections == 16 else None
-                    report(f"{tag}: /sparql non-2xx + socket errors (Oxigraph {there['errors']:.0f})", here["errors"],
-                           "", "target 0" if connections == 16 else "", errors_ok)
+                    report(
+                        f"{tag}: /sparql non-2xx + socket errors (Oxigraph {there['errors']:.0f})",
+                        here["errors"],
+                        "",
+                        "target 0" if connections == 16 else "",
+                        errors_ok,
+                    )
                     if connections == 16 and name in HEAVIER:
                         ratio = here["rps"] / there["rps"]
                         report(f"{tag}: queries/s ratio to Oxigraph", ratio, "x", "target >= 0.5", ratio >= 0.5)
                     if connections == 1:
                         ratio = here["p50"] / there["p50"]
                         target = "target <= 1.5" if name in HEAVIER else ""
-                        report(f"{tag}: p50 ratio to Oxigraph", ratio, "x", target,
-                               ratio <= 1.5 if name in HEAVIER else None)
+                        report(
+                            f"{tag}: p50 ratio to Oxigraph",
+                            ratio,
+                            "x",
+                            target,
+                            ratio <= 1.5 if name in HEAVIER else None,
+                        )
                         report(f"{tag}: overhead per request (p50 difference)", here["p50"] - there["p50"], "ms")
         finally:
             stop_server(api)

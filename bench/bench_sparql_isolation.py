@@ -53,6 +53,7 @@ def _health_during(port: int, seconds: float, load: list[str] | None) -> tuple[l
 
 def _polite_clients(port: int, seconds: float, clients: int, counts: multiprocessing.Queue) -> None:
     """`clients` loops of one pathological query each, honouring Retry-After; puts {status: count}."""
+
     async def one(client: httpx.AsyncClient, until: float, seen: Counter) -> None:
         while time.monotonic() < until:
             try:
@@ -77,8 +78,9 @@ def _polite_clients(port: int, seconds: float, clients: int, counts: multiproces
 
 def _health_while_polite(port: int, seconds: float, clients: int) -> tuple[list[float], dict]:
     counts: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
-    process = multiprocessing.get_context("spawn").Process(target=_polite_clients,
-                                                           args=(port, seconds, clients, counts))
+    process = multiprocessing.get_context("spawn").Process(
+        target=_polite_clients, args=(port, seconds, clients, counts)
+    )
     process.start()
     try:
         latencies, _ = _health_during(port, seconds, None)
@@ -106,8 +108,10 @@ def main() -> None:
         flooded, wrk_output = _health_during(port, args.seconds, flood)
     finally:
         stop_server(server)
-    print(f"GET /health every 20 ms: idle, then while {args.clients} clients keep a pathological /sparql query "
-          f"queued ({args.seconds:g} s), then flooded by wrk ({args.seconds:g} s); one uvicorn worker")
+    print(
+        f"GET /health every 20 ms: idle, then while {args.clients} clients keep a pathological /sparql query "
+        f"queued ({args.seconds:g} s), then flooded by wrk ({args.seconds:g} s); one uvicorn worker"
+    )
     report("/health p50, idle", median(idle) * 1000, "ms")
     report("/health p99, idle", percentile(idle, 99) * 1000, "ms")
     report("/health p50, 120 queued", median(queued) * 1000, "ms")

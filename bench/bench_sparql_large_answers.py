@@ -60,9 +60,14 @@ def main() -> None:
                 sampler = threading.Thread(target=_sample, args=(server.pid, stop, peak))
                 sampler.start()
                 with ThreadPoolExecutor(4) as clients:
-                    answers = list(clients.map(
-                        lambda _, q=query, a=accept: client.get("/sparql", params={"query": q}, headers={"Accept": a}),
-                        range(20)))
+                    answers = list(
+                        clients.map(
+                            lambda _, q=query, a=accept: client.get(
+                                "/sparql", params={"query": q}, headers={"Accept": a}
+                            ),
+                            range(20),
+                        )
+                    )
                 stop.set()
                 sampler.join()
                 statuses = Counter(r.status_code for r in answers)

@@ -15,8 +15,10 @@ import time
 def post_json(host: str, port: int, path: str, body: object) -> bytes:
     """One encoded `POST path` request with a JSON body, keep-alive."""
     payload = json.dumps(body).encode()
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\nConnection: keep-alive\r\n\r\n")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\nConnection: keep-alive\r\n\r\n"
+    )
     return head.encode() + payload
 
 
@@ -28,8 +30,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
-async def _connection(host: str, port: int, requests: list[bytes], count: int, offset: int,
-                      latencies: list[float]) -> None:
+async def _connection(
+    host: str, port: int, requests: list[bytes], count: int, offset: int, latencies: list[float]
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         for i in range(count):

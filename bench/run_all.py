@@ -10,8 +10,16 @@ HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
     failed = 0
-    for script in ("bench_build.py", "bench_engines.py", "bench_batch.py", "bench_api.py", "bench_load_shedding.py",
-                   "bench_sparql_isolation.py", "bench_sparql_capacity.py", "bench_sparql_large_answers.py"):
+    for script in (
+        "bench_build.py",
+        "bench_engines.py",
+        "bench_batch.py",
+        "bench_api.py",
+        "bench_load_shedding.py",
+        "bench_sparql_isolation.py",
+        "bench_sparql_capacity.py",
+        "bench_sparql_large_answers.py",
+    ):
         path = HERE / script
         if not path.exists():
             print(f"(skipped: {script} not present)")

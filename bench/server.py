@@ -23,12 +23,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int = 1, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> subprocess.Popen:
+def start_server(
+    port: int, workers: int = 1, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> subprocess.Popen:
     """`therapy-kg serve` on `port`, returned once /health answers (within 120 s, else RuntimeError)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--workers", str(workers), *args], cwd=ROOT,
-        env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--workers", str(workers), *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.monotonic() + 120

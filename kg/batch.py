@@ -40,14 +40,18 @@ def _read_document(path: Path) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PatientInputError("file", f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise PatientInputError(
+            "file", f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
 
 
 def _is_ndjson(path: Path) -> bool:
     return path.suffix.lower() in (".ndjson", ".jsonl")
 
 
-def evaluate_file(path: Path, engine: str = "fast", out: IO[str] = sys.stdout, progress: bool = True, service=None) -> int:
+def evaluate_file(
+    path: Path, engine: str = "fast", out: IO[str] = sys.stdout, progress: bool = True, service=None
+) -> int:
     service = service or _service()
     if not _is_ndjson(path):
         out.write(json.dumps(service.evaluate_document(_read_document(path), engine), indent=2) + "\n")
@@ -84,8 +88,13 @@ def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, servi
     from tqdm import tqdm
 
     failures = 0
-    bar = tqdm(total=_count_lines(path) if progress else None, unit="patient", file=sys.stderr,
-               disable=not progress, mininterval=0.5)
+    bar = tqdm(
+        total=_count_lines(path) if progress else None,
+        unit="patient",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=0.5,
+    )
     batch_size = OWL_BATCH if engine == "owl" else FAST_BATCH
     lines = _lines(path)
     write = _json_line_writer(out)

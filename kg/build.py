@@ -108,4 +108,3 @@ def write_release(result: BuildResult, out_dir: Path) -> Path:
         encoding="utf-8",
     )
     return path
-

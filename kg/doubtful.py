@@ -89,17 +89,26 @@ def settle(base: dict, variants: list[tuple[tuple[Doubtful, ...], dict]]) -> dic
         for group, _ in attributed:
             for fact in group:
                 asked.setdefault(fact.iri, set()).add(intervention)
-    base["options"] = sorted(by_intervention.values(),
-                             key=lambda o: (o["line"] if o["line"] is not None else 99, o["label"]))
+    base["options"] = sorted(
+        by_intervention.values(), key=lambda o: (o["line"] if o["line"] is not None else 99, o["label"])
+    )
     warned = _possible_warnings(base, variants)
     facts = {f.iri: f for group, _ in variants for f in group}
     for iri in sorted(asked.keys() | warned.keys()):
         fact, interventions = facts[iri], sorted(asked.get(iri, ()))
-        base["missing_information"].append({
-            "question": fact.question, "field": fact.field, "candidates": [fact.term], "options": interventions,
-            "affects": [{"indication": by_intervention[i].get("indication"), "intervention": i} for i in interventions],
-            "warnings": sorted(warned.get(iri, ())), "sources": list(fact.sources),
-        })
+        base["missing_information"].append(
+            {
+                "question": fact.question,
+                "field": fact.field,
+                "candidates": [fact.term],
+                "options": interventions,
+                "affects": [
+                    {"indication": by_intervention[i].get("indication"), "intervention": i} for i in interventions
+                ],
+                "warnings": sorted(warned.get(iri, ())),
+                "sources": list(fact.sources),
+            }
+        )
     return base
 
 
@@ -133,15 +142,21 @@ def _undetermined(option: dict, differences: list[tuple[tuple[Doubtful, ...], di
     seen: set[str] = set()
     for group, other in differences:
         for fact in group:
-            depends.append({"term": fact.term, "field": fact.field, "question": fact.question,
-                            "sources": list(fact.sources),
-                            "status_if_current": other["status"] if other is not None else None,
-                            "status_otherwise": option["status"] if in_base else None})
+            depends.append(
+                {
+                    "term": fact.term,
+                    "field": fact.field,
+                    "question": fact.question,
+                    "sources": list(fact.sources),
+                    "status_if_current": other["status"] if other is not None else None,
+                    "status_otherwise": option["status"] if in_base else None,
+                }
+            )
         for reason in (other or {}).get("reasons", []):
             if reason["statement"] not in seen:
                 seen.add(reason["statement"])
-                reasons.append({**reason, "effect": "depends-on", "applies": "possibly",
-                                "depends_on": [f.term for f in group]})
+                reasons.append(
+                    {**reason, "effect": "depends-on", "applies": "possibly", "depends_on": [f.term for f in group]}
+                )
     kept = option["reasons"] if in_base else []
-    return {**option, "status": "undetermined", "preferred": False, "reasons": reasons + kept,
-            "depends_on": depends}
+    return {**option, "status": "undetermined", "preferred": False, "reasons": reasons + kept, "depends_on": depends}

@@ -46,8 +46,9 @@ CAUTION_KINDS = ("caution", "discontinuation-caution")
 class Evaluator:
     """Builds evaluation documents; one instance per knowledge version, shared across requests."""
 
-    def __init__(self, knowledge: Knowledge, terms: TermResolver | None = None,
-                 option_memo_size: int = OPTION_MEMO_SIZE) -> None:
+    def __init__(
+        self, knowledge: Knowledge, terms: TermResolver | None = None, option_memo_size: int = OPTION_MEMO_SIZE
+    ) -> None:
         self.k = knowledge
         self.terms = terms or TermResolver()
         self._statement_json = {s.iri: self._statement_doc(s) for s in knowledge.statements}
@@ -114,9 +115,16 @@ class Evaluator:
         in many facts but agree on these for most options (measured: 85% of the options of random
         generated patients are found here). A remembered document is never changed."""
         scope = self._scope(intervention)
-        key = (intervention, m.applies & scope.statements, m.possibly & scope.statements, m.met & scope.statements,
-               facts.conditions & scope.conditions, facts.tried & scope.tried, facts.findings & scope.findings,
-               facts.age if scope.uses_age else None)
+        key = (
+            intervention,
+            m.applies & scope.statements,
+            m.possibly & scope.statements,
+            m.met & scope.statements,
+            facts.conditions & scope.conditions,
+            facts.tried & scope.tried,
+            facts.findings & scope.findings,
+            facts.age if scope.uses_age else None,
+        )
         option = self._option_memo.get(key)
         if option is None:
             option = self._option(intervention, facts, m)
@@ -166,10 +174,10 @@ class Evaluator:
         else:
             status, deciding = "undetermined", possible_status
 
-        lines = [s.line for s in (recommendations or [s for s in possible_status if s.kind == "recommendation"]) if s.line]
-        preferred = status == "eligible" and any(
-            any(self.k.is_a(intervention, p) for p in s.preferred) for s in met
-        )
+        lines = [
+            s.line for s in (recommendations or [s for s in possible_status if s.kind == "recommendation"]) if s.line
+        ]
+        preferred = status == "eligible" and any(any(self.k.is_a(intervention, p) for p in s.preferred) for s in met)
         reasons = [self._reason(s, facts, m, possible=s in possible) for s in deciding]
         if status == "deferred":
             for s, reason in zip(deciding, reasons, strict=False):
@@ -199,10 +207,14 @@ class Evaluator:
             "kind": s.kind,
             "label": s.label,
             "claim": s.claim,
-            "sources": [{"source": self.terms.compress(r.iri), "label": r.label, "reference": r.number} for r in s.sources],
+            "sources": [
+                {"source": self.terms.compress(r.iri), "label": r.label, "reference": r.number} for r in s.sources
+            ],
         }
         if s.quotes:
-            doc["quotes"] = [{"text": q.text, "origin": q.origin, "source": self.terms.compress(q.source)} for q in s.quotes]
+            doc["quotes"] = [
+                {"text": q.text, "origin": q.origin, "source": self.terms.compress(q.source)} for q in s.quotes
+            ]
         return doc
 
     def _reason(self, s: Statement, facts: PatientFacts, m: Memberships, possible: bool = False) -> dict:
@@ -231,6 +243,7 @@ class Evaluator:
     def _matchable_terms(self, s: Statement) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         """The classes a patient's conditions, tried therapies and findings can match `s` with:
         those under what it names (and, for conditions, the less specific ones it may match)."""
+
         def under(classes: frozenset[str]) -> frozenset[str]:
             return frozenset().union(*(self.k.descendants(c) for c in classes))
 
@@ -250,23 +263,33 @@ class Evaluator:
         if field == "therapies_tried":
             met = any(self.k.is_a(term, o) for o in s.prior_options)
             return [{"field": field, "term": c(term), "meets": f"line {s.prior_line} initiated"}] if met else []
-        return [{"field": field, "term": c(term), "matches": c(r)} for r in sorted(s.required_findings)
-                if self.k.is_a(term, r)]
+        return [
+            {"field": field, "term": c(term), "matches": c(r)}
+            for r in sorted(s.required_findings)
+            if self.k.is_a(term, r)
+        ]
 
     def _unmet(self, s: Statement, facts: PatientFacts) -> list[dict]:
         """The prerequisites of a recommendation that the patient record does not meet."""
         unmet = []
         if s.prior_line is not None and not any(self.k.is_a(t, o) for t in facts.tried for o in s.prior_options):
-            unmet.append({
-                "requirement": "prior-line",
-                "text": f"line {s.prior_line} not initiated",
-                "line": s.prior_line,
-                "options": [self.terms.compress(o) for o in sorted(s.prior_options)],
-            })
+            unmet.append(
+                {
+                    "requirement": "prior-line",
+                    "text": f"line {s.prior_line} not initiated",
+                    "line": s.prior_line,
+                    "options": [self.terms.compress(o) for o in sorted(s.prior_options)],
+                }
+            )
         for f in sorted(s.required_findings):
             if not any(self.k.is_a(pf, f) for pf in facts.findings):
-                unmet.append({"requirement": "finding", "text": f"{self.k.label(f)} not recorded",
-                              "finding": self.terms.compress(f)})
+                unmet.append(
+                    {
+                        "requirement": "finding",
+                        "text": f"{self.k.label(f)} not recorded",
+                        "finding": self.terms.compress(f),
+                    }
+                )
         return unmet
 
     def _dosing(self, s: Statement, facts: PatientFacts, m: Memberships, possible: bool = False) -> dict:
@@ -278,8 +301,17 @@ class Evaluator:
 
     def _dose_docs(self, s: Statement) -> list[dict]:
         """The dose figures of a statement, as numbers with units."""
-        return [{"role": self.terms.compress(d.role), "label": d.role_label, "lower": _number(d.lower),
-                 "upper": _number(d.upper), "unit": d.unit, "ucum": d.ucum} for d in s.doses]
+        return [
+            {
+                "role": self.terms.compress(d.role),
+                "label": d.role_label,
+                "lower": _number(d.lower),
+                "upper": _number(d.upper),
+                "unit": d.unit,
+                "ucum": d.ucum,
+            }
+            for d in s.doses
+        ]
 
     # ------------------------------------------------------------------ top level
     def _missing_information(self, facts: PatientFacts, m: Memberships, options: dict[str, dict]) -> list[dict]:
@@ -291,27 +323,49 @@ class Evaluator:
                     continue
                 if s.population and facts.age is None and option["status"] in ("eligible", "deferred"):
                     key = ("age",)
-                    q = questions.setdefault(key, {"question": "What is the patient's age in years?", "field": "age",
-                                                   "populations": set(), "options": set()})
+                    q = questions.setdefault(
+                        key,
+                        {
+                            "question": "What is the patient's age in years?",
+                            "field": "age",
+                            "populations": set(),
+                            "options": set(),
+                        },
+                    )
                     q["populations"].add(self.terms.compress(s.population))
                     q["options"].add(option["intervention"])
                 for recorded in sorted(facts.conditions & s.condition_parents):
                     narrower = sorted(self.terms.compress(c) for c in s.conditions if self.k.is_a(c, recorded))
                     key = ("conditions", recorded)
-                    q = questions.setdefault(key, {
-                        "question": f"Which kind of {self.k.label(recorded)} does the patient have?",
-                        "field": "conditions", "recorded": self.terms.compress(recorded),
-                        "candidates": set(), "options": set()})
+                    q = questions.setdefault(
+                        key,
+                        {
+                            "question": f"Which kind of {self.k.label(recorded)} does the patient have?",
+                            "field": "conditions",
+                            "recorded": self.terms.compress(recorded),
+                            "candidates": set(),
+                            "options": set(),
+                        },
+                    )
                     q["candidates"].update(narrower)
                     q["options"].add(option["intervention"])
             if option["status"] == "deferred":
                 for reason in option["reasons"]:
                     for unmet in reason.get("unmet", []):
                         key = ("prerequisite", unmet["requirement"], unmet.get("line"), unmet.get("finding"))
-                        text = (f"Has an option of line {unmet['line']} been initiated?" if unmet["requirement"] == "prior-line"
-                                else f"Is the finding '{self.k.label(self.terms.expand(unmet['finding'], field='finding'))}' present?")
-                        q = questions.setdefault(key, {"question": text, "field": "therapies_tried" if unmet["requirement"] == "prior-line" else "findings",
-                                                       "options": set()})
+                        if unmet["requirement"] == "prior-line":
+                            text = f"Has an option of line {unmet['line']} been initiated?"
+                        else:
+                            finding = self.k.label(self.terms.expand(unmet["finding"], field="finding"))
+                            text = f"Is the finding '{finding}' present?"
+                        q = questions.setdefault(
+                            key,
+                            {
+                                "question": text,
+                                "field": "therapies_tried" if unmet["requirement"] == "prior-line" else "findings",
+                                "options": set(),
+                            },
+                        )
                         q["options"].add(option["intervention"])
         result = []
         for q in questions.values():
@@ -328,29 +382,36 @@ class Evaluator:
             stopped = [i for i in related if options[i]["status"] in EXCLUDING_STATUSES]
             if stopped:
                 status = "excluded" if any(options[i]["status"] == "excluded" for i in stopped) else "not-indicated"
-                stopping = [self._statement_json[s.iri] for s in self.k.statements
-                            if s.kind == "discontinuation-caution" and s.iri in m.applies and self._about(s, therapy)]
+                stopping = [
+                    self._statement_json[s.iri]
+                    for s in self.k.statements
+                    if s.kind == "discontinuation-caution" and s.iri in m.applies and self._about(s, therapy)
+                ]
                 names = ", ".join(f"{self.k.label(i)} is {options[i]['status']}" for i in stopped)
                 form = "" if stopped == [therapy] else " (the record does not say which form)"
                 message = f"The patient currently receives {self.k.label(therapy)}{form}: {names} for this patient."
                 if stopping:
                     message += " If it is stopped: " + " ".join(s["claim"].rstrip(".") + "." for s in stopping)
-                warnings.append({
-                    "kind": "current-therapy-" + status,
-                    "intervention": self.terms.compress(therapy),
-                    "message": message,
-                    "reasons": [r for i in stopped for r in options[i]["reasons"]],
-                    "statements": stopping,
-                })
+                warnings.append(
+                    {
+                        "kind": "current-therapy-" + status,
+                        "intervention": self.terms.compress(therapy),
+                        "message": message,
+                        "reasons": [r for i in stopped for r in options[i]["reasons"]],
+                        "statements": stopping,
+                    }
+                )
             for s in self.k.statements:
                 if s.kind in CAUTION_KINDS and s.conditions and s.iri in m.applies and self._about(s, therapy):
-                    warnings.append({
-                        "kind": "current-therapy-caution",
-                        "intervention": self.terms.compress(therapy),
-                        "message": f"The patient currently receives {self.k.label(therapy)}: {s.claim}",
-                        "reasons": [self._reason(s, facts, m)],
-                        "statements": [],
-                    })
+                    warnings.append(
+                        {
+                            "kind": "current-therapy-caution",
+                            "intervention": self.terms.compress(therapy),
+                            "message": f"The patient currently receives {self.k.label(therapy)}: {s.claim}",
+                            "reasons": [self._reason(s, facts, m)],
+                            "statements": [],
+                        }
+                    )
         return warnings
 
 

@@ -27,7 +27,9 @@ def example_patients(examples_dir: Path) -> list[tuple[str, dict]]:
     """(patient IRI, patient document) for every examples/patients/*.json."""
     return [
         (EXAMPLES_NS + doc["id"], doc)
-        for doc in (json.loads(p.read_text(encoding="utf-8")) for p in sorted((examples_dir / "patients").glob("*.json")))
+        for doc in (
+            json.loads(p.read_text(encoding="utf-8")) for p in sorted((examples_dir / "patients").glob("*.json"))
+        )
     ]
 
 
@@ -42,9 +44,17 @@ def examples_graphs(service: TherapyKG, examples_dir: Path) -> tuple[rdflib.Grap
     onto = rdflib.URIRef(PATIENTS_ONTOLOGY)
     graph.add((onto, RDF.type, OWL.Ontology))
     graph.add((onto, OWL.imports, rdflib.URIRef(ELIGIBILITY_ONTOLOGY)))
-    graph.add((onto, RDFS.comment, rdflib.Literal(
-        "Example patients of therapy-kg (examples/patients/*.json) as OWL individuals. Run HermiT and look at each "
-        "patient's inferred types among the tkge: classes.", lang="en")))
+    graph.add(
+        (
+            onto,
+            RDFS.comment,
+            rdflib.Literal(
+                "Example patients of therapy-kg (examples/patients/*.json) as OWL individuals. "
+                "Run HermiT and look at each patient's inferred types among the tkge: classes.",
+                lang="en",
+            ),
+        )
+    )
     return eligibility, graph
 
 

@@ -41,14 +41,20 @@ def explain(evaluation: dict) -> str:
             lines.append("")
             lines.append(f"Line {current_line}" if current_line is not None else "No line of therapy")
         preferred = ", preferred" if option["preferred"] else ""
-        lines.append(f"  {_MARK[option['status']]} {option['label']} ({option['intervention']}): {option['status']}{preferred}")
+        lines.append(
+            f"  {_MARK[option['status']]} {option['label']} ({option['intervention']}): {option['status']}{preferred}"
+        )
         for reason in option["reasons"]:
             reason_line(reason, "      because ")
         for title in ("cautions", "dosing", "monitoring"):
             for reason in option[title]:
                 reason_line(reason, f"      {title}: ")
                 for dose in reason.get("doses", []):
-                    bounds = f"{dose['lower']}-{dose['upper']}" if dose["lower"] not in (None, dose["upper"]) else f"{dose['upper']}"
+                    bounds = (
+                        f"{dose['lower']}-{dose['upper']}"
+                        if dose["lower"] not in (None, dose["upper"])
+                        else f"{dose['upper']}"
+                    )
                     lines.append(f"        {dose['label']}: {bounds} {dose['unit']}")
     if evaluation["warnings"]:
         lines.append("")

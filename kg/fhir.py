@@ -110,7 +110,8 @@ def read_bundle(bundle: object, today: date | None = None) -> BundleReading:
 def bundle_path(reading: BundleReading, field: str) -> str | None:
     """The Bundle element a patient field such as `conditions[1]` was read from, if it was.
 
-    >>> reading = BundleReading(PatientInput(conditions=["tkg:Spasticity"]), sources={"conditions": ["entry[2].resource.code"]})
+    >>> sources = {"conditions": ["entry[2].resource.code"]}
+    >>> reading = BundleReading(PatientInput(conditions=["tkg:Spasticity"]), sources=sources)
     >>> bundle_path(reading, "conditions[0]"), bundle_path(reading, "conditions[1]"), bundle_path(reading, "age")
     ('entry[2].resource.code', None, None)
     """
@@ -210,26 +211,40 @@ class _Reader:
             getattr(self, f"_{kind}")(resource, where)
         for index in medications:
             if index not in self.referenced:
-                self._skip(f"entry[{index}]", self.entries[index].resource,
-                           "a Medication that no MedicationStatement or MedicationRequest read here refers to")
+                self._skip(
+                    f"entry[{index}]",
+                    self.entries[index].resource,
+                    "a Medication that no MedicationStatement or MedicationRequest read here refers to",
+                )
         self._contained()
         if not self.terms["conditions"] and not any(d.field == "conditions" for d in self.doubtful):
-            skipped = sum(1 for r in self.report if r["input"].get("resourceType") == "Condition"
-                          and re.fullmatch(r"entry\[\d+\]", r["field"]))
-            raise PatientInputError("Condition", "the Bundle has no usable Condition (one with a coded diagnosis, "
-                                    "not inactive, resolved, in remission, refuted or entered in error)"
-                                    + (f"; {skipped} Condition entr{'y was' if skipped == 1 else 'ies were'} skipped"
-                                       if skipped else ""))
+            skipped = sum(
+                1
+                for r in self.report
+                if r["input"].get("resourceType") == "Condition" and re.fullmatch(r"entry\[\d+\]", r["field"])
+            )
+            raise PatientInputError(
+                "Condition",
+                "the Bundle has no usable Condition (one with a coded diagnosis, "
+                "not inactive, resolved, in remission, refuted or entered in error)"
+                + (f"; {skipped} Condition entr{'y was' if skipped == 1 else 'ies were'} skipped" if skipped else ""),
+            )
         return BundleReading(self._patient_input(patient_id, age), self.report, self.sources, tuple(self.doubtful))
 
     # Patient
 
     def _patient(self) -> tuple[str | None, int | None]:
-        found = [i for i, e in enumerate(self.entries) if e.resource is not None
-                 and e.resource.get_resource_type() == "Patient"]
+        found = [
+            i
+            for i, e in enumerate(self.entries)
+            if e.resource is not None and e.resource.get_resource_type() == "Patient"
+        ]
         if len(found) > 1:
-            raise PatientInputError("Patient", f"the Bundle holds {len(found)} Patient resources "
-                                    f"({', '.join(f'entry[{i}]' for i in found)}); give one patient per Bundle")
+            raise PatientInputError(
+                "Patient",
+                f"the Bundle holds {len(found)} Patient resources "
+                f"({', '.join(f'entry[{i}]' for i in found)}); give one patient per Bundle",
+            )
         if not found:
             return None, None
         patient = self.entries[found[0]].resource
@@ -237,13 +252,18 @@ class _Reader:
             return patient.id, None
         youngest, oldest = age_range(patient.birthDate, self.today)
         if youngest > MAX_AGE:
-            raise PatientInputError("Patient.birthDate", f"gives an age of {youngest} years; ages run from 0 to {MAX_AGE}")
+            raise PatientInputError(
+                "Patient.birthDate", f"gives an age of {youngest} years; ages run from 0 to {MAX_AGE}"
+            )
         if youngest != oldest:
-            self.report.append({
-                "field": f"entry[{found[0]}].resource.birthDate", "input": _identify(patient),
-                "reason": f"birthDate gives only the {_precision(patient.birthDate)}: the patient is {youngest} or "
-                          f"{oldest} years old; age taken as {youngest}, the years certainly completed",
-            })
+            self.report.append(
+                {
+                    "field": f"entry[{found[0]}].resource.birthDate",
+                    "input": _identify(patient),
+                    "reason": f"birthDate gives only the {_precision(patient.birthDate)}: the patient is {youngest} or "
+                    f"{oldest} years old; age taken as {youngest}, the years certainly completed",
+                }
+            )
         return patient.id, youngest
 
     def _check_subject(self, resource: Any, where: str, patient_id: str | None) -> None:
@@ -292,12 +312,25 @@ class _Reader:
 
     def _add_medication(self, reading: StatusReading, resource: Any, where: str) -> None:
         if resource.medicationCodeableConcept is not None:
-            self._add(reading.target, resource, resource.medicationCodeableConcept,
-                      f"{where}.resource.medicationCodeableConcept", where, doubt=reading)
+            self._add(
+                reading.target,
+                resource,
+                resource.medicationCodeableConcept,
+                f"{where}.resource.medicationCodeableConcept",
+                where,
+                doubt=reading,
+            )
             return
         medication, medication_where = self._medication(resource, where)
-        self._add(reading.target, resource, medication.code, f"{medication_where}.code", where,
-                  missing="the referenced Medication has no code", doubt=reading)
+        self._add(
+            reading.target,
+            resource,
+            medication.code,
+            f"{medication_where}.code",
+            where,
+            missing="the referenced Medication has no code",
+            doubt=reading,
+        )
 
     def _medication(self, resource: Any, where: str) -> tuple[Any, str]:
         """The Medication a `medicationReference` names: contained (`#id`) or in the Bundle."""
@@ -323,8 +356,16 @@ class _Reader:
             raise PatientInputError(field_path, f"refers to a {resource.get_resource_type()}, not a Medication")
         return resource
 
-    def _add(self, target: str, resource: Any, codeable: Any, code_where: str, where: str,
-             missing: str | None = None, doubt: StatusReading | None = None) -> None:
+    def _add(
+        self,
+        target: str,
+        resource: Any,
+        codeable: Any,
+        code_where: str,
+        where: str,
+        missing: str | None = None,
+        doubt: StatusReading | None = None,
+    ) -> None:
         if codeable is None:
             self._skip(where, resource, missing or f"a {resource.get_resource_type()} without a code")
             return
@@ -332,11 +373,21 @@ class _Reader:
         for i, coding in enumerate(codeable.coding or []):
             if coding.system and coding.code:
                 positions.append(i)
-                codings.append({"system": coding.system, "code": coding.code,
-                                **({"display": coding.display} if coding.display else {})})
+                codings.append(
+                    {
+                        "system": coding.system,
+                        "code": coding.code,
+                        **({"display": coding.display} if coding.display else {}),
+                    }
+                )
             else:
-                self.report.append({"field": f"{code_where}.coding[{i}]", "input": _identify(resource),
-                                    "reason": "a coding without both system and code cannot be looked up"})
+                self.report.append(
+                    {
+                        "field": f"{code_where}.coding[{i}]",
+                        "input": _identify(resource),
+                        "reason": "a coding without both system and code cannot be looked up",
+                    }
+                )
         if not codings:
             self._skip(where, resource, "its code has no coding with a system and a code (text alone is not read)")
             return
@@ -367,17 +418,28 @@ class _Reader:
                     continue
                 kind, outer = contained.get_resource_type(), container.get_resource_type()
                 if kind != "Condition":
-                    self._skip(where, contained, f"a {kind} contained in a {outer} is part of it, not a record of "
-                               "its own: not read")
+                    self._skip(
+                        where,
+                        contained,
+                        f"a {kind} contained in a {outer} is part of it, not a record of its own: not read",
+                    )
                     continue
                 reading = condition_status(contained)
                 if reading.action == "skip":
                     self._skip(where, contained, reading.reason)
                     continue
-                reason = (f"a Condition contained in a {outer} is part of it (e.g. its reason), not a problem-list "
-                          "entry of its own; not counted as a current condition")
-                self._add("conditions", contained, contained.code, f"{where}.code", where,
-                          doubt=StatusReading("doubt", reason=reason, doubt="status"))
+                reason = (
+                    f"a Condition contained in a {outer} is part of it (e.g. its reason), not a problem-list "
+                    "entry of its own; not counted as a current condition"
+                )
+                self._add(
+                    "conditions",
+                    contained,
+                    contained.code,
+                    f"{where}.code",
+                    where,
+                    doubt=StatusReading("doubt", reason=reason, doubt="status"),
+                )
 
     def _skip(self, where: str, resource: Any, reason: str) -> None:
         self.report.append({"field": where, "input": _identify(resource), "reason": reason})

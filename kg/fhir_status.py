@@ -44,13 +44,24 @@ NOT_CURRENT_CLINICAL = frozenset({"inactive", "resolved", "remission"})
 NOT_VERIFIED = frozenset({"refuted", "entered-in-error"})
 UNVERIFIED = frozenset({"unconfirmed", "provisional", "differential"})
 VERIFIED = frozenset({"confirmed"})
-STATEMENT_STATUS = {"active": "current_therapies", "completed": "therapies_tried",
-                    "stopped": "therapies_tried", "on-hold": "therapies_tried"}
-STATEMENT_SKIPPED = {"entered-in-error": "the record was entered in error", "not-taken": "not a medication taken",
-                     "intended": "not a medication taken"}
+STATEMENT_STATUS = {
+    "active": "current_therapies",
+    "completed": "therapies_tried",
+    "stopped": "therapies_tried",
+    "on-hold": "therapies_tried",
+}
+STATEMENT_SKIPPED = {
+    "entered-in-error": "the record was entered in error",
+    "not-taken": "not a medication taken",
+    "intended": "not a medication taken",
+}
 REQUEST_STATUS = {"active": "current_therapies", "completed": "therapies_tried", "stopped": "therapies_tried"}
-REQUEST_SKIPPED = {"on-hold": "not a medication started", "cancelled": "not a medication started",
-                   "draft": "not a medication started", "entered-in-error": "the record was entered in error"}
+REQUEST_SKIPPED = {
+    "on-hold": "not a medication started",
+    "cancelled": "not a medication started",
+    "draft": "not a medication started",
+    "entered-in-error": "the record was entered in error",
+}
 ABATEMENT = ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString")
 
 #: The kinds of doubt, each with the question annotation of the ontology that words it.
@@ -90,8 +101,9 @@ def condition_status(resource: Any) -> StatusReading:
     if clinical_doubt:
         return StatusReading("doubt", reason=clinical_doubt + "; not counted as current", doubt="status")
     if verification_doubt:
-        return StatusReading("doubt", reason=verification_doubt + "; not counted as a condition of the patient",
-                             doubt="verification")
+        return StatusReading(
+            "doubt", reason=verification_doubt + "; not counted as a condition of the patient", doubt="verification"
+        )
     return StatusReading("use")
 
 
@@ -119,8 +131,12 @@ def _medication(status: str | None, read: dict[str, str], skipped: dict[str, str
     if status in skipped:
         return StatusReading("skip", reason=f"status {status}: {skipped[status]}")
     what = "status unknown" if status == "unknown" else f"status {_short(status)} is not a {kind} status of FHIR R4"
-    return StatusReading("doubt", target="current_therapies", doubt="status",
-                         reason=f"{what}: whether the patient receives it cannot be read; not counted as current")
+    return StatusReading(
+        "doubt",
+        target="current_therapies",
+        doubt="status",
+        reason=f"{what}: whether the patient receives it cannot be read; not counted as current",
+    )
 
 
 def _verification(concept: Any) -> tuple[str, str]:
@@ -143,8 +159,12 @@ def _verification(concept: Any) -> tuple[str, str]:
 def _clinical(concept: Any, abated: bool) -> tuple[str, str]:
     """(why the condition is clearly not current, why its status is doubtful); empty when neither."""
     if concept is None:
-        return "", ("an abatement is given but no clinicalStatus (FHIR invariant con-4: an abated condition is "
-                    "inactive, resolved or in remission)" if abated else "")
+        return "", (
+            "an abatement is given but no clinicalStatus (FHIR invariant con-4: an abated condition is "
+            "inactive, resolved or in remission)"
+            if abated
+            else ""
+        )
     codes, unreadable = _codes(concept, CONDITION_CLINICAL, "clinicalStatus")
     if unreadable:
         return "", unreadable
@@ -157,8 +177,10 @@ def _clinical(concept: Any, abated: bool) -> tuple[str, str]:
     if not_current:
         return f"clinicalStatus {sorted(not_current)[0]}: not a current condition", ""
     if abated:
-        return "", (f"clinicalStatus {sorted(current)[0]} with an abatement (FHIR invariant con-4: an abated "
-                    "condition is inactive, resolved or in remission)")
+        return "", (
+            f"clinicalStatus {sorted(current)[0]} with an abatement (FHIR invariant con-4: an abated "
+            "condition is inactive, resolved or in remission)"
+        )
     return "", ""
 
 

@@ -40,8 +40,10 @@ def _check_resource_types(document: dict) -> None:
             continue
         contained = resource.get("contained")
         contained = contained if isinstance(contained, list) else []
-        for where, value in [(f"entry[{i}].resource", resource),
-                             *((f"entry[{i}].resource.contained[{j}]", c) for j, c in enumerate(contained))]:
+        for where, value in [
+            (f"entry[{i}].resource", resource),
+            *((f"entry[{i}].resource.contained[{j}]", c) for j, c in enumerate(contained)),
+        ]:
             if isinstance(value, dict) and "resourceType" not in value:
                 raise PatientInputError(f"{where}.resourceType", "a resource needs a resourceType")
     stack: list[tuple[Any, str]] = [(document, "")]  # every resourceType, nested Bundles included
@@ -49,8 +51,9 @@ def _check_resource_types(document: dict) -> None:
         node, where = stack.pop()
         if isinstance(node, dict):
             if "resourceType" in node and not _is_resource_type(node["resourceType"]):
-                raise PatientInputError(_join(where, "resourceType"),
-                                        f"{short(node['resourceType'])} is not a FHIR R4 resource type")
+                raise PatientInputError(
+                    _join(where, "resourceType"), f"{short(node['resourceType'])} is not a FHIR R4 resource type"
+                )
             stack.extend((value, _join(where, key)) for key, value in node.items() if isinstance(key, str))
         elif isinstance(node, list):
             stack.extend((value, f"{where}[{i}]") for i, value in enumerate(node))

@@ -51,7 +51,9 @@ def systematic_patients(knowledge: Knowledge, terms: TermResolver | None = None)
         }
 
 
-def random_patients(knowledge: Knowledge, count: int, seed: int = 20261124, terms: TermResolver | None = None) -> Iterator[dict]:
+def random_patients(
+    knowledge: Knowledge, count: int, seed: int = 20261124, terms: TermResolver | None = None
+) -> Iterator[dict]:
     """`count` random patients (reproducible with `seed`)."""
     terms = terms or TermResolver()
     rng = random.Random(seed)

@@ -98,7 +98,9 @@ def parse_output(output: str) -> Inferences:
             continue
         match = _RESULT.fullmatch(line)
         if match is None:
-            raise ReasonerUnavailableError(f"the HermiT reasoner printed something that is not a result (line {number})")
+            raise ReasonerUnavailableError(
+                f"the HermiT reasoner printed something that is not a result (line {number})"
+            )
         relation, iri_text = match.groups()
         iris = iri_text.strip()[1:-1].split("> <")
         inferences.named.update(iris)
@@ -117,7 +119,8 @@ def classify(world: World, bounds: HermitBounds = HermitBounds()) -> Inferences:
     """Classify every ontology of `world` and realise its individuals with HermiT.
 
     Raises ReasoningError when the ontology is inconsistent, ReasonerUnavailableError when Java is
-    missing, fails, exceeds the bounds or prints what is not HermiT's answer. The temporary copy of the world never outlives the call.
+    missing, fails, exceeds the bounds or prints what is not HermiT's answer. The temporary copy of the world
+    never outlives the call.
     """
     java = java_executable()
     with tempfile.TemporaryDirectory(prefix="tkg-hermit-") as tmp:
@@ -125,8 +128,16 @@ def classify(world: World, bounds: HermitBounds = HermitBounds()) -> Inferences:
         with path.open("wb") as f:
             world.save(f, format="ntriples", filter=lambda graph, s, p, o, d: p != owlready2.owl_imports)
         command = [
-            java, f"-Xmx{bounds.memory_mb}M", "-cp", _owlready_reasoning._HERMIT_CLASSPATH,
-            "org.semanticweb.HermiT.cli.CommandLine", "-c", "-O", "-D", "-I", path.as_uri(),
+            java,
+            f"-Xmx{bounds.memory_mb}M",
+            "-cp",
+            _owlready_reasoning._HERMIT_CLASSPATH,
+            "org.semanticweb.HermiT.cli.CommandLine",
+            "-c",
+            "-O",
+            "-D",
+            "-I",
+            path.as_uri(),
         ]
         try:
             completed = subprocess.run(command, capture_output=True, timeout=bounds.timeout_s, check=False)

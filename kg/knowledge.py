@@ -164,33 +164,39 @@ def compile_knowledge(store: Store) -> Knowledge:
         quotes[row["statement"]].append(QuoteRef(row["quote"], row["text"], row["origin"] or "", row["source"]))
     doses: dict[str, list[DoseSpec]] = defaultdict(list)
     for row in _rows(store, "dose-specifications"):
-        doses[row["statement"]].append(DoseSpec(
-            row["role"], row["roleLabel"],
-            Decimal(row["lower"]) if row["lower"] is not None else None,
-            Decimal(row["upper"]) if row["upper"] is not None else None,
-            row["unitLabel"], row["ucum"],
-        ))
+        doses[row["statement"]].append(
+            DoseSpec(
+                row["role"],
+                row["roleLabel"],
+                Decimal(row["lower"]) if row["lower"] is not None else None,
+                Decimal(row["upper"]) if row["upper"] is not None else None,
+                row["unitLabel"],
+                row["ucum"],
+            )
+        )
 
     statements = []
     for row in _rows(store, "statements"):
         iri = row["statement"]
         link = links[iri]
-        statements.append(Statement(
-            iri=iri,
-            kind=KINDS[row["kind"]],
-            label=row["label"] or iri,
-            claim=row["claim"],
-            interventions=frozenset(link["aboutIntervention"]),
-            conditions=frozenset(link["aboutCondition"]),
-            population=row["population"],
-            line=int(row["line"]) if row["line"] else None,
-            prior_line=int(row["priorLine"]) if row["priorLine"] else None,
-            required_findings=frozenset(link["requiresFinding"]),
-            preferred=frozenset(link["preferredIntervention"]),
-            sources=tuple(sorted(sources[iri], key=lambda s: s.number)),
-            quotes=tuple(quotes[iri]),
-            doses=tuple(doses[iri]),
-        ))
+        statements.append(
+            Statement(
+                iri=iri,
+                kind=KINDS[row["kind"]],
+                label=row["label"] or iri,
+                claim=row["claim"],
+                interventions=frozenset(link["aboutIntervention"]),
+                conditions=frozenset(link["aboutCondition"]),
+                population=row["population"],
+                line=int(row["line"]) if row["line"] else None,
+                prior_line=int(row["priorLine"]) if row["priorLine"] else None,
+                required_findings=frozenset(link["requiresFinding"]),
+                preferred=frozenset(link["preferredIntervention"]),
+                sources=tuple(sorted(sources[iri], key=lambda s: s.number)),
+                quotes=tuple(quotes[iri]),
+                doses=tuple(doses[iri]),
+            )
+        )
         labels[iri] = row["label"] or iri
     statements = _derive(statements, ancestors)
 
@@ -241,13 +247,16 @@ def _derive(statements: list[Statement], ancestors: dict[str, frozenset[str]]) -
         prior: set[str] = set()
         if s.prior_line is not None:
             for other in statements:
-                if other.kind == "recommendation" and other.line == s.prior_line and any(
-                    c in ancestors.get(mine, {mine}) for mine in s.conditions for c in other.conditions
+                if (
+                    other.kind == "recommendation"
+                    and other.line == s.prior_line
+                    and any(c in ancestors.get(mine, {mine}) for mine in s.conditions for c in other.conditions)
                 ):
                     prior |= other.interventions
         parents_of = set()
         for c in s.conditions:
             parents_of |= ancestors.get(c, {c}) - {c, CONDITION}
-        derived.append(replace(s, prior_options=frozenset(prior), condition_parents=frozenset(parents_of - s.conditions)))
+        derived.append(
+            replace(s, prior_options=frozenset(prior), condition_parents=frozenset(parents_of - s.conditions))
+        )
     return derived
-

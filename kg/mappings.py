@@ -46,8 +46,9 @@ class CodeSystem:
 
     def __post_init__(self) -> None:
         if self.syntax not in SYNTAXES:
-            raise ValueError(f"code system {self.prefix}: unknown syntax {self.syntax!r} "
-                             f"(one of: {', '.join(sorted(SYNTAXES))})")
+            raise ValueError(
+                f"code system {self.prefix}: unknown syntax {self.syntax!r} (one of: {', '.join(sorted(SYNTAXES))})"
+            )
 
     def invalid(self, code: str) -> str | None:
         """Why `code` is not a code of this system (a reason naming the system), or None.
@@ -107,7 +108,9 @@ def read_mappings(ontology_dir: Path) -> list[Mapping]:
             comment=str(row.get("comment") or ""),
         )
         if mapping.predicate not in ALLOWED_PREDICATES:
-            raise SourceFileError(str(path), f"mapping row {row_number}: predicate must be skos:exactMatch or skos:closeMatch")
+            raise SourceFileError(
+                str(path), f"mapping row {row_number}: predicate must be skos:exactMatch or skos:closeMatch"
+            )
         mappings.append(mapping)
     return mappings
 

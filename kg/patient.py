@@ -46,18 +46,29 @@ class PatientInput(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{
-            "id": "p-001", "age": 72,
-            "conditions": ["tkg:GeneralizedSpasticity", {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G35"}],
-            "therapies_tried": ["tkg:Stretching"], "current_therapies": ["tkg:OralBaclofen"],
-            "findings": ["tkg:RefractoryToMaximalOralDose"],
-        }]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "p-001",
+                    "age": 72,
+                    "conditions": [
+                        "tkg:GeneralizedSpasticity",
+                        {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G35"},
+                    ],
+                    "therapies_tried": ["tkg:Stretching"],
+                    "current_therapies": ["tkg:OralBaclofen"],
+                    "findings": ["tkg:RefractoryToMaximalOralDose"],
+                }
+            ]
+        },
     )
     id: Annotated[StrictStr | None, Field(default=None, max_length=200)] = None
     age: Annotated[StrictInt | None, Field(default=None, ge=0, le=130, description="Age in completed years.")] = None
     conditions: Annotated[list[TermInput], Field(min_length=1, max_length=MAX_TERMS)]
-    therapies_tried: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_TERMS,
-                                                      description="Therapies started, ongoing or stopped.")]
+    therapies_tried: Annotated[
+        list[TermInput],
+        Field(default_factory=list, max_length=MAX_TERMS, description="Therapies started, ongoing or stopped."),
+    ]
     current_therapies: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_TERMS)]
     findings: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_TERMS)]
 
@@ -138,31 +149,48 @@ class PatientResolver:
         )
         return Resolution(facts, resolved, unrecognized)
 
-    def adding(self, facts: PatientFacts, conditions: frozenset[str] = frozenset(),
-               current: frozenset[str] = frozenset()) -> PatientFacts:
+    def adding(
+        self, facts: PatientFacts, conditions: frozenset[str] = frozenset(), current: frozenset[str] = frozenset()
+    ) -> PatientFacts:
         """`facts` with more conditions and current therapies (classes), most specific only."""
         current = frozenset(self._most_specific(set(facts.current | current)))
-        return replace(facts, conditions=frozenset(self._most_specific(set(facts.conditions | conditions))),
-                       current=current, tried=frozenset(self._most_specific(set(facts.tried | current))))
+        return replace(
+            facts,
+            conditions=frozenset(self._most_specific(set(facts.conditions | conditions))),
+            current=current,
+            tried=frozenset(self._most_specific(set(facts.tried | current))),
+        )
 
     def _resolve_concept(self, concept: Concept, where: str, root: str) -> dict:
         """The most specific class any coding maps to; the codings are meant to name one concept,
         so a coding that maps to a broader class (M62.838 muscle spasm beside the graph's own
         rheumatic muscle spasm) does not widen it. Codings naming unrelated classes: the first wins,
         and the others are noted."""
-        outcomes = [self._resolve_code(c.system, c.code, f"{where}.coding[{i}]", root)
-                    for i, c in enumerate(concept.coding)]
+        outcomes = [
+            self._resolve_code(c.system, c.code, f"{where}.coding[{i}]", root) for i, c in enumerate(concept.coding)
+        ]
         found = [o for o in outcomes if "term" in o]
         if not found:
-            return {"field": where, "input": concept.model_dump(exclude_none=True),
-                    "reason": "; ".join(o["reason"] for o in outcomes)}
-        specific = [o for o in found if not any(x["iri"] != o["iri"] and self.knowledge.is_a(x["iri"], o["iri"])
-                                                for x in found)]
+            return {
+                "field": where,
+                "input": concept.model_dump(exclude_none=True),
+                "reason": "; ".join(o["reason"] for o in outcomes),
+            }
+        specific = [
+            o for o in found if not any(x["iri"] != o["iri"] and self.knowledge.is_a(x["iri"], o["iri"]) for x in found)
+        ]
         chosen = dict(specific[0])
         others = sorted({o["term"] for o in specific[1:] if o["iri"] != chosen["iri"]})
         if others:
-            chosen["note"] = " ".join(filter(None, [chosen.get("note"), f"other codings of this concept map to "
-                                                    f"{', '.join(others)}; the first is used"]))
+            chosen["note"] = " ".join(
+                filter(
+                    None,
+                    [
+                        chosen.get("note"),
+                        f"other codings of this concept map to {', '.join(others)}; the first is used",
+                    ],
+                )
+            )
         return chosen
 
     def _most_specific(self, classes: set[str]) -> set[str]:
@@ -229,8 +257,14 @@ class PatientResolver:
         return outcome
 
     def _found(self, given: object, iri: str, where: str, via: str) -> dict:
-        return {"field": where, "input": given, "term": self.terms.compress(iri), "iri": iri,
-                "label": self.knowledge.label(iri), "via": via}
+        return {
+            "field": where,
+            "input": given,
+            "term": self.terms.compress(iri),
+            "iri": iri,
+            "label": self.knowledge.label(iri),
+            "via": via,
+        }
 
 
 _CATEGORIES_BY_ROOT = {root: text for root, text in _CATEGORIES.values()}

@@ -34,8 +34,11 @@ Locate = Callable[[str], "str | None"]
 
 def violation_queries(queries_dir: Path | None = None) -> list[NamedQuery]:
     """The `qc/*-violation` queries, sorted by name."""
-    return [q for name, q in sorted(load_queries(queries_dir).items())
-            if name.startswith(QC_PREFIX) and name.endswith(VIOLATION_SUFFIX)]
+    return [
+        q
+        for name, q in sorted(load_queries(queries_dir).items())
+        if name.startswith(QC_PREFIX) and name.endswith(VIOLATION_SUFFIX)
+    ]
 
 
 def run_checks(source_dir: Path | None = None) -> list[str]:
@@ -78,8 +81,9 @@ def check_graph(graph: rdflib.Graph, locate: Locate | None = None, queries_dir: 
     return problems
 
 
-def problem_line(name: str, row: Iterable[tuple[str, Term | None]], resolver: TermResolver,
-                 locate: Locate | None = None) -> str:
+def problem_line(
+    name: str, row: Iterable[tuple[str, Term | None]], resolver: TermResolver, locate: Locate | None = None
+) -> str:
     """`qc/<query>: var=value … (file:line of the first IRI that is found)`.
 
     >>> problem_line("qc/missing-label-violation", [("entity", ox.NamedNode("https://w3id.org/therapy-kg/Stroke"))],

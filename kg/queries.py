@@ -63,8 +63,9 @@ class NamedQuery:
             raise PatientInputError(missing[0], f"query {self.name!r} needs parameter(s): {', '.join(missing)}")
         return {p.variable: p.to_term(values[p.name], resolver) for p in self.parameters}
 
-    def run(self, store: Store, values: Mapping[str, str] | None = None, resolver: TermResolver | None = None,
-            **kwargs) -> QueryResult:
+    def run(
+        self, store: Store, values: Mapping[str, str] | None = None, resolver: TermResolver | None = None, **kwargs
+    ) -> QueryResult:
         return store.query(self.text, self.bindings(values or {}, resolver), **kwargs)
 
 
@@ -95,7 +96,9 @@ def load_queries(directory: Path | None = None) -> dict[str, NamedQuery]:
     """Every `.rq` file under `directory` keyed by its path without suffix, e.g. `qc/missing-label-violation`."""
     root = directory or queries_dir()
     return {
-        p.relative_to(root).with_suffix("").as_posix(): parse_query_file(p, p.relative_to(root).with_suffix("").as_posix())
+        p.relative_to(root).with_suffix("").as_posix(): parse_query_file(
+            p, p.relative_to(root).with_suffix("").as_posix()
+        )
         for p in sorted(root.rglob("*.rq"))
     }
 

@@ -79,8 +79,9 @@ class TherapyKG:
         (the owl engine classifies them in one reasoner run); doubtful facts settled by `kg.doubtful`."""
         chosen = self.engine(engine)
         prepared = [self._prepare(p) for p in patients]
-        memberships = iter(chosen.memberships([f for r, variants in prepared
-                                               for f in (r.facts, *(facts for _, facts in variants))]))
+        memberships = iter(
+            chosen.memberships([f for r, variants in prepared for f in (r.facts, *(facts for _, facts in variants))])
+        )
         documents: list = []
         for resolution, variants in prepared:
             m = next(memberships)
@@ -89,8 +90,10 @@ class TherapyKG:
                 documents.append(write(resolution, m, chosen.name))
                 continue
             base = self.evaluator.evaluate(resolution, m, chosen.name)
-            others = [(group, self.evaluator.evaluate(replace(resolution, facts=facts), next(memberships), chosen.name))
-                      for group, facts in variants]
+            others = [
+                (group, self.evaluator.evaluate(replace(resolution, facts=facts), next(memberships), chosen.name))
+                for group, facts in variants
+            ]
             document = settle(base, others)
             documents.append(orjson.dumps(document) if as_json else document)
         return documents
@@ -115,8 +118,12 @@ class TherapyKG:
         for item in unrecognized:
             if item["field"] in terms and "term" not in item:
                 item["term"] = terms[item["field"]]
-        facts = [Doubtful(field, iri, self.terms.compress(iri), self.questions.question(iri, doubts[(field, iri)]),
-                          tuple(records)) for (field, iri), records in sorted(found.items())]
+        facts = [
+            Doubtful(
+                field, iri, self.terms.compress(iri), self.questions.question(iri, doubts[(field, iri)]), tuple(records)
+            )
+            for (field, iri), records in sorted(found.items())
+        ]
         return replace(resolution, unrecognized=unrecognized), self._variants(resolution.facts, facts)
 
     def _variants(self, base: PatientFacts, doubtful: list[Doubtful]) -> list[_Variant]:
@@ -125,8 +132,10 @@ class TherapyKG:
         variants = []
         for group in groups:
             facts = self.resolver.adding(
-                base, conditions=frozenset(d.iri for d in group if d.field == "conditions"),
-                current=frozenset(d.iri for d in group if d.field == "current_therapies"))
+                base,
+                conditions=frozenset(d.iri for d in group if d.field == "conditions"),
+                current=frozenset(d.iri for d in group if d.field == "current_therapies"),
+            )
             if facts != base:
                 variants.append((group, facts))
         return variants

@@ -43,13 +43,18 @@ class TermResolver:
         if value.startswith(("http://", "https://", "urn:")):
             return value
         if ":" not in value:
-            raise PatientInputError(field, f"{value[:100]!r} is neither a CURIE (prefix:name, e.g. tkg:Spasticity) "
-                                    "nor an IRI")
+            raise PatientInputError(
+                field, f"{value[:100]!r} is neither a CURIE (prefix:name, e.g. tkg:Spasticity) nor an IRI"
+            )
         expanded = self._expand_known(value)
         if expanded is None:
             prefix = value.split(":", 1)[0] if ":" in value else value
-            raise PatientInputError(field, f"unknown CURIE {value!r} (prefix {prefix!r} is not one of: "
-                                    + ", ".join(sorted(self.converter.prefix_map)) + ")")
+            raise PatientInputError(
+                field,
+                f"unknown CURIE {value!r} (prefix {prefix!r} is not one of: "
+                + ", ".join(sorted(self.converter.prefix_map))
+                + ")",
+            )
         return expanded
 
     def _compress(self, iri: str) -> str:

@@ -49,8 +49,9 @@ def oxigraph_server(nquads: bytes, workdir: Path, timeout_s: float | None = None
 
 
 @contextmanager
-def oxigraph_process(nquads: bytes, workdir: Path,
-                     timeout_s: float | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def oxigraph_process(
+    nquads: bytes, workdir: Path, timeout_s: float | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """`oxigraph_server`, yielding the server process too (for tests that watch its CPU)."""
     binary = oxigraph_binary()
     if binary is None:

@@ -43,15 +43,21 @@ def children(pid: int) -> set[int]:
 
 
 @contextmanager
-def served(*args: str, env: dict[str, str] | None = None, log: Path | None = None,
-           port: int | None = None) -> Iterator[Served]:
+def served(
+    *args: str, env: dict[str, str] | None = None, log: Path | None = None, port: int | None = None
+) -> Iterator[Served]:
     """A `therapy-kg serve` process on a loopback port (free, unless given), answering /health; its process
     group is ended after. `log` receives the server's stderr (its log), to read once the block has ended."""
     port = port or free_port()
     with open(log or os.devnull, "wb") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--port", str(port), *args], cwd=REPO,
-                                   env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=stderr,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), *args],
+            cwd=REPO,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 120

@@ -37,6 +37,7 @@ def line_of(path: Path, text: str) -> int:
 
 # ---------------------------------------------------------------- the release
 
+
 def test_the_build_produces_a_versioned_release(build_result) -> None:
     graph = build_result.graph
     ontology = rdflib.URIRef(build_result.ontology_iri)
@@ -53,9 +54,22 @@ def test_the_build_produces_a_versioned_release(build_result) -> None:
 
 #: SPEC §2: IRI → (kind, direct parent or None).
 VOCABULARY = {
-    **{name: ("class", None) for name in (
-        "Condition", "Intervention", "LineOfTherapy", "Recommendation", "Contraindication", "Caution",
-        "DosingRegimen", "MonitoringRequirement", "Source", "Patient", "Finding")},
+    **{
+        name: ("class", None)
+        for name in (
+            "Condition",
+            "Intervention",
+            "LineOfTherapy",
+            "Recommendation",
+            "Contraindication",
+            "Caution",
+            "DosingRegimen",
+            "MonitoringRequirement",
+            "Source",
+            "Patient",
+            "Finding",
+        )
+    },
     "NonPharmacologicalIntervention": ("class", "Intervention"),
     "PharmacologicalIntervention": ("class", "Intervention"),
     "Spasticity": ("class", "Condition"),
@@ -63,10 +77,21 @@ VOCABULARY = {
     "GeneralizedSpasticity": ("class", "Spasticity"),
     "MuscleSpasm": ("class", "Condition"),
     "RheumaticMuscleSpasm": ("class", "MuscleSpasm"),
-    **{name: ("class", "Condition") for name in (
-        "Stroke", "CerebralPalsy", "ParkinsonDisease", "MultipleSclerosis", "SpinalCordInjury", "ObstructiveSleepApnea")},
-    **{name: ("class", "NonPharmacologicalIntervention") for name in (
-        "AntispasticPositioning", "RangeOfMotionExercise", "Stretching", "Splinting", "SerialCasting")},
+    **{
+        name: ("class", "Condition")
+        for name in (
+            "Stroke",
+            "CerebralPalsy",
+            "ParkinsonDisease",
+            "MultipleSclerosis",
+            "SpinalCordInjury",
+            "ObstructiveSleepApnea",
+        )
+    },
+    **{
+        name: ("class", "NonPharmacologicalIntervention")
+        for name in ("AntispasticPositioning", "RangeOfMotionExercise", "Stretching", "Splinting", "SerialCasting")
+    },
     "Baclofen": ("class", "PharmacologicalIntervention"),
     "OralBaclofen": ("class", "Baclofen"),
     "IntrathecalBaclofen": ("class", "Baclofen"),
@@ -106,19 +131,30 @@ def test_spec_term_exists_with_one_label_and_a_definition(build_result, name: st
 
 def test_spasticity_and_muscle_spasm_are_disjoint(build_result) -> None:
     graph = build_result.graph
-    assert ((TKG.Spasticity, OWL.disjointWith, TKG.MuscleSpasm) in graph
-            or (TKG.MuscleSpasm, OWL.disjointWith, TKG.Spasticity) in graph)
+    assert (TKG.Spasticity, OWL.disjointWith, TKG.MuscleSpasm) in graph or (
+        TKG.MuscleSpasm,
+        OWL.disjointWith,
+        TKG.Spasticity,
+    ) in graph
 
 
 @pytest.mark.owl
 def test_the_inferred_hierarchy_is_materialised(tmp_path) -> None:
     """A defined class gets its inferred place in the hierarchy, so SPARQL sees it without a reasoner."""
-    source = edited_ontology(tmp_path, ("components/interventions.ttl", "tkg:Diazepam a owl:Class ;", (
-        "tkg:AnyBaclofenForm a owl:Class ;\n"
-        "    owl:equivalentClass [ a owl:Class ; owl:unionOf ( tkg:OralBaclofen tkg:IntrathecalBaclofen ) ] ;\n"
-        '    rdfs:label "any baclofen form"@en ;\n'
-        '    obo:IAO_0000115 "Oral or intrathecal baclofen (test fixture)."@en .\n\n'
-        "tkg:Diazepam a owl:Class ;")))
+    source = edited_ontology(
+        tmp_path,
+        (
+            "components/interventions.ttl",
+            "tkg:Diazepam a owl:Class ;",
+            (
+                "tkg:AnyBaclofenForm a owl:Class ;\n"
+                "    owl:equivalentClass [ a owl:Class ; owl:unionOf ( tkg:OralBaclofen tkg:IntrathecalBaclofen ) ] ;\n"
+                '    rdfs:label "any baclofen form"@en ;\n'
+                '    obo:IAO_0000115 "Oral or intrathecal baclofen (test fixture)."@en .\n\n'
+                "tkg:Diazepam a owl:Class ;"
+            ),
+        ),
+    )
     result = build(source)
     graph = result.graph
     assert (TKG.AnyBaclofenForm, RDFS.subClassOf, TKG.Baclofen) in graph
@@ -138,30 +174,49 @@ def test_the_cli_writes_the_release(tmp_path, capsys) -> None:
 
 # ---------------------------------------------------------------- broken inputs fail, naming the fault
 
+
 def _turtle_syntax_error(tmp_path: Path) -> tuple[Path, type[TherapyKGError], list[str]]:
-    source = edited_ontology(tmp_path, ("components/conditions.ttl", "tkg:Stroke a owl:Class ;",
-                                        "tkg:Stroke a owl:Class tkg:MissingPunctuation ;"))
+    source = edited_ontology(
+        tmp_path,
+        ("components/conditions.ttl", "tkg:Stroke a owl:Class ;", "tkg:Stroke a owl:Class tkg:MissingPunctuation ;"),
+    )
     path = source / "components" / "conditions.ttl"
     return source, SourceFileError, [f"conditions.ttl:{line_of(path, 'tkg:Stroke a')}", "Turtle syntax error"]
 
 
 def _statement_without_source(tmp_path: Path) -> tuple[Path, type[TherapyKGError], list[str]]:
-    source = edited_ontology(tmp_path, ("components/statements.ttl",
-                                        "    tkg:aboutCondition tkg:Stroke ;\n    tkg:hasSource tkg:Source1 .\n",
-                                        "    tkg:aboutCondition tkg:Stroke .\n"))
+    source = edited_ontology(
+        tmp_path,
+        (
+            "components/statements.ttl",
+            "    tkg:aboutCondition tkg:Stroke ;\n    tkg:hasSource tkg:Source1 .\n",
+            "    tkg:aboutCondition tkg:Stroke .\n",
+        ),
+    )
     path = source / "components" / "statements.ttl"
     line = line_of(path, "tkg:BenzodiazepinesAvoidedInStrokeRecovery a")
-    return source, ShapeViolationError, [
-        f"{TKG.BenzodiazepinesAvoidedInStrokeRecovery} ({path}:{line})", "tkg:hasSource"]
+    return (
+        source,
+        ShapeViolationError,
+        [f"{TKG.BenzodiazepinesAvoidedInStrokeRecovery} ({path}:{line})", "tkg:hasSource"],
+    )
 
 
 def _unsatisfiable_class(tmp_path: Path) -> tuple[Path, type[TherapyKGError], list[str]]:
-    source = edited_ontology(tmp_path, ("components/conditions.ttl", "tkg:Stroke a owl:Class ;", (
-        "tkg:SpasticMuscleSpasm a owl:Class ;\n"
-        "    rdfs:subClassOf tkg:Spasticity , tkg:MuscleSpasm ;\n"
-        '    rdfs:label "spastic muscle spasm"@en ;\n'
-        '    obo:IAO_0000115 "Contradictory on purpose: spasticity and muscle spasm are disjoint."@en .\n\n'
-        "tkg:Stroke a owl:Class ;")))
+    source = edited_ontology(
+        tmp_path,
+        (
+            "components/conditions.ttl",
+            "tkg:Stroke a owl:Class ;",
+            (
+                "tkg:SpasticMuscleSpasm a owl:Class ;\n"
+                "    rdfs:subClassOf tkg:Spasticity , tkg:MuscleSpasm ;\n"
+                '    rdfs:label "spastic muscle spasm"@en ;\n'
+                '    obo:IAO_0000115 "Contradictory on purpose: spasticity and muscle spasm are disjoint."@en .\n\n'
+                "tkg:Stroke a owl:Class ;"
+            ),
+        ),
+    )
     return source, ReasoningError, [str(TKG.SpasticMuscleSpasm), "unsatisfiable"]
 
 

@@ -54,8 +54,10 @@ def test_ndjson_streams_one_line_per_patient_and_keeps_going_after_a_bad_line(se
 
 
 def test_ndjson_with_the_owl_engine_matches_fast(service, tmp_path) -> None:
-    lines = [json.dumps({"id": str(i), "conditions": [c]}) for i, c in enumerate(
-        ["tkg:FocalSpasticity", "tkg:RheumaticMuscleSpasm", "tkg:Spasticity"])]
+    lines = [
+        json.dumps({"id": str(i), "conditions": [c]})
+        for i, c in enumerate(["tkg:FocalSpasticity", "tkg:RheumaticMuscleSpasm", "tkg:Spasticity"])
+    ]
     path = _write(tmp_path, "three.ndjson", "\n".join(lines))
     fast, owl = io.StringIO(), io.StringIO()
     assert evaluate_file(path, "fast", fast, progress=False, service=service) == 0
@@ -65,13 +67,18 @@ def test_ndjson_with_the_owl_engine_matches_fast(service, tmp_path) -> None:
 
 
 def test_explain_cites_every_reason(service, tmp_path) -> None:
-    path = _write(tmp_path, "p.json", json.dumps({"conditions": ["tkg:Stroke", "tkg:GeneralizedSpasticity"],
-                                                  "current_therapies": ["tkg:OralBaclofen"]}))
+    path = _write(
+        tmp_path,
+        "p.json",
+        json.dumps(
+            {"conditions": ["tkg:Stroke", "tkg:GeneralizedSpasticity"], "current_therapies": ["tkg:OralBaclofen"]}
+        ),
+    )
     out = io.StringIO()
     explain_file(path, out=out, service=service)
     text = out.getvalue()
-    assert 'x oral baclofen (tkg:OralBaclofen): excluded' in text
-    assert "baclofen is not recommended for these conditions\" [2]" in text
+    assert "x oral baclofen (tkg:OralBaclofen): excluded" in text
+    assert 'baclofen is not recommended for these conditions" [2]' in text
     assert "Abrupt discontinuation can cause life-threatening withdrawal" in text
     assert "[2] Source 2: FDA label for baclofen tablets" in text
 

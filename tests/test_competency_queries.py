@@ -15,8 +15,14 @@ from kg.queries import load_queries, named_query
 from kg.terms import TermResolver
 
 RESOLVER = TermResolver()
-COMPETENCY = ["is-first-line", "therapy-ladder", "intervention-statements", "statements-with-sources",
-              "dosing-for-population", "term"]
+COMPETENCY = [
+    "is-first-line",
+    "therapy-ladder",
+    "intervention-statements",
+    "statements-with-sources",
+    "dosing-for-population",
+    "term",
+]
 TKG = rdflib.Namespace("https://w3id.org/therapy-kg/")
 
 
@@ -40,6 +46,7 @@ def ask(name: str, store, **params: str) -> bool:
 
 # ---------------------------------------------------------------- the files themselves
 
+
 @pytest.mark.parametrize("name", COMPETENCY)
 def test_competency_query_file_has_grlc_headers(name: str) -> None:
     query = load_queries()[name]
@@ -51,7 +58,7 @@ def test_competency_query_file_has_grlc_headers(name: str) -> None:
 def test_parameters_are_bound_as_terms_not_pasted(store) -> None:
     """A value that is not an IRI is refused before it reaches SPARQL; nothing is spliced into the text."""
     with pytest.raises((PatientInputError, ValueError)):
-        rows("term", store, term='tkg:Spasticity> } UNION { ?s ?p ?o')
+        rows("term", store, term="tkg:Spasticity> } UNION { ?s ?p ?o")
     with pytest.raises(PatientInputError):
         rows("term", store)  # a parameter is required
 
@@ -74,16 +81,20 @@ FIRST_LINE = [
 ]
 
 
-@pytest.mark.parametrize("intervention,condition,expected", FIRST_LINE,
-                         ids=[f"{i}-{c}" for i, c, _ in FIRST_LINE])
+@pytest.mark.parametrize("intervention,condition,expected", FIRST_LINE, ids=[f"{i}-{c}" for i, c, _ in FIRST_LINE])
 def test_is_first_line(store, intervention: str, condition: str, expected: bool) -> None:
     assert ask("is-first-line", store, intervention=intervention, condition=condition) is expected
 
 
 # ---------------------------------------------------------------- therapy-ladder
 
-NON_PHARMACOLOGICAL = {"tkg:AntispasticPositioning", "tkg:RangeOfMotionExercise", "tkg:Stretching",
-                       "tkg:Splinting", "tkg:SerialCasting"}
+NON_PHARMACOLOGICAL = {
+    "tkg:AntispasticPositioning",
+    "tkg:RangeOfMotionExercise",
+    "tkg:Stretching",
+    "tkg:Splinting",
+    "tkg:SerialCasting",
+}
 
 LADDERS = {
     "tkg:GeneralizedSpasticity": {
@@ -121,7 +132,11 @@ def test_therapy_ladder_inherits_from_parent_conditions_with_claims_and_sources(
         assert row["claim"] and row["interventionLabel"] and row["lineLabel"]
         assert row["sourceNumber"] in {"1", "2", "3", "4", "5", "6"}
         assert row["condition"] in {"tkg:GeneralizedSpasticity", "tkg:Spasticity"}
-    oral = {(r["statement"], r["sourceNumber"]) for r in ladder if r["statement"] == "tkg:OralBaclofenSecondLineForGeneralizedSpasticity"}
+    oral = {
+        (r["statement"], r["sourceNumber"])
+        for r in ladder
+        if r["statement"] == "tkg:OralBaclofenSecondLineForGeneralizedSpasticity"
+    }
     assert {n for _, n in oral} == {"1", "3"}
     second = [r for r in ladder if r["rank"] == "2"]
     assert second and all(r.get("requiresPriorLine") == "tkg:FirstLine" for r in second)
@@ -160,16 +175,21 @@ INTERVENTION_STATEMENTS = {
             ("tkg:BaclofenAbruptDiscontinuationWithdrawal", "tkg:DiscontinuationCaution"),
         },
         # the tablet label's sentences are about oral baclofen only
-        "excludes": {"tkg:OralBaclofenNotRecommendedStrokeCerebralPalsyParkinson",
-                     "tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm", "tkg:OralBaclofenOlderAdultDosing"},
+        "excludes": {
+            "tkg:OralBaclofenNotRecommendedStrokeCerebralPalsyParkinson",
+            "tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm",
+            "tkg:OralBaclofenOlderAdultDosing",
+        },
     },
     "tkg:Diazepam": {
         "includes": {("tkg:BenzodiazepinesAvoidedInStrokeRecovery", "tkg:Contraindication")},
         "excludes": {"tkg:BaclofenMonitoring"},
     },
     "tkg:Stretching": {
-        "includes": {("tkg:NonPharmacologicalBeforePharmacological", "tkg:Recommendation"),
-                     ("tkg:GuidelinesPrioritizeNonPharmacological", "tkg:EvidenceClaim")},
+        "includes": {
+            ("tkg:NonPharmacologicalBeforePharmacological", "tkg:Recommendation"),
+            ("tkg:GuidelinesPrioritizeNonPharmacological", "tkg:EvidenceClaim"),
+        },
         "excludes": {"tkg:BaclofenMonitoring"},
     },
 }
@@ -190,12 +210,15 @@ def test_intervention_statements_say_where_a_statement_is_inherited_from(store) 
     found = rows("intervention-statements", store, intervention="tkg:OralBaclofen")
     withdrawal = [r for r in found if r["statement"] == "tkg:BaclofenAbruptDiscontinuationWithdrawal"]
     assert {(r["about"], r["inherited"]) for r in withdrawal} == {("tkg:Baclofen", "true")}
-    contraindication = [r for r in found if r["statement"] == "tkg:OralBaclofenNotRecommendedStrokeCerebralPalsyParkinson"]
+    contraindication = [
+        r for r in found if r["statement"] == "tkg:OralBaclofenNotRecommendedStrokeCerebralPalsyParkinson"
+    ]
     assert {r["condition"] for r in contraindication} == {"tkg:Stroke", "tkg:CerebralPalsy", "tkg:ParkinsonDisease"}
     assert {r["sourceNumber"] for r in contraindication} == {"2"}
 
 
 # ---------------------------------------------------------------- statements-with-sources
+
 
 def test_statements_with_sources_lists_every_statement(store, build_result) -> None:
     graph = build_result.graph
@@ -214,9 +237,11 @@ def test_statements_with_sources_lists_every_statement(store, build_result) -> N
 
 # ---------------------------------------------------------------- dosing-for-population
 
+
 def _doses(found: list[dict[str, str]]) -> set[tuple]:
-    return {(r["regimen"], r["role"], r.get("lower") and Decimal(r["lower"]), Decimal(r["upper"]), r["ucum"])
-            for r in found}
+    return {
+        (r["regimen"], r["role"], r.get("lower") and Decimal(r["lower"]), Decimal(r["upper"]), r["ucum"]) for r in found
+    }
 
 
 DOSING = {
@@ -256,8 +281,15 @@ def test_older_adult_dosing_cites_the_american_geriatrics_society(store) -> None
 
 TERMS = {
     "tkg:Spasticity": ("spasticity", {("skos:exactMatch", "SCTID:221360009"), ("skos:closeMatch", "ICD10CM:G81.1")}),
-    "tkg:MuscleSpasm": ("muscle spasm", {("skos:exactMatch", "SCTID:45352006"), ("skos:closeMatch", "ICD10CM:M62.830"),
-                                         ("skos:closeMatch", "ICD10CM:M62.838"), ("skos:closeMatch", "ICD10CM:R25.2")}),
+    "tkg:MuscleSpasm": (
+        "muscle spasm",
+        {
+            ("skos:exactMatch", "SCTID:45352006"),
+            ("skos:closeMatch", "ICD10CM:M62.830"),
+            ("skos:closeMatch", "ICD10CM:M62.838"),
+            ("skos:closeMatch", "ICD10CM:R25.2"),
+        },
+    ),
     "tkg:Baclofen": ("baclofen", {("skos:exactMatch", "RXNORM:1292"), ("skos:exactMatch", "ATC:M03BX01")}),
     "tkg:Tizanidine": ("tizanidine", {("skos:exactMatch", "ATC:M03BX02")}),
     "tkg:FocalSpasticity": ("focal spasticity", set()),

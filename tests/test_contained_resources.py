@@ -45,8 +45,15 @@ def bundle(*resources: dict, spasticity: bool = True) -> dict:
 
 
 def order(*contained: dict, **extra) -> dict:
-    return {"resourceType": "MedicationRequest", "id": "rx", "status": "active", "intent": "order", "subject": SUBJECT,
-            "contained": list(contained), **({"medicationCodeableConcept": coded(RXNORM, "3105")} | extra)}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "rx",
+        "status": "active",
+        "intent": "order",
+        "subject": SUBJECT,
+        "contained": list(contained),
+        **({"medicationCodeableConcept": coded(RXNORM, "3105")} | extra),
+    }
 
 
 def evaluate(service: TherapyKG, document: dict) -> dict:
@@ -72,8 +79,13 @@ def test_a_contained_condition_is_reported_with_its_path_and_asked_about(service
 
 
 def test_a_condition_contained_in_an_unread_resource_is_reported(service) -> None:
-    observation = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "tone"},
-                   "contained": [condition(SNOMED, "230690007", "c1")]}
+    observation = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"text": "tone"},
+        "contained": [condition(SNOMED, "230690007", "c1")],
+    }
     evaluation = evaluate(service, bundle(observation))
     fields = {u["field"] for u in evaluation["unrecognized"]}
     assert {"entry[3]", "entry[3].resource.contained[0]"} <= fields
@@ -89,8 +101,13 @@ def test_a_contained_condition_resolved_in_the_fhir_system_is_reported_not_asked
 
 
 def test_other_contained_resources_are_reported(service) -> None:
-    statement = {"resourceType": "MedicationStatement", "id": "ms1", "status": "active", "subject": SUBJECT,
-                 "medicationCodeableConcept": coded(RXNORM, "3322")}
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "ms1",
+        "status": "active",
+        "subject": SUBJECT,
+        "medicationCodeableConcept": coded(RXNORM, "3322"),
+    }
     unused = {"resourceType": "Medication", "id": "m9", "code": coded(RXNORM, "1292")}
     evaluation = evaluate(service, bundle(order(statement, unused)))
     by_field = {u["field"]: u for u in evaluation["unrecognized"]}
@@ -119,8 +136,11 @@ def test_a_bundle_whose_only_spasticity_is_contained_is_evaluated_not_refused(se
 
 
 def test_a_bundle_whose_only_condition_is_contained_is_evaluated(service) -> None:
-    document = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": order(condition(TKG, "GeneralizedSpasticity", "sp"))}]}
+    document = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": order(condition(TKG, "GeneralizedSpasticity", "sp"))}],
+    }
     evaluation = evaluate(service, document)
     assert evaluation["conditions"] == []
     assert evaluation["options"] and {o["status"] for o in evaluation["options"]} == {"undetermined"}

@@ -11,7 +11,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 MODULES = sorted(
     ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
-    for package in ("kg", "api") for p in (REPO / package).rglob("*.py")
+    for package in ("kg", "api")
+    for p in (REPO / package).rglob("*.py")
 )
 
 

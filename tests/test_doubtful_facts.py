@@ -32,14 +32,22 @@ def service(store) -> TherapyKG:
 
 
 def condition(code: str, id_: str, system: str = SNOMED, **extra) -> dict:
-    return {"resourceType": "Condition", "id": id_, "subject": SUBJECT,
-            "code": {"coding": [{"system": system, "code": code}]}, **extra}
+    return {
+        "resourceType": "Condition",
+        "id": id_,
+        "subject": SUBJECT,
+        "code": {"coding": [{"system": system, "code": code}]},
+        **extra,
+    }
 
 
 def bundle(*resources: dict) -> dict:
     """A 45-year-old with multiple sclerosis and generalized spasticity, plus the given resources."""
-    base = [{"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"},
-            condition("24700007", "ms"), condition("GeneralizedSpasticity", "spasticity", TKG)]
+    base = [
+        {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"},
+        condition("24700007", "ms"),
+        condition("GeneralizedSpasticity", "spasticity", TKG),
+    ]
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in (*base, *resources)]}
 
 
@@ -61,11 +69,15 @@ DOUBTFUL_STROKES = {
     "status without a system": {"clinicalStatus": {"coding": [{"code": "resolved"}]}},
     "status in an unknown system": {"clinicalStatus": coded("http://example.org/status", "active")},
     "unknown FHIR status code": {"clinicalStatus": coded(CLINICAL, "cured")},
-    "active and resolved at once": {"clinicalStatus": {"coding": [{"system": CLINICAL, "code": "active"},
-                                                                  {"system": CLINICAL, "code": "resolved"}]}},
+    "active and resolved at once": {
+        "clinicalStatus": {"coding": [{"system": CLINICAL, "code": "active"}, {"system": CLINICAL, "code": "resolved"}]}
+    },
     "abatement without status (con-4)": {"abatementDateTime": "2019-03-01"},
     "abatement string without status": {"abatementString": "after rehabilitation"},
-    "active with an abatement (con-4)": {"clinicalStatus": coded(CLINICAL, "active"), "abatementDateTime": "2019-03-01"},
+    "active with an abatement (con-4)": {
+        "clinicalStatus": coded(CLINICAL, "active"),
+        "abatementDateTime": "2019-03-01",
+    },
 }
 
 
@@ -78,8 +90,9 @@ def test_a_stroke_not_clearly_current_is_a_question(service, extra) -> None:
     # the resolved stroke no longer excludes oral baclofen; it makes it undetermined
     assert found["tkg:OralBaclofen"] == "undetermined"
     assert found["tkg:Benzodiazepine"] == "undetermined"
-    assert {i: s for i, s in found.items() if i not in ("tkg:OralBaclofen", "tkg:Benzodiazepine")} == \
-        {i: s for i, s in without.items() if i != "tkg:OralBaclofen"}
+    assert {i: s for i, s in found.items() if i not in ("tkg:OralBaclofen", "tkg:Benzodiazepine")} == {
+        i: s for i, s in without.items() if i != "tkg:OralBaclofen"
+    }
     assert "tkg:Stroke" not in {c["term"] for c in evaluation["conditions"]}
     [question] = [q for q in evaluation["missing_information"] if q.get("candidates") == ["tkg:Stroke"]]
     assert question["question"] == "Is the stroke current?"
@@ -94,8 +107,11 @@ def test_a_stroke_not_clearly_current_is_a_question(service, extra) -> None:
     baclofen = next(o for o in evaluation["options"] if o["intervention"] == "tkg:OralBaclofen")
     assert baclofen["preferred"] is False
     [depends] = baclofen["depends_on"]
-    assert (depends["term"], depends["status_if_current"], depends["status_otherwise"]) == \
-        ("tkg:Stroke", "excluded", "deferred")
+    assert (depends["term"], depends["status_if_current"], depends["status_otherwise"]) == (
+        "tkg:Stroke",
+        "excluded",
+        "deferred",
+    )
     depending = [r for r in baclofen["reasons"] if r.get("effect") == "depends-on"]
     assert [r["statement"] for r in depending] == ["tkg:OralBaclofenNotRecommendedStrokeCerebralPalsyParkinson"]
     assert depending[0]["applies"] == "possibly" and depending[0]["depends_on"] == ["tkg:Stroke"]
@@ -126,8 +142,10 @@ def test_an_unconfirmed_diagnosis_asks_whether_it_is_confirmed(service, code) ->
 
 @pytest.mark.parametrize("code", ["refuted", "entered-in-error"])
 def test_a_refuted_diagnosis_is_reported_not_used_and_not_asked(service, code) -> None:
-    evaluation = evaluate(service, bundle(condition(STROKE, "stroke", verificationStatus=coded(VERIFICATION, code),
-                                                    clinicalStatus={"text": "?"})))
+    evaluation = evaluate(
+        service,
+        bundle(condition(STROKE, "stroke", verificationStatus=coded(VERIFICATION, code), clinicalStatus={"text": "?"})),
+    )
     assert statuses(evaluation) == statuses(evaluate(service, bundle()))
     assert evaluation["missing_information"] == evaluate(service, bundle())["missing_information"]
     assert any(u["field"] == "entry[3]" and code in u["reason"] for u in evaluation["unrecognized"])
@@ -138,30 +156,43 @@ def test_the_only_spasticity_doubtful_leaves_every_spasticity_option_undetermine
     document["entry"][2]["resource"]["clinicalStatus"] = {"text": "active"}
     evaluation = evaluate(service, document)
     assert evaluation["options"] and set(statuses(evaluation).values()) == {"undetermined"}
-    [question] = [q for q in evaluation["missing_information"]
-                  if q.get("candidates") == ["tkg:GeneralizedSpasticity"]]
+    [question] = [q for q in evaluation["missing_information"] if q.get("candidates") == ["tkg:GeneralizedSpasticity"]]
     assert question["question"] == "Is the generalized spasticity current?"
 
 
 def test_two_records_of_one_doubtful_class_are_one_question(service) -> None:
-    evaluation = evaluate(service, bundle(condition(STROKE, "s1", clinicalStatus={"text": "old"}),
-                                          condition(STROKE, "s2", abatementDateTime="2020-01-01")))
+    evaluation = evaluate(
+        service,
+        bundle(
+            condition(STROKE, "s1", clinicalStatus={"text": "old"}),
+            condition(STROKE, "s2", abatementDateTime="2020-01-01"),
+        ),
+    )
     [question] = [q for q in evaluation["missing_information"] if q.get("candidates") == ["tkg:Stroke"]]
     assert question["sources"] == ["entry[3]", "entry[4]"]
 
 
 @pytest.mark.parametrize("status", ["unknown", "bogus-status"])
 def test_a_medication_of_unreadable_status_is_asked_about(service, status) -> None:
-    diazepam = {"resourceType": "MedicationStatement", "id": "dz", "status": status, "subject": SUBJECT,
-                "medicationCodeableConcept": coded(RXNORM, "3322")}
+    diazepam = {
+        "resourceType": "MedicationStatement",
+        "id": "dz",
+        "status": status,
+        "subject": SUBJECT,
+        "medicationCodeableConcept": coded(RXNORM, "3322"),
+    }
     stroke = condition(STROKE, "stroke", clinicalStatus=coded(CLINICAL, "active"))
     evaluation = evaluate(service, bundle(stroke, diazepam))
     certain = evaluate(service, bundle(stroke, {**diazepam, "status": "active"}))
-    assert any(w["kind"] == "current-therapy-excluded" and w["intervention"] == "tkg:Diazepam"
-               for w in certain["warnings"])
+    assert any(
+        w["kind"] == "current-therapy-excluded" and w["intervention"] == "tkg:Diazepam" for w in certain["warnings"]
+    )
     [warning] = [w for w in evaluation["warnings"] if w["intervention"] == "tkg:Diazepam"]
-    assert (warning["kind"], warning["applies"], warning["depends_on"]) == \
-        ("current-therapy-excluded", "possibly", ["tkg:Diazepam"])
+    assert (warning["kind"], warning["applies"], warning["depends_on"]) == (
+        "current-therapy-excluded",
+        "possibly",
+        ["tkg:Diazepam"],
+    )
     [question] = [q for q in evaluation["missing_information"] if q.get("candidates") == ["tkg:Diazepam"]]
     assert question["question"] == "Does the patient currently receive diazepam?"
     assert question["field"] == "current_therapies"
@@ -170,8 +201,10 @@ def test_a_medication_of_unreadable_status_is_asked_about(service, status) -> No
 
 
 def test_both_engines_settle_doubtful_facts_alike(service) -> None:
-    document = bundle(condition(STROKE, "stroke", clinicalStatus={"text": "resolved"}),
-                      condition("78275009", "osa", abatementDateTime="2021-01-01"))
+    document = bundle(
+        condition(STROKE, "stroke", clinicalStatus={"text": "resolved"}),
+        condition("78275009", "osa", abatementDateTime="2021-01-01"),
+    )
     fast, owl = evaluate(service, document), evaluate(service, document, "owl")
     assert {k: v for k, v in fast.items() if k != "engine"} == {k: v for k, v in owl.items() if k != "engine"}
 
@@ -184,7 +217,8 @@ def test_the_json_of_a_doubtful_evaluation_is_the_document(service) -> None:
 
 
 def test_a_patient_json_document_has_no_doubtful_facts(service) -> None:
-    evaluation = service.evaluate_document({"age": 45, "conditions": [
-        "tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity", "tkg:Stroke"]})
+    evaluation = service.evaluate_document(
+        {"age": 45, "conditions": ["tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity", "tkg:Stroke"]}
+    )
     assert statuses(evaluation)["tkg:OralBaclofen"] == "excluded"
     assert all("depends_on" not in o for o in evaluation["options"])

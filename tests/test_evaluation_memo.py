@@ -38,8 +38,12 @@ def test_the_memo_changes_no_document(service, evaluated, memo_size) -> None:
 
 
 def test_changing_a_document_changes_no_other(service) -> None:
-    patient = {"age": 70, "conditions": ["tkg:Stroke", "tkg:GeneralizedSpasticity"],
-               "current_therapies": ["tkg:OralBaclofen"], "therapies_tried": ["tkg:Stretching"]}
+    patient = {
+        "age": 70,
+        "conditions": ["tkg:Stroke", "tkg:GeneralizedSpasticity"],
+        "current_therapies": ["tkg:OralBaclofen"],
+        "therapies_tried": ["tkg:Stretching"],
+    }
     first = service.evaluate_document(patient)
     pristine = orjson.loads(orjson.dumps(first))
     for option in first["options"]:

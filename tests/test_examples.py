@@ -53,8 +53,11 @@ def test_there_is_an_example_per_worked_situation(service) -> None:
 @pytest.mark.owl
 def test_hermit_on_the_example_files_reproduces_the_engine(service) -> None:
     """What a Protégé user sees after running HermiT equals what the owl engine reads."""
-    world = world_from_graphs(_read(ontology_dir() / RELEASE_FILE), _read(EXAMPLES / "eligibility-classes.ttl"),
-                              _read(EXAMPLES / "patients.ttl"))
+    world = world_from_graphs(
+        _read(ontology_dir() / RELEASE_FILE),
+        _read(EXAMPLES / "eligibility-classes.ttl"),
+        _read(EXAMPLES / "patients.ttl"),
+    )
     try:
         inferences = classify(world)
     finally:
@@ -63,7 +66,9 @@ def test_hermit_on_the_example_files_reproduces_the_engine(service) -> None:
         facts = service.resolver.resolve(parse_patient(doc)).facts
         expected = service.fast.memberships_of(facts)
         types = inferences.all_types(iri)
-        seen = {q: {s.iri for s in service.knowledge.statements if question_class(q, s.iri) in types} for q in QUESTIONS}
+        seen = {
+            q: {s.iri for s in service.knowledge.statements if question_class(q, s.iri) in types} for q in QUESTIONS
+        }
         assert seen["Applies"] == expected.applies, doc["id"]
         assert seen["PossiblyApplies"] - seen["Applies"] == expected.possibly, doc["id"]
         assert seen["PrerequisitesMet"] == expected.met, doc["id"]

@@ -40,26 +40,47 @@ def bundle_of(*resources: dict, patient: dict | None = None) -> dict:
 
 
 def condition(code: str = "221360009", system: str = SNOMED, **extra) -> dict:
-    return {"resourceType": "Condition", "subject": {"reference": "Patient/p1"},
-            "code": {"coding": [{"system": system, "code": code}]}, **extra}
+    return {
+        "resourceType": "Condition",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": system, "code": code}]},
+        **extra,
+    }
 
 
 def medication_statement(status: str = "active", **extra) -> dict:
-    medication = {} if "medicationReference" in extra else {
-        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "1292"}]}}
-    return {"resourceType": "MedicationStatement", "status": status, "subject": {"reference": "Patient/p1"},
-            **medication, **extra}
+    medication = (
+        {}
+        if "medicationReference" in extra
+        else {"medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "1292"}]}}
+    )
+    return {
+        "resourceType": "MedicationStatement",
+        "status": status,
+        "subject": {"reference": "Patient/p1"},
+        **medication,
+        **extra,
+    }
 
 
 def medication_request(status: str = "active", intent: str = "order", **extra) -> dict:
-    return {"resourceType": "MedicationRequest", "status": status, "intent": intent,
-            "subject": {"reference": "Patient/p1"},
-            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "3322"}]}, **extra}
+    return {
+        "resourceType": "MedicationRequest",
+        "status": status,
+        "intent": intent,
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "3322"}]},
+        **extra,
+    }
 
 
 def procedure(status: str = "completed") -> dict:
-    return {"resourceType": "Procedure", "status": status, "subject": {"reference": "Patient/p1"},
-            "code": {"coding": [{"system": FAKE, "code": "stretching"}]}}
+    return {
+        "resourceType": "Procedure",
+        "status": status,
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": FAKE, "code": "stretching"}]},
+    }
 
 
 def status_concept(system_name: str, code: str) -> dict:
@@ -104,8 +125,13 @@ def test_stroke_bundle_resolves_contained_and_bundled_medications() -> None:
     assert [codes(c) for c in patient.therapies_tried] == [[(RXNORM, "3322")]]
     assert reading.sources["therapies_tried"] == ["entry[6].resource.contained[0].code"]
     # the resolved wrist fracture is left out and said so; the referenced Medication is not reported
-    assert reading.report == [{"field": "entry[3]", "input": {"resourceType": "Condition", "id": "old-fracture"},
-                               "reason": "clinicalStatus resolved: not a current condition"}]
+    assert reading.report == [
+        {
+            "field": "entry[3]",
+            "input": {"resourceType": "Condition", "id": "old-fracture"},
+            "reason": "clinicalStatus resolved: not a current condition",
+        }
+    ]
 
 
 def test_observations_are_reported_without_their_values() -> None:
@@ -163,8 +189,12 @@ def test_age_in_completed_years(birth_date, today, age) -> None:
 
 @pytest.mark.parametrize(
     ("birth_date", "words"),
-    [("2025-06-02", "after the evaluation date"), ("2026", "after the evaluation date"),
-     ("1894-06-01", "ages run from 0 to 130"), ("1800", "ages run from 0 to 130")],
+    [
+        ("2025-06-02", "after the evaluation date"),
+        ("2026", "after the evaluation date"),
+        ("1894-06-01", "ages run from 0 to 130"),
+        ("1800", "ages run from 0 to 130"),
+    ],
 )
 def test_age_outside_0_to_130_is_an_error(birth_date, words) -> None:
     bundle = bundle_of(condition(), patient={"resourceType": "Patient", "birthDate": birth_date})
@@ -233,9 +263,16 @@ def test_condition_status_filter(extra, kept) -> None:
 
 @pytest.mark.parametrize(
     ("status", "target"),
-    [("active", "current_therapies"), ("completed", "therapies_tried"), ("stopped", "therapies_tried"),
-     ("on-hold", "therapies_tried"), ("entered-in-error", None), ("not-taken", None), ("intended", None),
-     ("unknown", None)],
+    [
+        ("active", "current_therapies"),
+        ("completed", "therapies_tried"),
+        ("stopped", "therapies_tried"),
+        ("on-hold", "therapies_tried"),
+        ("entered-in-error", None),
+        ("not-taken", None),
+        ("intended", None),
+        ("unknown", None),
+    ],
 )
 def test_medication_statement_status(status, target) -> None:
     patient, report = bundle_to_patient_with_report(bundle_of(condition(), medication_statement(status)), TODAY)
@@ -271,8 +308,16 @@ def test_medication_request_status_and_intent(resource, target) -> None:
 
 @pytest.mark.parametrize(
     ("status", "tried"),
-    [("completed", True), ("in-progress", True), ("stopped", True), ("on-hold", True),
-     ("preparation", False), ("not-done", False), ("entered-in-error", False), ("unknown", False)],
+    [
+        ("completed", True),
+        ("in-progress", True),
+        ("stopped", True),
+        ("on-hold", True),
+        ("preparation", False),
+        ("not-done", False),
+        ("entered-in-error", False),
+        ("unknown", False),
+    ],
 )
 def test_procedure_status(status, tried) -> None:
     patient, report = bundle_to_patient_with_report(bundle_of(condition(), procedure(status)), TODAY)
@@ -311,8 +356,11 @@ def test_a_coding_without_a_system_is_reported_and_the_others_kept() -> None:
 
 
 def test_other_resource_types_are_reported_not_dropped() -> None:
-    bundle = bundle_of(condition(), {"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": "Patient/p1"}},
-                       {"resourceType": "Medication", "id": "unused", "code": {"text": "baclofen"}})
+    bundle = bundle_of(
+        condition(),
+        {"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": "Patient/p1"}},
+        {"resourceType": "Medication", "id": "unused", "code": {"text": "baclofen"}},
+    )
     bundle["entry"].append({"fullUrl": "urn:uuid:0d8f3c43-1b9a-4c55-8a0e-1f2c3d4e5f60"})
     _, report = bundle_to_patient_with_report(bundle, TODAY)
     assert [(r["field"], r["input"]) for r in report] == [
@@ -331,8 +379,9 @@ def contained_medication(id_: str = "m1", code: str = "3322") -> dict:
 
 
 def test_a_contained_medication_is_read() -> None:
-    statement = medication_statement("completed", contained=[contained_medication()],
-                                     medicationReference={"reference": "#m1"})
+    statement = medication_statement(
+        "completed", contained=[contained_medication()], medicationReference={"reference": "#m1"}
+    )
     reading = read_bundle(bundle_of(condition(), statement), TODAY)
     assert [codes(c) for c in reading.patient.therapies_tried] == [[(RXNORM, "3322")]]
     assert reading.sources["therapies_tried"] == ["entry[2].resource.contained[0].code"]
@@ -345,7 +394,9 @@ def test_a_contained_medication_is_read() -> None:
 def test_a_bundled_medication_is_read(reference) -> None:
     bundle = bundle_of(condition(), medication_request(medicationReference={"reference": reference}))
     del bundle["entry"][2]["resource"]["medicationCodeableConcept"]
-    bundle["entry"].append({"fullUrl": "urn:uuid:6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b", "resource": contained_medication()})
+    bundle["entry"].append(
+        {"fullUrl": "urn:uuid:6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b", "resource": contained_medication()}
+    )
     reading = read_bundle(bundle, TODAY)
     assert [codes(c) for c in reading.patient.current_therapies] == [[(RXNORM, "3322")]]
     assert reading.sources["current_therapies"] == ["entry[3].resource.code"]
@@ -366,8 +417,11 @@ def test_a_bundled_medication_is_read(reference) -> None:
 )
 def test_an_unresolvable_medication_reference_is_an_error(contained, reference, words) -> None:
     ref = {"reference": reference} if reference else {"display": "baclofen"}
-    statement = medication_statement(contained=contained, medicationReference=ref) if contained else \
-        medication_statement(medicationReference=ref)
+    statement = (
+        medication_statement(contained=contained, medicationReference=ref)
+        if contained
+        else medication_statement(medicationReference=ref)
+    )
     with pytest.raises(PatientInputError) as caught:
         bundle_to_patient(bundle_of(condition(), statement), TODAY)
     assert caught.value.field == "entry[2].resource.medicationReference"
@@ -375,12 +429,18 @@ def test_an_unresolvable_medication_reference_is_an_error(contained, reference, 
 
 
 def test_a_referenced_medication_without_a_code_is_reported() -> None:
-    statement = medication_statement(contained=[{"resourceType": "Medication", "id": "m1"}],
-                                     medicationReference={"reference": "#m1"})
+    statement = medication_statement(
+        contained=[{"resourceType": "Medication", "id": "m1"}], medicationReference={"reference": "#m1"}
+    )
     patient, report = bundle_to_patient_with_report(bundle_of(condition(), statement), TODAY)
     assert patient.current_therapies == []
-    assert report == [{"field": "entry[2]", "input": {"resourceType": "MedicationStatement"},
-                       "reason": "the referenced Medication has no code"}]
+    assert report == [
+        {
+            "field": "entry[2]",
+            "input": {"resourceType": "MedicationStatement"},
+            "reason": "the referenced Medication has no code",
+        }
+    ]
 
 
 # --- malformed bundles ----------------------------------------------------------------------------
@@ -413,31 +473,54 @@ def _with(path: list, value: object) -> dict:
         (_with(["entry"], {"resource": {}}), "entry", "expected a JSON array"),
         (_with(["entry", 1, "resource", "code"], "G35"), "entry[1].resource.code", "expected a JSON object"),
         (_with(["entry", 1, "resource", "code"], [{"text": "MS"}]), "entry[1].resource.code", "CodeableConcept"),
-        (_with(["entry", 1, "resource", "code", "coding"], {"system": SNOMED, "code": "1"}),
-         "entry[1].resource.code.coding", "expected a JSON array"),
-        (_with(["entry", 2, "resource", "code", "coding", 0, "system"], 42),
-         "entry[2].resource.code.coding[0].system", "expected a string"),
-        (_with(["entry", 2, "resource", "code", "coding", 0, "code"], " G35"),
-         "entry[2].resource.code.coding[0].code", "format"),
+        (
+            _with(["entry", 1, "resource", "code", "coding"], {"system": SNOMED, "code": "1"}),
+            "entry[1].resource.code.coding",
+            "expected a JSON array",
+        ),
+        (
+            _with(["entry", 2, "resource", "code", "coding", 0, "system"], 42),
+            "entry[2].resource.code.coding[0].system",
+            "expected a string",
+        ),
+        (
+            _with(["entry", 2, "resource", "code", "coding", 0, "code"], " G35"),
+            "entry[2].resource.code.coding[0].code",
+            "format",
+        ),
         (_with(["entry", 0, "resource", "birthDate"], "1975-13-01"), "entry[0].resource.birthDate", "not a FHIR date"),
         (_with(["entry", 0, "resource", "birthDate"], "2001-02-29"), "entry[0].resource.birthDate", "not a FHIR date"),
         (_with(["entry", 0, "resource", "birthDate"], "12/04/1975"), "entry[0].resource.birthDate", "not a FHIR date"),
         (_with(["entry", 0, "resource", "birthDate"], 1975), "entry[0].resource.birthDate", "not a FHIR date"),
-        (_with(["entry", 2, "resource", "resourceType"], "Diagnosis"), "entry[2].resource.resourceType",
-         "not a FHIR R4 resource type"),
-        (_with(["entry", 2, "resource", "resourceType"], "CodeableConcept"), "entry[2].resource.resourceType",
-         "not a FHIR R4 resource type"),
-        (_with(["entry", 2, "resource", "resourceType"], 7), "entry[2].resource.resourceType",
-         "not a FHIR R4 resource type"),
-        (_with(["entry", 2, "resource", "contained"], [{"resourceType": "Foo"}]),
-         "entry[2].resource.contained[0].resourceType", "not a FHIR R4 resource type"),
+        (
+            _with(["entry", 2, "resource", "resourceType"], "Diagnosis"),
+            "entry[2].resource.resourceType",
+            "not a FHIR R4 resource type",
+        ),
+        (
+            _with(["entry", 2, "resource", "resourceType"], "CodeableConcept"),
+            "entry[2].resource.resourceType",
+            "not a FHIR R4 resource type",
+        ),
+        (
+            _with(["entry", 2, "resource", "resourceType"], 7),
+            "entry[2].resource.resourceType",
+            "not a FHIR R4 resource type",
+        ),
+        (
+            _with(["entry", 2, "resource", "contained"], [{"resourceType": "Foo"}]),
+            "entry[2].resource.contained[0].resourceType",
+            "not a FHIR R4 resource type",
+        ),
         (_with(["entry", 2, "resource", "severity"], "high"), "entry[2].resource.severity", "expected a JSON object"),
         (_with(["entry", 2, "resource", "note_"], "x"), "entry[2].resource.note_", "not an element"),
         # FHIR R5's MedicationStatement.medication (a CodeableReference) is not R4
-        (_with(["entry", 3, "resource", "medication"], {"concept": {"text": "baclofen"}}),
-         "entry[3].resource.medication", "not an element of this FHIR R4 resource"),
-        (_with(["entry", 3, "resource", "medicationReference"], {"reference": "#m1"}), "entry[3].resource",
-         "multiple"),
+        (
+            _with(["entry", 3, "resource", "medication"], {"concept": {"text": "baclofen"}}),
+            "entry[3].resource.medication",
+            "not an element of this FHIR R4 resource",
+        ),
+        (_with(["entry", 3, "resource", "medicationReference"], {"reference": "#m1"}), "entry[3].resource", "multiple"),
         (_with(["entry", 4, "resource", "status"], None), "entry[4].resource.status", "required"),
         (_with(["entry", 1, "resource", "subject"], DELETE), "entry[1].resource.subject", "required"),
         (_with(["entry", 0, "fullUrl"], 5), "entry[0].fullUrl", "expected a string"),
@@ -498,7 +581,9 @@ def test_ms_bundle_end_to_end(service) -> None:
     assert set(conditions) == {"tkg:MultipleSclerosis", "tkg:Spasticity"}
     assert conditions["tkg:MultipleSclerosis"]["code"] == {"system": ICD10CM, "code": "G35"}
     # the stretching procedure carries only a local code: reported back, not dropped
-    assert [(u["field"], u["input"]["coding"][0]["system"]) for u in result["unrecognized"]] == [("therapies_tried[0]", FAKE)]
+    assert [(u["field"], u["input"]["coding"][0]["system"]) for u in result["unrecognized"]] == [
+        ("therapies_tried[0]", FAKE)
+    ]
 
 
 def test_stroke_bundle_end_to_end(service) -> None:
@@ -510,7 +595,9 @@ def test_stroke_bundle_end_to_end(service) -> None:
     assert "maps to no condition" in terms[0]["reason"]
     # the resolved fracture is not a current condition: left out, and said so
     left_out = [u for u in result["unrecognized"] if "source" not in u]
-    assert [(u["field"], u["input"]) for u in left_out] == [("entry[3]", {"resourceType": "Condition", "id": "old-fracture"})]
+    assert [(u["field"], u["input"]) for u in left_out] == [
+        ("entry[3]", {"resourceType": "Condition", "id": "old-fracture"})
+    ]
 
 
 def test_unknown_code_system_end_to_end(service) -> None:

@@ -19,8 +19,10 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_no_module_of_kg_imports_the_api() -> None:
-    upward = {str(p.relative_to(KG.parent)): sorted(m for m in _imports(p) if m == "api" or m.startswith("api."))
-              for p in sorted(KG.rglob("*.py"))}
+    upward = {
+        str(p.relative_to(KG.parent)): sorted(m for m in _imports(p) if m == "api" or m.startswith("api."))
+        for p in sorted(KG.rglob("*.py"))
+    }
     assert not {path: modules for path, modules in upward.items() if modules}
 
 

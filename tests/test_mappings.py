@@ -78,8 +78,11 @@ def test_every_mapped_code_is_verified(mapping) -> None:
 
 def test_unverified_tizanidine_rxnorm_code_is_absent(build_result) -> None:
     assert all(_coding(m.object) != (RXNORM, "57258") for m in MAPPINGS)
-    tizanidine_codes = {_coding(str(o)) for p in (SKOS.exactMatch, SKOS.closeMatch)
-                        for o in build_result.graph.objects(TKG.Tizanidine, p)}
+    tizanidine_codes = {
+        _coding(str(o))
+        for p in (SKOS.exactMatch, SKOS.closeMatch)
+        for o in build_result.graph.objects(TKG.Tizanidine, p)
+    }
     assert (RXNORM, "57258") not in tizanidine_codes
     assert not any(system == RXNORM for system, _ in tizanidine_codes)
 

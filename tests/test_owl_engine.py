@@ -90,7 +90,8 @@ FAKE_JAVAS = {
     "exits 0, prints garbage": ("echo 'Exception in thread main'; exit 0", "not a result \\(line 1\\)"),
     "exits 0, prints a partial answer": (
         "echo 'SubClassOf( <http://example.org/A> <http://example.org/B> )'; exit 0",
-        r"incomplete: (\d+) of \1 eligibility classes and 1 of 1 patients"),
+        r"incomplete: (\d+) of \1 eligibility classes and 1 of 1 patients",
+    ),
     "dies by a signal": ("kill -KILL $$", "killed by signal SIGKILL"),
     "hangs": ("exec sleep 30", "did not finish within 1 s"),
 }
@@ -114,6 +115,9 @@ def test_a_reasoner_answer_that_is_not_whole_is_refused(service, monkeypatch, tm
 
 def test_the_real_reasoner_passes_the_completeness_check(service) -> None:
     """The control for the fake javas: HermiT's own answer is whole, for a batch of two patients."""
-    facts = [service.resolver.resolve(parse_patient(p)).facts for p in (PATIENT, {"id": "other", "conditions": ["tkg:Stroke"]})]
+    facts = [
+        service.resolver.resolve(parse_patient(p)).facts
+        for p in (PATIENT, {"id": "other", "conditions": ["tkg:Stroke"]})
+    ]
     memberships = OwlEngine(service.knowledge, service.store).memberships(facts)
     assert memberships[0].applies and len(memberships) == 2

@@ -17,13 +17,27 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = ("ontology", "queries")
-_NOT_SOURCE = (".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
-               "therapy-kg-release", ".mypy_cache", ".ruff_cache")
+_NOT_SOURCE = (
+    ".venv",
+    ".git",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    "therapy-kg-release",
+    ".mypy_cache",
+    ".ruff_cache",
+)
 
 
 def _shipped_files(root: Path) -> set[str]:
-    return {p.relative_to(root).as_posix() for p in root.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".") and p.suffix != ".pyc"}
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".") and p.suffix != ".pyc"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +48,22 @@ def installed(tmp_path_factory) -> Path:
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*_NOT_SOURCE))
     target = tmp / "target"
     completed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-input", "--target", str(target), str(source)],
-        capture_output=True, text=True, timeout=300, cwd=tmp,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-input",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return target
@@ -65,9 +93,13 @@ def test_every_module_of_the_package_is_installed(installed, package: str) -> No
 def test_the_installed_package_builds_outside_the_checkout(installed, tmp_path) -> None:
     work = tmp_path / "elsewhere"
     work.mkdir()
-    where = _run(installed, work, "-c",
-                 "import kg, kg.resources; print(kg.__file__); print(kg.resources.ontology_dir()); "
-                 "print(kg.resources.queries_dir())")
+    where = _run(
+        installed,
+        work,
+        "-c",
+        "import kg, kg.resources; print(kg.__file__); print(kg.resources.ontology_dir()); "
+        "print(kg.resources.queries_dir())",
+    )
     assert where.returncode == 0, where.stderr
     for line in where.stdout.splitlines():
         assert Path(line).resolve().is_relative_to(installed.resolve()), f"{line} is not inside {installed}"
@@ -82,12 +114,16 @@ def test_the_installed_package_runs_its_queries_and_checks(installed, tmp_path) 
     """queries/ (competency and qc) are found from the wheel: the same queries load, one answers, check runs."""
     from kg.queries import load_queries
 
-    asked = _run(installed, tmp_path, "-c",
-                 "from kg.build import build; from kg.graph import embedded_store; "
-                 "from kg.queries import load_queries, named_query; from kg.terms import TermResolver; "
-                 "print(len(load_queries())); s = embedded_store(build(reason=False)); "
-                 "print(bool(named_query('is-first-line').run(s, {'intervention': 'tkg:Stretching', "
-                 "'condition': 'tkg:FocalSpasticity'}, TermResolver())))")
+    asked = _run(
+        installed,
+        tmp_path,
+        "-c",
+        "from kg.build import build; from kg.graph import embedded_store; "
+        "from kg.queries import load_queries, named_query; from kg.terms import TermResolver; "
+        "print(len(load_queries())); s = embedded_store(build(reason=False)); "
+        "print(bool(named_query('is-first-line').run(s, {'intervention': 'tkg:Stretching', "
+        "'condition': 'tkg:FocalSpasticity'}, TermResolver())))",
+    )
     assert asked.returncode == 0, asked.stderr
     assert asked.stdout.split() == [str(len(load_queries())), "True"]
 

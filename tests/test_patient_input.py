@@ -43,7 +43,11 @@ def test_malformed_documents_name_the_field(document, field) -> None:
         ({"conditions": ["foo:Bar"]}, "conditions[0]", "unknown CURIE"),
         ({"conditions": ["tkg:Spasticity", "tkg:NoSuchCondition"]}, "conditions[1]", "unknown term"),
         ({"conditions": ["tkg:Baclofen"]}, "conditions[0]", "is not a condition"),
-        ({"conditions": ["tkg:Spasticity"], "current_therapies": ["tkg:Stroke"]}, "current_therapies[0]", "not an intervention"),
+        (
+            {"conditions": ["tkg:Spasticity"], "current_therapies": ["tkg:Stroke"]},
+            "current_therapies[0]",
+            "not an intervention",
+        ),
         ({"conditions": ["tkg:Spasticity"], "findings": ["tkg:Stretching"]}, "findings[0]", "not a finding"),
         ({"conditions": ["   "]}, "conditions[0]", "CURIE"),
         # found by schemathesis: a term without a colon once escaped as curies' NoCURIEDelimiterError (500)
@@ -64,11 +68,15 @@ def test_full_iris_and_curies_are_the_same_term(service) -> None:
 
 
 def test_codes_resolve_through_the_mappings(service) -> None:
-    result = service.evaluate_document({"conditions": [
-        {"system": "http://snomed.info/sct", "code": "221360009"},
-        {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G35.A"},
-        "SCTID:230690007",
-    ]})
+    result = service.evaluate_document(
+        {
+            "conditions": [
+                {"system": "http://snomed.info/sct", "code": "221360009"},
+                {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G35.A"},
+                "SCTID:230690007",
+            ]
+        }
+    )
     resolved = {c["term"]: c for c in result["conditions"]}
     assert set(resolved) == {"tkg:Spasticity", "tkg:MultipleSclerosis", "tkg:Stroke"}
     assert resolved["tkg:MultipleSclerosis"]["code"]["code"] == "G35"
@@ -77,13 +85,18 @@ def test_codes_resolve_through_the_mappings(service) -> None:
 
 
 def test_unrecognised_codes_are_reported_never_dropped(service) -> None:
-    result = service.evaluate_document({"conditions": [
-        "tkg:GeneralizedSpasticity",
-        {"system": "http://example.org/codes", "code": "X1"},
-        {"system": "http://snomed.info/sct", "code": "50582007"},
-        {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "R25.2", "display": "Cramp and spasm"},
-        "SCTID:1234567",
-    ], "current_therapies": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1292"}]})
+    result = service.evaluate_document(
+        {
+            "conditions": [
+                "tkg:GeneralizedSpasticity",
+                {"system": "http://example.org/codes", "code": "X1"},
+                {"system": "http://snomed.info/sct", "code": "50582007"},
+                {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "R25.2", "display": "Cramp and spasm"},
+                "SCTID:1234567",
+            ],
+            "current_therapies": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1292"}],
+        }
+    )
     unrecognized = {u["field"]: u for u in result["unrecognized"]}
     assert set(unrecognized) == {"conditions[1]", "conditions[2]", "conditions[4]"}
     assert "not one the graph maps" in unrecognized["conditions[1]"]["reason"]
@@ -93,16 +106,25 @@ def test_unrecognised_codes_are_reported_never_dropped(service) -> None:
 
 def test_spasticity_is_never_resolved_from_a_muscle_spasm_code(service) -> None:
     for code in ("R25.2", "M62.830", "M62.838"):
-        result = service.evaluate_document({"conditions": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}]})
+        result = service.evaluate_document(
+            {"conditions": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}]}
+        )
         assert [c["term"] for c in result["conditions"]] == ["tkg:MuscleSpasm"]
 
 
 def test_a_concept_resolves_when_any_coding_maps(service) -> None:
-    concept = {"coding": [{"system": "http://example.org/codes", "code": "X"},
-                          {"system": "http://snomed.info/sct", "code": "24700007"}], "text": "MS"}
+    concept = {
+        "coding": [
+            {"system": "http://example.org/codes", "code": "X"},
+            {"system": "http://snomed.info/sct", "code": "24700007"},
+        ],
+        "text": "MS",
+    }
     result = service.evaluate_document({"conditions": [concept]})
     assert [c["term"] for c in result["conditions"]] == ["tkg:MultipleSclerosis"]
-    unmapped = service.evaluate_document({"conditions": ["tkg:Spasticity", {"coding": [{"system": "http://example.org/codes", "code": "X"}]}]})
+    unmapped = service.evaluate_document(
+        {"conditions": ["tkg:Spasticity", {"coding": [{"system": "http://example.org/codes", "code": "X"}]}]}
+    )
     assert [u["field"] for u in unmapped["unrecognized"]] == ["conditions[1]"]
 
 
@@ -111,31 +133,42 @@ def test_a_coding_in_the_graphs_namespace_names_its_term(service) -> None:
     own = {"system": "https://w3id.org/therapy-kg/", "code": "RheumaticMuscleSpasm"}
     result = service.evaluate_document({"conditions": [own]})
     assert [(c["term"], c["code"]) for c in result["conditions"]] == [("tkg:RheumaticMuscleSpasm", own)]
-    unknown = service.evaluate_document({"conditions": ["tkg:Spasticity", dict(own, code="NoSuchThing"),
-                                                        dict(own, code="Baclofen")]})
+    unknown = service.evaluate_document(
+        {"conditions": ["tkg:Spasticity", dict(own, code="NoSuchThing"), dict(own, code="Baclofen")]}
+    )
     assert [(u["field"], u["reason"]) for u in unknown["unrecognized"]] == [
-        ("conditions[1]", "the graph has no condition 'NoSuchThing'"), ("conditions[2]", "the graph has no condition 'Baclofen'")]
+        ("conditions[1]", "the graph has no condition 'NoSuchThing'"),
+        ("conditions[2]", "the graph has no condition 'Baclofen'"),
+    ]
 
 
 @pytest.mark.parametrize("order", [1, -1], ids=["specific-first", "broader-first"])
 def test_a_concept_resolves_to_its_most_specific_coding(service, order) -> None:
-    codings = [{"system": "https://w3id.org/therapy-kg/", "code": "RheumaticMuscleSpasm"},
-               {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M62.838"}][::order]
+    codings = [
+        {"system": "https://w3id.org/therapy-kg/", "code": "RheumaticMuscleSpasm"},
+        {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M62.838"},
+    ][::order]
     result = service.evaluate_document({"conditions": [{"coding": codings}]})
     assert [c["term"] for c in result["conditions"]] == ["tkg:RheumaticMuscleSpasm"]
     assert [(o["intervention"], o["status"]) for o in result["options"]] == [("tkg:OralBaclofen", "not-indicated")]
 
 
 def test_unrelated_codings_of_one_concept_are_noted(service) -> None:
-    concept = {"coding": [{"system": "http://snomed.info/sct", "code": "24700007"},
-                          {"system": "http://snomed.info/sct", "code": "230690007"}]}
+    concept = {
+        "coding": [
+            {"system": "http://snomed.info/sct", "code": "24700007"},
+            {"system": "http://snomed.info/sct", "code": "230690007"},
+        ]
+    }
     (condition,) = service.evaluate_document({"conditions": [concept]})["conditions"]
     assert condition["term"] == "tkg:MultipleSclerosis"
     assert "tkg:Stroke" in condition["note"]
 
 
 def test_a_code_of_the_wrong_category_is_reported(service) -> None:
-    result = service.evaluate_document({"conditions": ["tkg:Spasticity", {"system": "http://www.whocc.no/atc", "code": "M03BX01"}]})
+    result = service.evaluate_document(
+        {"conditions": ["tkg:Spasticity", {"system": "http://www.whocc.no/atc", "code": "M03BX01"}]}
+    )
     assert "maps to no condition of the graph" in result["unrecognized"][0]["reason"]
     assert result["unrecognized"][0]["field"] == "conditions[1]"
 

@@ -18,8 +18,10 @@ from tests.ontology_edits import edited_ontology
 CONDITIONS = "components/conditions.ttl"
 STATEMENTS = "components/statements.ttl"
 STROKE_DEFINITION = '    obo:IAO_0000115 "A cerebrovascular accident, including the recovery period after it."@en .'
-BENZODIAZEPINE_CLAIM = ('    tkg:claimText "Benzodiazepines (like diazepam) should be avoided during stroke recovery due to '
-                        'deleterious effects on recovery" ;\n')
+BENZODIAZEPINE_CLAIM = (
+    '    tkg:claimText "Benzodiazepines (like diazepam) should be avoided during stroke recovery due to '
+    'deleterious effects on recovery" ;\n'
+)
 
 
 @dataclass(frozen=True)
@@ -32,65 +34,128 @@ class Fault:
 
 FAULTS = {
     "missing-label": Fault(
-        "qc/missing-label-violation",
-        ((CONDITIONS, '    rdfs:label "stroke"@en ;\n', ""),),
-        ("tkg:Stroke",), CONDITIONS),
+        "qc/missing-label-violation", ((CONDITIONS, '    rdfs:label "stroke"@en ;\n', ""),), ("tkg:Stroke",), CONDITIONS
+    ),
     "multiple-labels": Fault(
         "qc/multiple-labels-violation",
         ((CONDITIONS, '    rdfs:label "stroke"@en ;', '    rdfs:label "stroke"@en , "cerebrovascular accident"@en ;'),),
-        ("tkg:Stroke",), CONDITIONS),
+        ("tkg:Stroke",),
+        CONDITIONS,
+    ),
     "duplicate-label": Fault(
         "qc/duplicate-label-violation",
         ((CONDITIONS, '    rdfs:label "stroke"@en ;', '    rdfs:label "cerebral palsy"@en ;'),),
-        ("tkg:CerebralPalsy", "tkg:Stroke", '"cerebral palsy"'), CONDITIONS),
+        ("tkg:CerebralPalsy", "tkg:Stroke", '"cerebral palsy"'),
+        CONDITIONS,
+    ),
     "missing-definition": Fault(
         "qc/missing-definition-violation",
         ((CONDITIONS, '    rdfs:label "stroke"@en ;\n' + STROKE_DEFINITION, '    rdfs:label "stroke"@en .'),),
-        ("tkg:Stroke",), CONDITIONS),
+        ("tkg:Stroke",),
+        CONDITIONS,
+    ),
     "missing-header-field": Fault(
         "qc/missing-header-field-violation",
         (("therapy-kg-edit.ttl", "    dcterms:license <https://creativecommons.org/licenses/by/4.0/> ;\n", ""),),
-        ("tkg:ontology", "http://purl.org/dc/terms/license"), "therapy-kg-edit.ttl"),
+        ("tkg:ontology", "http://purl.org/dc/terms/license"),
+        "therapy-kg-edit.ttl",
+    ),
     "statement-without-source": Fault(
         "qc/statement-without-source-violation",
-        ((STATEMENTS, "    tkg:aboutCondition tkg:Stroke ;\n    tkg:hasSource tkg:Source1 .\n",
-          "    tkg:aboutCondition tkg:Stroke .\n"),),
-        ("tkg:BenzodiazepinesAvoidedInStrokeRecovery",), STATEMENTS),
+        (
+            (
+                STATEMENTS,
+                "    tkg:aboutCondition tkg:Stroke ;\n    tkg:hasSource tkg:Source1 .\n",
+                "    tkg:aboutCondition tkg:Stroke .\n",
+            ),
+        ),
+        ("tkg:BenzodiazepinesAvoidedInStrokeRecovery",),
+        STATEMENTS,
+    ),
     "statement-without-claim-text": Fault(
         "qc/statement-without-claim-text-violation",
         ((STATEMENTS, BENZODIAZEPINE_CLAIM, ""),),
-        ("tkg:BenzodiazepinesAvoidedInStrokeRecovery",), STATEMENTS),
+        ("tkg:BenzodiazepinesAvoidedInStrokeRecovery",),
+        STATEMENTS,
+    ),
     "source-2-statement-about-intrathecal-baclofen": Fault(
         "qc/statement-source-scope-violation",
-        ((STATEMENTS, "    tkg:aboutIntervention tkg:OralBaclofen ;\n    tkg:aboutCondition tkg:RheumaticMuscleSpasm ;",
-          "    tkg:aboutIntervention tkg:IntrathecalBaclofen ;\n    tkg:aboutCondition tkg:RheumaticMuscleSpasm ;"),),
-        ("tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm", "tkg:Source2", "tkg:IntrathecalBaclofen"), STATEMENTS),
+        (
+            (
+                STATEMENTS,
+                "    tkg:aboutIntervention tkg:OralBaclofen ;\n    tkg:aboutCondition tkg:RheumaticMuscleSpasm ;",
+                "    tkg:aboutIntervention tkg:IntrathecalBaclofen ;\n"
+                "    tkg:aboutCondition tkg:RheumaticMuscleSpasm ;",
+            ),
+        ),
+        ("tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm", "tkg:Source2", "tkg:IntrathecalBaclofen"),
+        STATEMENTS,
+    ),
     "statement-about-wrong-kind": Fault(
         "qc/statement-about-wrong-kind-violation",
-        ((STATEMENTS, "    tkg:aboutIntervention tkg:Benzodiazepine ;\n    tkg:aboutCondition tkg:Stroke ;",
-          "    tkg:aboutIntervention tkg:Benzodiazepine ;\n    tkg:aboutCondition tkg:Diazepam ;"),),
-        ("tkg:BenzodiazepinesAvoidedInStrokeRecovery", "tkg:Diazepam", "tkg:Condition"), STATEMENTS),
+        (
+            (
+                STATEMENTS,
+                "    tkg:aboutIntervention tkg:Benzodiazepine ;\n    tkg:aboutCondition tkg:Stroke ;",
+                "    tkg:aboutIntervention tkg:Benzodiazepine ;\n    tkg:aboutCondition tkg:Diazepam ;",
+            ),
+        ),
+        ("tkg:BenzodiazepinesAvoidedInStrokeRecovery", "tkg:Diazepam", "tkg:Condition"),
+        STATEMENTS,
+    ),
     "preferred-not-among-options": Fault(
         "qc/preferred-not-among-options-violation",
-        ((STATEMENTS, "    tkg:preferredIntervention tkg:BotulinumToxin ;", "    tkg:preferredIntervention tkg:Tizanidine ;"),),
-        ("tkg:BotulinumToxinPreferredForFocalSpasticity", "tkg:Tizanidine"), STATEMENTS),
+        (
+            (
+                STATEMENTS,
+                "    tkg:preferredIntervention tkg:BotulinumToxin ;",
+                "    tkg:preferredIntervention tkg:Tizanidine ;",
+            ),
+        ),
+        ("tkg:BotulinumToxinPreferredForFocalSpasticity", "tkg:Tizanidine"),
+        STATEMENTS,
+    ),
     "second-line-without-prior-line": Fault(
         "qc/second-line-without-prior-line-violation",
-        ((STATEMENTS, "    tkg:requiresPriorLine tkg:FirstLine ;\n    tkg:hasSource tkg:Source1 .\n\ntkg:OralBaclofenOlderAdultDosing",
-          "    tkg:hasSource tkg:Source1 .\n\ntkg:OralBaclofenOlderAdultDosing"),),
-        ("tkg:TizanidineOrDantroleneAlternatives", "tkg:SecondLine"), STATEMENTS),
+        (
+            (
+                STATEMENTS,
+                "    tkg:requiresPriorLine tkg:FirstLine ;\n"
+                "    tkg:hasSource tkg:Source1 .\n\ntkg:OralBaclofenOlderAdultDosing",
+                "    tkg:hasSource tkg:Source1 .\n\ntkg:OralBaclofenOlderAdultDosing",
+            ),
+        ),
+        ("tkg:TizanidineOrDantroleneAlternatives", "tkg:SecondLine"),
+        STATEMENTS,
+    ),
     "spasticity-mapped-to-spasm-code": Fault(
         "qc/spasticity-mapped-to-spasm-code-violation",
-        (("mappings.sssom.tsv", "skos:closeMatch\tICD10CM:G81.1\tSpastic hemiplegia", "skos:closeMatch\tICD10CM:R25.2\tCramp and spasm"),),
-        ("tkg:Spasticity", "ICD10CM:R25.2")),
+        (
+            (
+                "mappings.sssom.tsv",
+                "skos:closeMatch\tICD10CM:G81.1\tSpastic hemiplegia",
+                "skos:closeMatch\tICD10CM:R25.2\tCramp and spasm",
+            ),
+        ),
+        ("tkg:Spasticity", "ICD10CM:R25.2"),
+    ),
     "dose-without-unit": Fault(
         "qc/dose-without-unit-violation",
         ((STATEMENTS, "tkg:upperBound 10.0 ; tkg:unit tkg:Percent .", "tkg:upperBound 10.0 ."),),
-        ("tkg:IntrathecalBaclofenRelativeDoseShare",), STATEMENTS),
+        ("tkg:IntrathecalBaclofenRelativeDoseShare",),
+        STATEMENTS,
+    ),
     "undeclared-term": Fault(
         "qc/undeclared-term-violation",
-        ((STATEMENTS, "and sedation\" ;\n    tkg:aboutIntervention tkg:Baclofen ;", "and sedation\" ;\n    tkg:aboutIntervention tkg:Baclofn ;"),),
-        ("tkg:Baclofn", "tkg:BaclofenMonitoring")),
+        (
+            (
+                STATEMENTS,
+                'and sedation" ;\n    tkg:aboutIntervention tkg:Baclofen ;',
+                'and sedation" ;\n    tkg:aboutIntervention tkg:Baclofn ;',
+            ),
+        ),
+        ("tkg:Baclofn", "tkg:BaclofenMonitoring"),
+    ),
 }
 
 
@@ -134,5 +199,7 @@ def test_run_checks_reports_shape_violations_with_file_and_line(tmp_path) -> Non
     fault = FAULTS["statement-without-source"]
     source = edited_ontology(tmp_path, *fault.edits)
     shacl = [p for p in run_checks(source) if p.startswith("shacl:")]
-    assert any("BenzodiazepinesAvoidedInStrokeRecovery" in p and f"{source / STATEMENTS}:" in p and "hasSource" in p
-               for p in shacl), shacl
+    assert any(
+        "BenzodiazepinesAvoidedInStrokeRecovery" in p and f"{source / STATEMENTS}:" in p and "hasSource" in p
+        for p in shacl
+    ), shacl

@@ -60,7 +60,7 @@ def seed_sentences(text: str) -> list[tuple[int, str]]:
         line = line.strip().removeprefix("- ").strip()
         start = 0
         for match in _SENTENCE_END.finditer(line):
-            result.append((number, line[start:match.end()].strip()))
+            result.append((number, line[start : match.end()].strip()))
             start = match.end()
         if line[start:].strip():
             result.append((number, line[start:].strip()))
@@ -93,7 +93,9 @@ def statements(graph: rdflib.Graph) -> set[rdflib.URIRef]:
 
 
 def source_numbers(graph: rdflib.Graph, statement: rdflib.term.Node) -> set[int]:
-    return {int(n) for src in graph.objects(statement, TKG.hasSource) for n in graph.objects(src, TKG.seedReferenceNumber)}
+    return {
+        int(n) for src in graph.objects(statement, TKG.hasSource) for n in graph.objects(src, TKG.seedReferenceNumber)
+    }
 
 
 def claim_text(graph: rdflib.Graph, statement: rdflib.term.Node) -> str:
@@ -115,6 +117,7 @@ def graph(build_result) -> rdflib.Graph:
 
 
 # ---------------------------------------------------------------- the parser itself
+
 
 def test_the_parser_finds_every_cited_sentence_of_the_seed() -> None:
     """Guards the parser: the seed has 23 cited sentences citing sources 1-6, and no dose figure
@@ -138,13 +141,10 @@ def test_the_parser_finds_every_cited_sentence_of_the_seed() -> None:
 
 # ---------------------------------------------------------------- seed → graph
 
+
 @pytest.mark.parametrize("claim", CLAIMS, ids=[c.id for c in CLAIMS])
 def test_seed_claim_is_in_the_graph_with_its_sources(graph, claim: SeedClaim) -> None:
-    covering = {
-        s: source_numbers(graph, s)
-        for s in statements(graph)
-        if claim_text(graph, s) in claim.sentence
-    }
+    covering = {s: source_numbers(graph, s) for s in statements(graph) if claim_text(graph, s) in claim.sentence}
     assert covering, f"no statement's tkg:claimText is a span of seed line {claim.line}: {claim.sentence!r}"
     with_sources = [s for s, numbers in covering.items() if claim.numbers <= numbers]
     assert with_sources, (
@@ -154,6 +154,7 @@ def test_seed_claim_is_in_the_graph_with_its_sources(graph, claim: SeedClaim) ->
 
 
 # ---------------------------------------------------------------- graph → seed
+
 
 @pytest.mark.parametrize("statement", STATEMENTS, ids=[s.rsplit("/", 1)[-1] for s in STATEMENTS])
 def test_claim_text_is_a_verbatim_span_of_the_seed_citing_no_other_source(graph, statement: str) -> None:
@@ -170,13 +171,16 @@ def test_claim_text_is_a_verbatim_span_of_the_seed_citing_no_other_source(graph,
 
 def test_the_answer_itself_is_a_statement(graph) -> None:
     """The question's answer ("not first-line for muscle spasm") is data, about baclofen and muscle spasm."""
-    answers = [s for s in statements(graph) if claim_text(graph, s) == "baclofen is not first-line treatment for muscle spasm"]
+    answers = [
+        s for s in statements(graph) if claim_text(graph, s) == "baclofen is not first-line treatment for muscle spasm"
+    ]
     assert len(answers) == 1
     assert set(graph.objects(answers[0], TKG.aboutIntervention)) == {TKG.Baclofen}
     assert set(graph.objects(answers[0], TKG.aboutCondition)) == {TKG.MuscleSpasm}
 
 
 # ---------------------------------------------------------------- SPEC §3 modelling rules
+
 
 def test_source_2_speaks_of_oral_baclofen_only(graph) -> None:
     """The FDA tablet label's sentences are about tkg:OralBaclofen (or narrower), never intrathecal baclofen."""
@@ -214,7 +218,11 @@ def test_first_line_options_are_non_pharmacological(graph) -> None:
 
 def test_pharmacological_options_are_never_first_line(graph) -> None:
     for rec in _recommendations(graph):
-        drugs = [i for i in graph.objects(rec, TKG.aboutIntervention) if is_subclass(graph, i, TKG.PharmacologicalIntervention)]
+        drugs = [
+            i
+            for i in graph.objects(rec, TKG.aboutIntervention)
+            if is_subclass(graph, i, TKG.PharmacologicalIntervention)
+        ]
         if drugs:
             ranks = [int(r) for line in graph.objects(rec, TKG.lineOfTherapy) for r in graph.objects(line, TKG.rank)]
             assert ranks and min(ranks) >= 2, (rec, drugs, ranks)
@@ -283,7 +291,9 @@ DOSES = [
 
 @pytest.mark.parametrize("regimen,role,lower,upper,ucum", DOSES, ids=[f"{d[0]}-{d[1]}" for d in DOSES])
 def test_dose_figures_are_decimals_with_units(graph, regimen, role, lower, upper, ucum) -> None:
-    specs = [d for d in graph.objects(TKG[regimen], TKG.hasDoseSpecification) if graph.value(d, TKG.doseRole) == TKG[role]]
+    specs = [
+        d for d in graph.objects(TKG[regimen], TKG.hasDoseSpecification) if graph.value(d, TKG.doseRole) == TKG[role]
+    ]
     assert len(specs) == 1, f"{regimen} has {len(specs)} dose specifications with role {role}"
     spec = specs[0]
     for prop, expected in ((TKG.lowerBound, lower), (TKG.upperBound, upper)):
@@ -300,8 +310,12 @@ def test_every_figure_of_a_dosing_sentence_is_a_number_in_the_graph(graph) -> No
     regimens = [s for s in statements(graph) if (s, RDF.type, TKG.DosingRegimen) in graph]
     assert {str(r).rsplit("/", 1)[-1] for r in regimens} == {d[0] for d in DOSES}
     for regimen in regimens:
-        bounds = {Decimal(str(b)) for spec in graph.objects(regimen, TKG.hasDoseSpecification)
-                  for p in (TKG.lowerBound, TKG.upperBound) for b in graph.objects(spec, p)}
+        bounds = {
+            Decimal(str(b))
+            for spec in graph.objects(regimen, TKG.hasDoseSpecification)
+            for p in (TKG.lowerBound, TKG.upperBound)
+            for b in graph.objects(spec, p)
+        }
         figures = {Decimal(n) for n in re.findall(r"\d+", claim_text(graph, regimen))}
         assert figures <= bounds, f"{regimen}: figures {sorted(figures - bounds)} of its sentence are only text"
 
@@ -319,8 +333,15 @@ SOURCES = {
 }
 #: What a source node may say: the seed's facts about it, verified quotes, and prose.
 SOURCE_PREDICATES = {
-    RDF.type, RDFS.label, RDFS.comment, OBO_DEFINITION, TKG.seedReferenceNumber, TKG.sourceKind,
-    TKG.organization, TKG.productScope, TKG.hasQuote,
+    RDF.type,
+    RDFS.label,
+    RDFS.comment,
+    OBO_DEFINITION,
+    TKG.seedReferenceNumber,
+    TKG.sourceKind,
+    TKG.organization,
+    TKG.productScope,
+    TKG.hasQuote,
 }
 _DOI = re.compile(r"\b10\.\d{4,9}/\S+")
 _URL = re.compile(r"\b(?:https?|ftp)://|\bwww\.", re.IGNORECASE)

@@ -31,8 +31,13 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_answers_and_stops_cleanly(workers: int) -> None:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--workers", str(workers)],
-                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

@@ -73,7 +73,10 @@ def test_vignette(name: str, engine: str, evaluations) -> None:
         assert {tuple(p) for p in pairs} <= matched
     for statement, roles in expect.get("dose_figures", {}).items():
         regimen = next(d for o in options.values() for d in o["dosing"] if d["statement"] == statement)
-        figures = {d["role"]: [d["lower"] if d["lower"] is not None else d["upper"], d["upper"], d["unit"]] for d in regimen["doses"]}
+        figures = {
+            d["role"]: [d["lower"] if d["lower"] is not None else d["upper"], d["upper"], d["unit"]]
+            for d in regimen["doses"]
+        }
         for role, figure in roles.items():
             assert figures[role] == figure
     if "warnings" in expect:
@@ -83,7 +86,9 @@ def test_vignette(name: str, engine: str, evaluations) -> None:
             if "statements" in want:
                 assert _ids(warning["statements"]) == sorted(want["statements"])
     if "missing_information_fields" in expect:
-        assert sorted(q["field"] for q in evaluation["missing_information"]) == sorted(expect["missing_information_fields"])
+        assert sorted(q["field"] for q in evaluation["missing_information"]) == sorted(
+            expect["missing_information_fields"]
+        )
     if "candidates" in expect:
         asked = {c for q in evaluation["missing_information"] for c in q.get("candidates", [])}
         assert asked == set(expect["candidates"])

@@ -47,8 +47,9 @@ MAX_KEYS_TRIED = 8
 class CdsAuthError(Exception):
     """The call is refused; `status` 401 (with a Bearer challenge) or 503 (with Retry-After)."""
 
-    def __init__(self, description: str, status: int = 401, error: str | None = "invalid_token",
-                 retry_after: int | None = None) -> None:
+    def __init__(
+        self, description: str, status: int = 401, error: str | None = "invalid_token", retry_after: int | None = None
+    ) -> None:
         self.description = description
         self.status = status
         self.error = error
@@ -99,8 +100,9 @@ class ReplayCache:
                 raise CdsAuthError("the token's jti was already used (replay)")
             if len(self._until) >= self.capacity:
                 wait = max(1, int(self._expiry[0][0] - now) + 1)
-                raise CdsAuthError("too many recent tokens to check for replay; retry later", status=503,
-                                   error=None, retry_after=wait)
+                raise CdsAuthError(
+                    "too many recent tokens to check for replay; retry later", status=503, error=None, retry_after=wait
+                )
             self._until[key] = until
             heapq.heappush(self._expiry, (until, key))
 
@@ -108,8 +110,13 @@ class ReplayCache:
 class TokenVerifier:
     """Checks the bearer token of one CDS call against the issuer allow-list."""
 
-    def __init__(self, issuers: dict[str, Issuer], clock_skew_s: float = 60.0, max_lifetime_s: float = 300.0,
-                 replay_capacity: int = 100_000) -> None:
+    def __init__(
+        self,
+        issuers: dict[str, Issuer],
+        clock_skew_s: float = 60.0,
+        max_lifetime_s: float = 300.0,
+        replay_capacity: int = 100_000,
+    ) -> None:
         self.issuers = issuers
         self.clock_skew_s = clock_skew_s
         self.max_lifetime_s = max_lifetime_s
@@ -132,8 +139,7 @@ class TokenVerifier:
             raise CdsAuthError("the bearer token is not a well-formed JWT") from None
         alg = header.get("alg")
         if alg not in ALGORITHMS:
-            raise CdsAuthError("the token's alg is not an accepted asymmetric algorithm "
-                               f"({', '.join(ALGORITHMS)})")
+            raise CdsAuthError(f"the token's alg is not an accepted asymmetric algorithm ({', '.join(ALGORITHMS)})")
         iss = unverified.get("iss")
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
@@ -159,8 +165,15 @@ class TokenVerifier:
         options = {"require": list(REQUIRED_CLAIMS), "verify_iat": True}
         for key in candidates:
             try:
-                return jwt.decode(token, key=key.key, algorithms=[alg], audience=audiences, issuer=iss,
-                                  leeway=self.clock_skew_s, options=options)
+                return jwt.decode(
+                    token,
+                    key=key.key,
+                    algorithms=[alg],
+                    audience=audiences,
+                    issuer=iss,
+                    leeway=self.clock_skew_s,
+                    options=options,
+                )
             except jwt.InvalidSignatureError:
                 continue
             except jwt.ExpiredSignatureError:
@@ -202,24 +215,31 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-
 def verifier_for(settings: Settings) -> TokenVerifier | None:
     """The start-up decision: a verifier when issuers are configured; None (auth off) only on a loopback
     address or with the explicit `cds_allow_unauthenticated`; otherwise `ConfigError`: the server refuses to start."""
     if settings.cds_issuers is not None:
         issuers = load_issuers(settings.cds_issuers)
         log.info("CDS Hooks client authentication is on: %d trusted issuer(s)", len(issuers))
-        return TokenVerifier(issuers, settings.cds_clock_skew_s, settings.cds_max_token_lifetime_s,
-                             settings.cds_replay_cache_size)
+        return TokenVerifier(
+            issuers, settings.cds_clock_skew_s, settings.cds_max_token_lifetime_s, settings.cds_replay_cache_size
+        )
     if settings.cds_allow_unauthenticated:
-        log.warning("!!! CDS Hooks client authentication is OFF (--cds-allow-unauthenticated): anyone who can reach "
-                    "%s may call the CDS services and post feedback. Configure --cds-issuers for production. !!!",
-                    settings.listen_host)
+        log.warning(
+            "!!! CDS Hooks client authentication is OFF (--cds-allow-unauthenticated): anyone who can reach "
+            "%s may call the CDS services and post feedback. Configure --cds-issuers for production. !!!",
+            settings.listen_host,
+        )
         return None
     if is_loopback(settings.listen_host):
-        log.warning("CDS Hooks client authentication is off: listening on loopback (%s) with no trusted issuers "
-                    "configured (--cds-issuers)", settings.listen_host)
+        log.warning(
+            "CDS Hooks client authentication is off: listening on loopback (%s) with no trusted issuers "
+            "configured (--cds-issuers)",
+            settings.listen_host,
+        )
         return None
-    raise ConfigError(f"refusing to serve CDS Hooks on {settings.listen_host} without client authentication: give "
-                      "--cds-issuers FILE (the trusted CDS clients and their JWKS), or --cds-allow-unauthenticated "
-                      "to run without it")
+    raise ConfigError(
+        f"refusing to serve CDS Hooks on {settings.listen_host} without client authentication: give "
+        "--cds-issuers FILE (the trusted CDS clients and their JWKS), or --cds-allow-unauthenticated "
+        "to run without it"
+    )

@@ -32,7 +32,6 @@ STATUS_ORDER = ("eligible", "deferred", "undetermined", "not-indicated", "exclud
 EXCLUDING = ("excluded", "not-indicated")
 
 
-
 @dataclass(frozen=True)
 class CardContext:
     """What cards need beyond the evaluation; `base_url` None leaves out links to the API.
@@ -164,8 +163,10 @@ def _render_input(value: object) -> str:
 
 
 def unrecognized_lines(unrecognized: list[dict]) -> list[str]:
-    return [f"- {code(u.get('field', '?'), 100)}: {_render_input(u.get('input'))} — {md(u.get('reason', ''), 300)}"
-            for u in unrecognized]
+    return [
+        f"- {code(u.get('field', '?'), 100)}: {_render_input(u.get('input'))} — {md(u.get('reason', ''), 300)}"
+        for u in unrecognized
+    ]
 
 
 def _notes_section(notes: Iterable[str]) -> list[str]:
@@ -213,9 +214,13 @@ def options_card(evaluation: dict, ctx: CardContext, notes: list[str] | None = N
         names = [f"{o['label']} {STATUS_TEXT[o['status']]}" for o in sorted(options, key=_option_sort_key)]
         summary = listing("No option is eligible now: ", names)
 
-    conditions = ", ".join(md(c.get("label") or c["term"]) for c in evaluation.get("conditions", [])) or "none recognised"
-    lines = [f"Options for this patient from therapy-kg {md(evaluation['knowledge_version'])} "
-             f"({md(evaluation['engine'])} engine). Conditions: {conditions}."]
+    conditions = (
+        ", ".join(md(c.get("label") or c["term"]) for c in evaluation.get("conditions", [])) or "none recognised"
+    )
+    lines = [
+        f"Options for this patient from therapy-kg {md(evaluation['knowledge_version'])} "
+        f"({md(evaluation['engine'])} engine). Conditions: {conditions}."
+    ]
     for status in STATUS_ORDER:
         group = [o for o in options if o["status"] == status]
         if not group:
@@ -240,13 +245,18 @@ def _grouped_option_lines(options: list[dict]) -> list[str]:
     """Options that share line and reasons are listed together, their reasons once."""
     groups: dict[tuple, list[dict]] = {}
     for option in sorted(options, key=_option_sort_key):
-        key = (option["line"], tuple(r["statement"] for r in option["reasons"]),
-               tuple(u["text"] for r in option["reasons"] for u in r.get("unmet", [])))
+        key = (
+            option["line"],
+            tuple(r["statement"] for r in option["reasons"]),
+            tuple(u["text"] for r in option["reasons"] for u in r.get("unmet", [])),
+        )
         groups.setdefault(key, []).append(option)
     lines = []
     for (line, _, _), members in groups.items():
-        names = ", ".join(f"**{md(o['label'])}**" + (" (preferred)" if o["preferred"] else "") + f" (`{o['intervention']}`)"
-                          for o in members)
+        names = ", ".join(
+            f"**{md(o['label'])}**" + (" (preferred)" if o["preferred"] else "") + f" (`{o['intervention']}`)"
+            for o in members
+        )
         lines.append(f"- {names}" + (f" — line {line}" if line is not None else ""))
         for reason in members[0]["reasons"]:
             lines += _reason_lines(reason, indent="  ")
@@ -265,8 +275,11 @@ def warning_card(warning: dict, index: int, ctx: CardContext) -> Card:
     elif kind.startswith("current-therapy-"):
         status = STATUS_TEXT.get(kind.removeprefix("current-therapy-"), kind.removeprefix("current-therapy-"))
         advice = "; if stopping it, taper: never stop abruptly" if stopping else "; review it"
-        summary = fit(f"The patient takes {label}, now {status} for this patient{advice}",
-                      f"{cap(label)} is now {status}{advice}", f"{cap(label)} is now {status} for this patient")
+        summary = fit(
+            f"The patient takes {label}, now {status} for this patient{advice}",
+            f"{cap(label)} is now {status}{advice}",
+            f"{cap(label)} is now {status} for this patient",
+        )
         topic = kind.removeprefix("current-therapy-")
     else:
         summary = fit(warning["message"], f"Warning about {label}")
@@ -291,12 +304,15 @@ def warning_card(warning: dict, index: int, ctx: CardContext) -> Card:
 def missing_information_card(evaluation: dict, ctx: CardContext) -> Card:
     questions = evaluation["missing_information"]
     if len(questions) == 1:
-        summary = fit(f"Missing from the record, would change options: {questions[0]['question']}",
-                      "Information missing from the record would change the options")
+        summary = fit(
+            f"Missing from the record, would change options: {questions[0]['question']}",
+            "Information missing from the record would change the options",
+        )
     else:
-        summary = fit(f"{len(questions)} answers missing from the record would change the options: "
-                      f"{questions[0]['question']}",
-                      f"{len(questions)} answers missing from the record would change the options")
+        summary = fit(
+            f"{len(questions)} answers missing from the record would change the options: {questions[0]['question']}",
+            f"{len(questions)} answers missing from the record would change the options",
+        )
     lines = ["Answers to these questions would change the options for this patient:", ""]
     affected: set[str] = set()
     for q in questions:
@@ -323,16 +339,21 @@ def unrecognized_card(evaluation: dict, ctx: CardContext) -> Card:
     n = len(evaluation["unrecognized"])
     noun = "entry" if n == 1 else "entries"
     these = "this coded entry" if n == 1 else "these coded entries"
-    lines = [f"therapy-kg maps no term of its graph to {these} of the record, so {'it was' if n == 1 else 'they were'} "
-             "not used:", ""]
+    lines = [
+        f"therapy-kg maps no term of its graph to {these} of the record, so {'it was' if n == 1 else 'they were'} "
+        "not used:",
+        "",
+    ]
     lines += unrecognized_lines(evaluation["unrecognized"])
     return Card(
         uuid=ctx.issued.card("unrecognized"),
         summary=fit(f"{n} coded {noun} in the record not recognised by therapy-kg (not used)"),
         detail="\n".join(lines),
         indicator="info",
-        source=Source(label="therapy-kg: code mappings",
-                      topic=Coding(system=TOPIC_SYSTEM, code="unrecognized", display="Codes not recognised")),
+        source=Source(
+            label="therapy-kg: code mappings",
+            topic=Coding(system=TOPIC_SYSTEM, code="unrecognized", display="Codes not recognised"),
+        ),
     )
 
 
@@ -361,8 +382,10 @@ def _order_header(match: OrderMatch, option: dict | None) -> list[str]:
     order = match.order
     mapped = match.code
     via = f" through {md(mapped.get('system', ''))} code {md(mapped.get('code', ''))}" if mapped else ""
-    line = (f"**Order** {code(order.reference)}: {md(order.description, 300)} — maps to **{md(match.requested_label)}** "
-            f"(`{match.requested}`){via}")
+    line = (
+        f"**Order** {code(order.reference)}: {md(order.description, 300)} — maps to **{md(match.requested_label)}** "
+        f"(`{match.requested}`){via}"
+    )
     if match.assessed != match.requested:
         line += f"; assessed as **{md(match.assessed_label)}** (`{match.assessed}`)"
         if match.route_assumed:
@@ -408,14 +431,21 @@ def _alternative_suggestions(options: list[dict], ctx: CardContext, card_uuid: s
     suggestions = []
     for option in options:
         rank = f" (line {option['line']})" if option["line"] is not None else ""
-        suggestions.append(Suggestion(
-            label=f"Propose {option['label']}{rank} instead",
-            uuid=ctx.issued.suggestion(card_uuid, f"propose {option['intervention']}"),
-            isRecommended=bool(option["preferred"]),
-            actions=[Action(type="create", description=f"Create a draft request for {option['label']}{rank}, "
-                            "an option eligible for this patient",
-                            resource=_proposal(option, ctx))],
-        ))
+        suggestions.append(
+            Suggestion(
+                label=f"Propose {option['label']}{rank} instead",
+                uuid=ctx.issued.suggestion(card_uuid, f"propose {option['intervention']}"),
+                isRecommended=bool(option["preferred"]),
+                actions=[
+                    Action(
+                        type="create",
+                        description=f"Create a draft request for {option['label']}{rank}, "
+                        "an option eligible for this patient",
+                        resource=_proposal(option, ctx),
+                    )
+                ],
+            )
+        )
     return suggestions
 
 
@@ -436,8 +466,11 @@ def _unrecognized_section(evaluation: dict) -> list[str]:
 
 
 def _order_links(evaluation: dict, match: OrderMatch, ctx: CardContext, alternatives: list[dict]) -> list[Link] | None:
-    return _links(ctx.intervention_link(match.assessed), *(ctx.intervention_link(o["intervention"]) for o in alternatives),
-                  *_condition_links(evaluation, ctx))
+    return _links(
+        ctx.intervention_link(match.assessed),
+        *(ctx.intervention_link(o["intervention"]) for o in alternatives),
+        *_condition_links(evaluation, ctx),
+    )
 
 
 def _order_excluded_card(evaluation: dict, match: OrderMatch, option: dict, ctx: CardContext) -> Card:
@@ -446,10 +479,12 @@ def _order_excluded_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
     reasons = option["reasons"]
     why = reasons[0]["label"] if reasons else ""
     cited = ", ".join(_short_source(s) for s in _sources_of(reasons))
-    summary = fit(f"{label} is {status} for this patient: {why} ({cited})",
-                  f"{label} is {status} for this patient: {why}",
-                  f"{label} is {status} for this patient ({cited})",
-                  f"{label} is {status} for this patient")
+    summary = fit(
+        f"{label} is {status} for this patient: {why} ({cited})",
+        f"{label} is {status} for this patient: {why}",
+        f"{label} is {status} for this patient ({cited})",
+        f"{label} is {status} for this patient",
+    )
     card_uuid = ctx.issued.card(f"order/{option['status']}", reasons, match.assessed)
     alternatives = _first_line_alternatives(evaluation, option["intervention"])
     current = _current_therapy_warnings(evaluation, match)
@@ -470,14 +505,21 @@ def _order_excluded_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
     lines += _sources_section(cited_reasons)
 
     suggestions = _alternative_suggestions(alternatives, ctx, card_uuid)
-    suggestions.append(Suggestion(
-        label=f"Remove the draft {match.requested_label} order"
-        + (" (the patient takes it: taper, do not stop abruptly)" if current else ""),
-        uuid=ctx.issued.suggestion(card_uuid, "remove-order"),
-        isRecommended=not current,
-        actions=[Action(type="delete", description=f"Remove the draft order {match.order.reference}",
-                        resourceId=match.order.reference)],
-    ))
+    suggestions.append(
+        Suggestion(
+            label=f"Remove the draft {match.requested_label} order"
+            + (" (the patient takes it: taper, do not stop abruptly)" if current else ""),
+            uuid=ctx.issued.suggestion(card_uuid, "remove-order"),
+            isRecommended=not current,
+            actions=[
+                Action(
+                    type="delete",
+                    description=f"Remove the draft order {match.order.reference}",
+                    resourceId=match.order.reference,
+                )
+            ],
+        )
+    )
     return Card(
         uuid=card_uuid,
         summary=summary,
@@ -497,8 +539,11 @@ def _order_deferred_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
     unmet = {u["text"]: u for r in reasons for u in r.get("unmet", [])}
     rank = f" (line {option['line']})" if option["line"] is not None else ""
     not_yet = "; ".join(unmet) or "a prerequisite is not met"
-    summary = fit(f"{label}{rank} is deferred for this patient: {not_yet}",
-                  f"{label}{rank} is deferred: {not_yet}", f"{label}{rank} is deferred for this patient")
+    summary = fit(
+        f"{label}{rank} is deferred for this patient: {not_yet}",
+        f"{label}{rank} is deferred: {not_yet}",
+        f"{label}{rank} is deferred for this patient",
+    )
     card_uuid = ctx.issued.card("order/deferred", reasons, match.assessed)
     wanted = {o for u in unmet.values() for o in u.get("options", [])}
     alternatives = [o for o in _eligible(evaluation) if o["intervention"] in wanted]
@@ -528,8 +573,10 @@ def _order_undetermined_card(evaluation: dict, match: OrderMatch, option: dict, 
     label = cap(match.assessed_label)
     questions = [q for q in evaluation["missing_information"] if option["intervention"] in q.get("options", [])]
     first = questions[0]["question"] if questions else "the record does not say enough"
-    summary = fit(f"{label}: whether it suits this patient depends on: {first}",
-                  f"{label}: suitability depends on information missing from the record")
+    summary = fit(
+        f"{label}: whether it suits this patient depends on: {first}",
+        f"{label}: suitability depends on information missing from the record",
+    )
     lines = _order_header(match, option)
     lines += ["", "**Statements that may apply**", ""] + [line for r in option["reasons"] for line in _reason_lines(r)]
     if questions:
@@ -586,7 +633,10 @@ def _dosing_lines(option: dict) -> list[str]:
         population = f" ({md(dosing['population']['label'])})" if dosing.get("population") else ""
         lines += _reason_lines(dosing)
         if dosing.get("doses"):
-            lines.append(f"  - doses{population}: " + "; ".join(md(_dose_text(d)) for d in sorted(dosing["doses"], key=_dose_order)))
+            lines.append(
+                f"  - doses{population}: "
+                + "; ".join(md(_dose_text(d)) for d in sorted(dosing["doses"], key=_dose_order))
+            )
     return lines
 
 
@@ -594,9 +644,14 @@ def _order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
     """An info card with the dosing for the patient's age group, condition-specific cautions and a
     preferred alternative; None when the graph has none of these to add."""
     applying = [d for d in option.get("dosing", []) if d.get("applies") != "possibly" and d.get("doses")]
-    specific_cautions = [c for c in option.get("cautions", []) if any(m.get("field") == "conditions" for m in c.get("matched", []))]
-    preferred = [o for o in _eligible(evaluation)
-                 if o["preferred"] and o["intervention"] != option["intervention"] and o["line"] == option["line"]]
+    specific_cautions = [
+        c for c in option.get("cautions", []) if any(m.get("field") == "conditions" for m in c.get("matched", []))
+    ]
+    preferred = [
+        o
+        for o in _eligible(evaluation)
+        if o["preferred"] and o["intervention"] != option["intervention"] and o["line"] == option["line"]
+    ]
     if not (option.get("dosing") or option.get("cautions") or preferred):
         return None
     label = cap(match.assessed_label)
@@ -610,7 +665,8 @@ def _order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
         extra = ""
     head = f"{label} is eligible{extra}"
     summary = (_dosing_summary(head, applying[0]) if applying else None) or fit(
-        f"{label}{rank} is eligible for this patient{extra}", head)
+        f"{label}{rank} is eligible for this patient{extra}", head
+    )
 
     lines = _order_header(match, option)
     lines += ["", "**Why it is eligible**", ""] + [line for r in option["reasons"] for line in _reason_lines(r)]
@@ -621,8 +677,13 @@ def _order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
         lines += ["", "**Monitoring**", ""] + [line for r in option["monitoring"] for line in _reason_lines(r)]
     lines += _alternatives_lines(preferred, "Preferred for this patient")
     lines += _unrecognized_section(evaluation)
-    cited = option["reasons"] + option.get("dosing", []) + option.get("cautions", []) + option.get("monitoring", []) \
+    cited = (
+        option["reasons"]
+        + option.get("dosing", [])
+        + option.get("cautions", [])
+        + option.get("monitoring", [])
         + [r for o in preferred for r in o["reasons"]]
+    )
     lines += _sources_section(cited)
     suggestions = _alternative_suggestions(preferred, ctx, card_uuid) if preferred and not option["preferred"] else []
     return Card(
@@ -641,15 +702,21 @@ def _order_unassessed_card(evaluation: dict, match: OrderMatch, ctx: CardContext
     n = len(evaluation["unrecognized"])
     noun = "entry" if n == 1 else "entries"
     lines = _order_header(match, None)
-    lines += ["", f"The graph says nothing about {md(match.assessed_label)} for the recognised conditions of this "
-              f"patient, and {n} coded {noun} of the record could not be recognised:", ""]
+    lines += [
+        "",
+        f"The graph says nothing about {md(match.assessed_label)} for the recognised conditions of this "
+        f"patient, and {n} coded {noun} of the record could not be recognised:",
+        "",
+    ]
     lines += unrecognized_lines(evaluation["unrecognized"])
     return Card(
         uuid=ctx.issued.card("order/unassessed", (), match.assessed),
         summary=fit(f"Cannot assess the {match.requested_label} order: {n} coded {noun} of the record not recognised"),
         detail="\n".join(lines),
         indicator="info",
-        source=Source(label="therapy-kg: code mappings",
-                      topic=Coding(system=TOPIC_SYSTEM, code="unrecognized", display="Codes not recognised")),
+        source=Source(
+            label="therapy-kg: code mappings",
+            topic=Coding(system=TOPIC_SYSTEM, code="unrecognized", display="Codes not recognised"),
+        ),
         links=_links(ctx.intervention_link(match.assessed)),
     )

@@ -149,15 +149,29 @@ class FeedbackLedger:
     def counts(self, service: str) -> dict:
         """The counts of one service as plain rows (the GET feedback response)."""
         with self._lock:
-            outcomes = [{"kind": k, "intervention": i, "statement": s, "outcome": o, "count": n}
-                        for (sv, k, i, s, o), n in sorted(self._outcomes.items(), key=_sort_key) if sv == service]
-            reasons = [{"kind": k, "intervention": i, "reason": r, "count": n}
-                       for (sv, k, i, r), n in sorted(self._reasons.items(), key=_sort_key) if sv == service]
-            accepted = [{"kind": k, "intervention": i, "suggestion": a, "count": n}
-                        for (sv, k, i, a), n in sorted(self._accepted.items(), key=_sort_key) if sv == service]
+            outcomes = [
+                {"kind": k, "intervention": i, "statement": s, "outcome": o, "count": n}
+                for (sv, k, i, s, o), n in sorted(self._outcomes.items(), key=_sort_key)
+                if sv == service
+            ]
+            reasons = [
+                {"kind": k, "intervention": i, "reason": r, "count": n}
+                for (sv, k, i, r), n in sorted(self._reasons.items(), key=_sort_key)
+                if sv == service
+            ]
+            accepted = [
+                {"kind": k, "intervention": i, "suggestion": a, "count": n}
+                for (sv, k, i, a), n in sorted(self._accepted.items(), key=_sort_key)
+                if sv == service
+            ]
             unattributed = {o: n for (sv, o), n in sorted(self._unattributed.items()) if sv == service}
-        return {"service": service, "outcomes": outcomes, "overrideReasons": reasons,
-                "acceptedSuggestions": accepted, "unattributed": unattributed}
+        return {
+            "service": service,
+            "outcomes": outcomes,
+            "overrideReasons": reasons,
+            "acceptedSuggestions": accepted,
+            "unattributed": unattributed,
+        }
 
 
 def _sort_key(item: tuple[tuple, int]) -> tuple:

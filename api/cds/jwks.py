@@ -151,8 +151,10 @@ class JwksSource:
 
 
 def _download(url: str) -> object:
-    with httpx.Client(follow_redirects=False, trust_env=False, timeout=FETCH_TIMEOUT_S) as client, \
-            client.stream("GET", url, headers={"Accept": "application/json"}) as response:
+    with (
+        httpx.Client(follow_redirects=False, trust_env=False, timeout=FETCH_TIMEOUT_S) as client,
+        client.stream("GET", url, headers={"Accept": "application/json"}) as response,
+    ):
         if response.status_code != 200:
             raise JwksError(f"HTTP {response.status_code}")
         body = b""

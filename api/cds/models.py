@@ -42,27 +42,45 @@ class CDSRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="ignore",
-        json_schema_extra={"examples": [{
-            "hook": "patient-view",
-            "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
-            "context": {"userId": "Practitioner/example", "patientId": "p1"},
-            "prefetch": {
-                "patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1970-01-01"},
-                "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
-                    "resourceType": "Condition", "subject": {"reference": "Patient/p1"},
-                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "230690007"}]}}}]},
-            },
-        }]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "hook": "patient-view",
+                    "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+                    "context": {"userId": "Practitioner/example", "patientId": "p1"},
+                    "prefetch": {
+                        "patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1970-01-01"},
+                        "conditions": {
+                            "resourceType": "Bundle",
+                            "type": "searchset",
+                            "entry": [
+                                {
+                                    "resource": {
+                                        "resourceType": "Condition",
+                                        "subject": {"reference": "Patient/p1"},
+                                        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "230690007"}]},
+                                    }
+                                }
+                            ],
+                        },
+                    },
+                }
+            ]
+        },
     )
     hook: Annotated[StrictStr, Field(min_length=1, max_length=100, description="The hook that triggered the call.")]
-    hookInstance: Annotated[StrictStr, Field(min_length=1, max_length=200,
-                                             description="A UUID for this particular hook call.")]
-    fhirServer: Annotated[StrictStr | None, Field(default=None, max_length=2000,
-                                                  description="The client's FHIR base URL; never contacted.")] = None
+    hookInstance: Annotated[
+        StrictStr, Field(min_length=1, max_length=200, description="A UUID for this particular hook call.")
+    ]
+    fhirServer: Annotated[
+        StrictStr | None,
+        Field(default=None, max_length=2000, description="The client's FHIR base URL; never contacted."),
+    ] = None
     fhirAuthorization: FhirAuthorization | None = None
     context: dict[str, Any] = Field(description="Hook-specific context (see the hook's definition).")
     prefetch: dict[str, dict[str, Any] | None] | None = Field(
-        default=None, description="FHIR data prefetched by the client, keyed as in the discovery response.")
+        default=None, description="FHIR data prefetched by the client, keyed as in the discovery response."
+    )
     extension: dict[str, Any] | None = None
 
     @model_validator(mode="after")
@@ -84,8 +102,9 @@ class PatientViewContext(BaseModel):
 class OrderSelectContext(PatientViewContext):
     """Context of the order-select hook: the newly selected orders and every draft order of the session."""
 
-    selections: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=200)]],
-                          Field(min_length=1, max_length=100)]
+    selections: Annotated[
+        list[Annotated[StrictStr, Field(min_length=1, max_length=200)]], Field(min_length=1, max_length=100)
+    ]
     draftOrders: dict[str, Any]
 
 
@@ -200,8 +219,9 @@ class FeedbackOverrideReason(BaseModel):
     """Why the user overrode the card: one of the card's `overrideReasons` (or the client's own), a comment."""
 
     reason: Coding | None = None
-    userComment: Annotated[StrictStr | None, Field(default=None, max_length=10_000,
-                                                   description="Free text; never stored.")] = None
+    userComment: Annotated[
+        StrictStr | None, Field(default=None, max_length=10_000, description="Free text; never stored.")
+    ] = None
 
     @model_validator(mode="after")
     def _something(self) -> FeedbackOverrideReason:
@@ -231,18 +251,36 @@ class FeedbackEntry(BaseModel):
 class FeedbackRequest(BaseModel):
     """The body of `POST /cds-services/{id}/feedback`."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"feedback": [{
-        "card": "9368d37b-283f-44a0-93ea-547cebab93ed", "outcome": "overridden",
-        "overrideReason": {"reason": {"system": "https://w3id.org/therapy-kg/cds/override-reason",
-                                      "code": "specialist-advice"}},
-        "outcomeTimestamp": "2024-05-01T10:20:30Z"}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "feedback": [
+                        {
+                            "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+                            "outcome": "overridden",
+                            "overrideReason": {
+                                "reason": {
+                                    "system": "https://w3id.org/therapy-kg/cds/override-reason",
+                                    "code": "specialist-advice",
+                                }
+                            },
+                            "outcomeTimestamp": "2024-05-01T10:20:30Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
     feedback: Annotated[list[FeedbackEntry], Field(min_length=1, max_length=100)]
 
 
 class FeedbackReceipt(BaseModel):
     received: int = Field(description="Feedback entries counted.")
-    attributed: int = Field(description="Of them, entries about a card this service process issued (by uuid); "
-                            "the others are counted as unattributed.")
+    attributed: int = Field(
+        description="Of them, entries about a card this service process issued (by uuid); "
+        "the others are counted as unattributed."
+    )
 
 
 class OutcomeCount(BaseModel):
@@ -256,16 +294,19 @@ class OutcomeCount(BaseModel):
 class OverrideReasonCount(BaseModel):
     kind: str
     intervention: str | None
-    reason: str = Field(description="An override reason code of this service, `other` (a reason of the "
-                        "client's own) or `none` (no coded reason given).")
+    reason: str = Field(
+        description="An override reason code of this service, `other` (a reason of the "
+        "client's own) or `none` (no coded reason given)."
+    )
     count: int
 
 
 class AcceptedSuggestionCount(BaseModel):
     kind: str
     intervention: str | None
-    suggestion: str = Field(description="What the suggestion proposed (e.g. `propose tkg:Stretching`, "
-                            "`remove-order`), or `unknown`.")
+    suggestion: str = Field(
+        description="What the suggestion proposed (e.g. `propose tkg:Stretching`, `remove-order`), or `unknown`."
+    )
     count: int
 
 
@@ -276,5 +317,7 @@ class FeedbackCounts(BaseModel):
     outcomes: list[OutcomeCount]
     overrideReasons: list[OverrideReasonCount]
     acceptedSuggestions: list[AcceptedSuggestionCount]
-    unattributed: dict[str, int] = Field(description="Outcome → entries about a card uuid this process did not "
-                                         "issue (another worker or instance, or before a restart).")
+    unattributed: dict[str, int] = Field(
+        description="Outcome → entries about a card uuid this process did not "
+        "issue (another worker or instance, or before a restart)."
+    )

@@ -133,14 +133,22 @@ def _route(resource: dict) -> str | None:
         if not route:
             continue
         for coding in _as_list(route.get("coding")):
-            if isinstance(coding, dict) and coding.get("system") == SNOMED and isinstance(coding.get("code"), str) \
-                    and coding["code"] in ROUTE_CODES:
+            if (
+                isinstance(coding, dict)
+                and coding.get("system") == SNOMED
+                and isinstance(coding.get("code"), str)
+                and coding["code"] in ROUTE_CODES
+            ):
                 return ROUTE_CODES[coding["code"]]
         text = _concept_text(route)
         named = _route_from_text(text)
         if named:
             return named
-        codes = [c.get("code") for c in _as_list(route.get("coding")) if isinstance(c, dict) and isinstance(c.get("code"), str)]
+        codes = [
+            c.get("code")
+            for c in _as_list(route.get("coding"))
+            if isinstance(c, dict) and isinstance(c.get("code"), str)
+        ]
         if text or codes:  # a route this service has no form for: said, so never assumed oral
             return (text or f"route {codes[0]}").lower()[:100]
     return None
@@ -165,21 +173,29 @@ def _concept_text(concept: dict | None) -> str:
     if not concept:
         return ""
     parts = [concept["text"]] if isinstance(concept.get("text"), str) else []
-    parts += [c["display"] for c in _as_list(concept.get("coding")) if isinstance(c, dict) and isinstance(c.get("display"), str)]
+    parts += [
+        c["display"]
+        for c in _as_list(concept.get("coding"))
+        if isinstance(c, dict) and isinstance(c.get("display"), str)
+    ]
     return " / ".join(p.strip() for p in parts if p.strip())[:300]
 
 
 # ---------------------------------------------------------------------------------- resolution
-def resolve_order(order: DraftOrder, resolver: PatientResolver, knowledge: Knowledge,
-                  terms: TermResolver) -> OrderMatch | None:
+def resolve_order(
+    order: DraftOrder, resolver: PatientResolver, knowledge: Knowledge, terms: TermResolver
+) -> OrderMatch | None:
     """The intervention an order's code maps to and the form assessed (no option yet); None if unmapped."""
     if not order.concept:
         return None
     codings = []
     for coding in _as_list(order.concept.get("coding"))[:20]:
         try:  # a coding that is not even well-formed cannot map: it is skipped, like an unmapped one
-            codings.append(Coding.model_validate(
-                {k: coding[k] for k in ("system", "code", "display") if isinstance(coding, dict) and k in coding}))
+            codings.append(
+                Coding.model_validate(
+                    {k: coding[k] for k in ("system", "code", "display") if isinstance(coding, dict) and k in coding}
+                )
+            )
         except ValidationError:
             continue
     if not codings:

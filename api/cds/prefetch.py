@@ -72,7 +72,8 @@ def patient_bundle(prefetch: dict[str, Any] | None, patient_id: str) -> PatientB
     for key in REQUIRED:
         if key not in prefetch or _is_outcome(prefetch[key]) or (key == "patient" and prefetch[key] is None):
             raise CdsRequestError(
-                412, f"prefetch.{key}",
+                412,
+                f"prefetch.{key}",
                 f"the required prefetch '{key}' ({TEMPLATES[key]}) is missing or failed; this service does not "
                 "query the FHIR server, so the client must send it",
             )
@@ -129,7 +130,9 @@ def check_subject(resource: dict, where: str, patient_id: str) -> None:
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
             found = _PATIENT_REFERENCE.search(ref["reference"])
             if found and found.group(1) != patient_id:
-                raise CdsRequestError(400, f"{where}.{member}.reference", "refers to a patient other than context.patientId")
+                raise CdsRequestError(
+                    400, f"{where}.{member}.reference", "refers to a patient other than context.patientId"
+                )
 
 
 def _add(result: PatientBundle, resource: dict, origin: str) -> None:

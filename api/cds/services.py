@@ -19,9 +19,11 @@ from kg.fhir import bundle_path, read_bundle
 from kg.service import TherapyKG
 from kg.terms import TKG
 
-_USAGE = ("Send the prefetch keys 'patient' and 'conditions' (required: the service has no access to the "
-          "FHIR server and answers 412 without them); 'medications', 'medicationRequests' and 'procedures' "
-          "make current and tried therapies known.")
+_USAGE = (
+    "Send the prefetch keys 'patient' and 'conditions' (required: the service has no access to the "
+    "FHIR server and answers 412 without them); 'medications', 'medicationRequests' and 'procedures' "
+    "make current and tried therapies known."
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,11 @@ def _order_select(call: HookCall) -> list[Card]:
     """Orders the graph knows nothing about (most orders) end here, before the record is evaluated."""
     bundle = patient_bundle(call.request.prefetch, call.context.patientId)
     service = call.service
-    matches = [m for order in selected_orders(call.context.model_dump())
-               if (m := resolve_order(order, service.resolver, service.knowledge, service.terms)) is not None]
+    matches = [
+        m
+        for order in selected_orders(call.context.model_dump())
+        if (m := resolve_order(order, service.resolver, service.knowledge, service.terms)) is not None
+    ]
     if not matches:
         return []
     evaluation = evaluate_bundle(service, bundle)
@@ -130,8 +135,9 @@ def evaluate_bundle(service: TherapyKG, bundle: PatientBundle) -> dict | None:
     return evaluation
 
 
-def call_service(service_id: str, body: object, service: TherapyKG, base_url: str | None,
-                 issued: Issued | None = None) -> list[Card]:
+def call_service(
+    service_id: str, body: object, service: TherapyKG, base_url: str | None, issued: Issued | None = None
+) -> list[Card]:
     """Validate a request for one service and run it; errors are `CdsRequestError`s naming the member.
 
     `issued` collects the uuids of the cards and suggestions handed out (for feedback attribution).
@@ -141,8 +147,9 @@ def call_service(service_id: str, body: object, service: TherapyKG, base_url: st
         raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
     request = _validated(CDSRequest, body, "")
     if request.hook != cds.definition.hook:
-        raise CdsRequestError(400, "hook", f"service {service_id!r} answers the {cds.definition.hook!r} hook, "
-                              f"not {request.hook[:100]!r}")
+        raise CdsRequestError(
+            400, "hook", f"service {service_id!r} answers the {cds.definition.hook!r} hook, not {request.hook[:100]!r}"
+        )
     context = _validated(cds.context_model, request.context, "context")
     cards = CardContext(
         labels=_labels(service),

@@ -125,29 +125,49 @@ _REQUEST_BODY = {
     }
 }
 _UNAUTHORIZED = {
-    401: {"model": AuthProblem, "description": "No valid CDS client JWT (Authorization: Bearer): missing, "
-          "expired, wrong audience, untrusted issuer, bad signature, disallowed alg or replayed jti; the "
-          "WWW-Authenticate header says why", "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}},
-    503: {"model": AuthProblem, "description": "The client's token cannot be checked now (the issuer's JWK Set "
-          "cannot be fetched, or too many recent tokens to check for replay); see Retry-After"},
+    401: {
+        "model": AuthProblem,
+        "description": "No valid CDS client JWT (Authorization: Bearer): missing, "
+        "expired, wrong audience, untrusted issuer, bad signature, disallowed alg or replayed jti; the "
+        "WWW-Authenticate header says why",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    },
+    503: {
+        "model": AuthProblem,
+        "description": "The client's token cannot be checked now (the issuer's JWK Set "
+        "cannot be fetched, or too many recent tokens to check for replay); see Retry-After",
+    },
 }
 _ERRORS = {
     **_UNAUTHORIZED,
-    400: {"model": CdsProblem, "description": "Not JSON, a hook the service does not answer, or request data "
-          "that cannot be used (e.g. a selection naming no draft order); the message names the member"},
+    400: {
+        "model": CdsProblem,
+        "description": "Not JSON, a hook the service does not answer, or request data "
+        "that cannot be used (e.g. a selection naming no draft order); the message names the member",
+    },
     404: {"model": CdsProblem, "description": "No CDS service with this id"},
-    412: {"model": CdsProblem, "description": "A required prefetch key (patient, conditions) is missing: "
-          "the service does not query the FHIR server"},
-    422: {"model": CdsProblem, "description": "A member of the request has the wrong shape, or the body nests "
-          "deeper than the configured limit (default 64); the message names the member or the limit"},
+    412: {
+        "model": CdsProblem,
+        "description": "A required prefetch key (patient, conditions) is missing: "
+        "the service does not query the FHIR server",
+    },
+    422: {
+        "model": CdsProblem,
+        "description": "A member of the request has the wrong shape, or the body nests "
+        "deeper than the configured limit (default 64); the message names the member or the limit",
+    },
 }
 _SERVICE_ERRORS = {
     **_ERRORS,
     413: {"model": CdsProblem, "description": "The body is larger than the configured limit (default 1 MiB)"},
     415: {"model": CdsProblem, "description": "The Content-Type is not application/json"},
-    503: {"model": AuthProblem, "description": "Every evaluation place is taken, or the client's token cannot be "
-          "checked now (the issuer's JWK Set cannot be fetched, or too many recent tokens to check for replay); "
-          "see Retry-After", "headers": RETRY_AFTER_HEADER},
+    503: {
+        "model": AuthProblem,
+        "description": "Every evaluation place is taken, or the client's token cannot be "
+        "checked now (the issuer's JWK Set cannot be fetched, or too many recent tokens to check for replay); "
+        "see Retry-After",
+        "headers": RETRY_AFTER_HEADER,
+    },
 }
 
 
@@ -169,8 +189,15 @@ def list_services() -> Discovery:
     openapi_extra=_REQUEST_BODY,
     responses=_SERVICE_ERRORS,
 )
-async def call(request: Request, service: ServiceDep, runtime: RuntimeDep, settings: SettingsDep,
-               admission: AdmissionDep, _: ClientDep, service_id: ServiceId) -> JSONResponse:
+async def call(
+    request: Request,
+    service: ServiceDep,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    admission: AdmissionDep,
+    _: ClientDep,
+    service_id: ServiceId,
+) -> JSONResponse:
     try:
         if service_id not in SERVICES:
             raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
@@ -178,16 +205,18 @@ async def call(request: Request, service: ServiceDep, runtime: RuntimeDep, setti
         _require_json(request)
         body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
         async with admission.cds.place() as place:
-            cards = await place.run(_cards, service_id, body, JsonLimits.of(settings), service, runtime.public_url,
-                                    issued, size=len(body))
+            cards = await place.run(
+                _cards, service_id, body, JsonLimits.of(settings), service, runtime.public_url, issued, size=len(body)
+            )
     except CdsRequestError as exc:
         return problem(exc.status, f"{exc.field}: {exc.message}", field=exc.field)
     runtime.ledger.remember(issued)
     return JSONResponse(dump(CDSResponse(cards=cards)))
 
 
-def _cards(service_id: str, body: bytes, limits: JsonLimits, service: TherapyKG, base_url: str,
-           issued: Issued) -> list[Card]:
+def _cards(
+    service_id: str, body: bytes, limits: JsonLimits, service: TherapyKG, base_url: str, issued: Issued
+) -> list[Card]:
     """Parse and answer one service call (in a pool thread)."""
     return call_service(service_id, _document(body, limits), service, base_url=base_url, issued=issued)
 
@@ -240,8 +269,9 @@ def _known(service_id: str) -> None:
     openapi_extra=_FEEDBACK_BODY,
     responses=_FEEDBACK_ERRORS,
 )
-async def feedback(request: Request, runtime: RuntimeDep, settings: SettingsDep, _: ClientDep,
-                   service_id: ServiceId) -> JSONResponse:
+async def feedback(
+    request: Request, runtime: RuntimeDep, settings: SettingsDep, _: ClientDep, service_id: ServiceId
+) -> JSONResponse:
     try:
         _known(service_id)
         _require_json(request)

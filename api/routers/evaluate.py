@@ -59,11 +59,16 @@ _BODY_SCHEMA = {
         400: {"description": "The Content-Length header is not a number"},
         413: {"description": "The body is larger than the configured limit (default 1 MiB)"},
         415: {"description": "The Content-Type is not application/json or application/fhir+json"},
-        422: {"description": "The body is not JSON, has a key twice in one object, nests deeper than the configured limit (default 64), or the "
-              "patient document is invalid; the message names the field or the limit"},
-        503: {"description": "Every evaluation place (or, for engine=owl, reasoner place) is taken: try again "
-              "after Retry-After seconds; or the DL reasoner (engine=owl) is unavailable or timed out",
-              "headers": RETRY_AFTER_HEADER},
+        422: {
+            "description": "The body is not JSON, has a key twice in one object, nests deeper than the configured "
+            "limit (default 64), or the "
+            "patient document is invalid; the message names the field or the limit"
+        },
+        503: {
+            "description": "Every evaluation place (or, for engine=owl, reasoner place) is taken: try again "
+            "after Retry-After seconds; or the DL reasoner (engine=owl) is unavailable or timed out",
+            "headers": RETRY_AFTER_HEADER,
+        },
     },
 )
 async def evaluate(

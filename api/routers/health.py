@@ -16,8 +16,10 @@ class Health(BaseModel):
     knowledge_version: str
     store: str
     sparql_sandbox: str | None = Field(
-        default=None, description="How /sparql workers are confined: `seccomp` (no socket can be opened) or "
-        "`none` (started with --allow-unsandboxed); null before the first worker has started.")
+        default=None,
+        description="How /sparql workers are confined: `seccomp` (no socket can be opened) or "
+        "`none` (started with --allow-unsandboxed); null before the first worker has started.",
+    )
 
 
 @router.get("/health", response_model=Health, summary="Status, triple count, knowledge version, SPARQL sandbox")
@@ -25,5 +27,10 @@ def health(request: Request, store: StoreDep, service: ServiceDep) -> Health:
     runner = getattr(request.app.state, "sparql_runner", None)
     report = getattr(runner, "sandbox", None)
     sandbox = None if report is None else ("seccomp" if report.network_filter else "none")
-    return Health(status="ok", triples=store.triple_count(), knowledge_version=service.knowledge.version,
-                  store=store.name, sparql_sandbox=sandbox)
+    return Health(
+        status="ok",
+        triples=store.triple_count(),
+        knowledge_version=service.knowledge.version,
+        store=store.name,
+        sparql_sandbox=sandbox,
+    )

@@ -48,8 +48,12 @@ class Problem(BaseModel):
 
 
 _NOT_FOUND = {404: {"model": Problem, "description": "The graph holds no such term"}}
-_BAD_INPUT = {422: {"model": Problem,
-                    "description": "A malformed CURIE or IRI, or an unknown prefix; `field` names the parameter"}}
+_BAD_INPUT = {
+    422: {
+        "model": Problem,
+        "description": "A malformed CURIE or IRI, or an unknown prefix; `field` names the parameter",
+    }
+}
 
 
 class TermRef(BaseModel):
@@ -97,12 +101,16 @@ class LineRef(BaseModel):
 class StatementOut(BaseModel):
     statement: str = Field(description="CURIE of the statement")
     iri: str
-    kind: str = Field(description="recommendation, contraindication, not-indicated, caution, discontinuation-caution, "
-                      "dosing, monitoring or evidence")
+    kind: str = Field(
+        description="recommendation, contraindication, not-indicated, caution, discontinuation-caution, "
+        "dosing, monitoring or evidence"
+    )
     label: str
     claim: str = Field(description="The exact claim text of the seed")
-    relation: Relation = Field(description="`self`: about the term itself; `inherited`: about one of its ancestors; "
-                               "`narrower`: about one of its descendants")
+    relation: Relation = Field(
+        description="`self`: about the term itself; `inherited`: about one of its ancestors; "
+        "`narrower`: about one of its descendants"
+    )
     via: list[TermRef] = Field(description="The term(s) the statement names that relate it to the requested term")
     conditions: list[TermRef]
     interventions: list[TermRef]
@@ -117,8 +125,10 @@ class StatementOut(BaseModel):
 
 class TermDetail(TermSummary):
     children: list[TermRef] = Field(description="Direct named subclasses")
-    statements: list[StatementOut] = Field(description="Statements about the term (`self`), inherited from its "
-                                           "ancestors, and about its descendants (`narrower`)")
+    statements: list[StatementOut] = Field(
+        description="Statements about the term (`self`), inherited from its "
+        "ancestors, and about its descendants (`narrower`)"
+    )
 
 
 class SourceSummary(TermRef):
@@ -190,13 +200,16 @@ class TherapyLineOut(BaseModel):
 
 class TherapyLadderOut(BaseModel):
     condition: TermRef
-    lines: list[TherapyLineOut] = Field(description="Empty when no recommendation places an option on a line "
-                                        "for the condition or its parents")
+    lines: list[TherapyLineOut] = Field(
+        description="Empty when no recommendation places an option on a line for the condition or its parents"
+    )
     other_statements: list[StatementOut] = Field(
         description="The other statements about the condition or its parents (non-indications, contraindications, "
-        "cautions, evidence): why an option is or is not on the ladder")
+        "cautions, evidence): why an option is or is not on the ladder"
+    )
     narrower_conditions: list[TermRef] = Field(
-        description="More specific conditions with recommendations of their own: ask for their ladder")
+        description="More specific conditions with recommendations of their own: ask for their ladder"
+    )
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -245,12 +258,14 @@ class _Refs:
         return SourceRefOut(source=self.terms.compress(iri), iri=iri, label=label or _local(iri), reference=int(number))
 
     def line(self, iri: str, rank: str | None, label: str | None) -> LineRef:
-        return LineRef(line=self.terms.compress(iri), iri=iri, rank=int(rank) if rank else None,
-                       label=label or _local(iri))
+        return LineRef(
+            line=self.terms.compress(iri), iri=iri, rank=int(rank) if rank else None, label=label or _local(iri)
+        )
 
     def quote(self, iri: str, text: str, origin: str | None, source: str) -> QuoteOut:
-        return QuoteOut(quote=self.terms.compress(iri), iri=iri, text=text, origin=origin,
-                        source=self.terms.compress(source))
+        return QuoteOut(
+            quote=self.terms.compress(iri), iri=iri, text=text, origin=origin, source=self.terms.compress(source)
+        )
 
 
 def _refs(service) -> _Refs:
@@ -288,14 +303,22 @@ def _statements(rows: list[Row], refs: _Refs) -> list[StatementOut]:
                 lines[_LINE_LINKS[r["link"]]] = refs.line(r["target"], r["rank"], r["targetLabel"])
             elif r["link"] in _TERM_LINKS:
                 links[_TERM_LINKS[r["link"]]][r["target"]] = refs.term(r["target"], r["targetLabel"])
-        out.append(StatementOut(
-            statement=refs.terms.compress(iri), iri=iri, kind=_kind(first["kind"]), label=first["label"] or _local(iri),
-            claim=first["claim"], relation=relation, via=_sorted_terms(via),
-            **{name: _sorted_terms(links[name]) for name in _TERM_LINKS.values()},
-            line=lines.get("line"), requires_prior_line=lines.get("requires_prior_line"),
-            sources=sorted(sources.values(), key=lambda s: (s.reference, s.source)),
-            quotes=sorted(quotes.values(), key=lambda q: q.quote),
-        ))
+        out.append(
+            StatementOut(
+                statement=refs.terms.compress(iri),
+                iri=iri,
+                kind=_kind(first["kind"]),
+                label=first["label"] or _local(iri),
+                claim=first["claim"],
+                relation=relation,
+                via=_sorted_terms(via),
+                **{name: _sorted_terms(links[name]) for name in _TERM_LINKS.values()},
+                line=lines.get("line"),
+                requires_prior_line=lines.get("requires_prior_line"),
+                sources=sorted(sources.values(), key=lambda s: (s.reference, s.source)),
+                quotes=sorted(quotes.values(), key=lambda q: q.quote),
+            )
+        )
     return sorted(out, key=lambda s: (_RELATIONS.index(s.relation), s.statement))
 
 
@@ -326,8 +349,14 @@ def _term_detail(store: Store, refs: _Refs, value: str, category: str, field: st
     rows = [r for r in rows if CATEGORIES[r["category"]] == category]
     parents, children, codes = _term_lists(rows, refs)
     return TermDetail(
-        curie=refs.terms.compress(iri), iri=iri, label=rows[0]["label"] or _local(iri), category=category,
-        definition=rows[0]["definition"], parents=_sorted_terms(parents), children=_sorted_terms(children), codes=codes,
+        curie=refs.terms.compress(iri),
+        iri=iri,
+        label=rows[0]["label"] or _local(iri),
+        category=category,
+        definition=rows[0]["definition"],
+        parents=_sorted_terms(parents),
+        children=_sorted_terms(children),
+        codes=codes,
         statements=_statements(select(store, "term-statements", term=iri), refs),
     )
 
@@ -339,37 +368,59 @@ def _term_list(store: Store, refs: _Refs, category: str) -> list[TermSummary]:
     out = []
     for iri, rows in grouped.items():
         parents, _, codes = _term_lists(rows, refs)
-        out.append(TermSummary(curie=refs.terms.compress(iri), iri=iri, label=rows[0]["label"] or _local(iri),
-                               category=CATEGORIES[category], definition=rows[0]["definition"],
-                               parents=_sorted_terms(parents), codes=codes))
+        out.append(
+            TermSummary(
+                curie=refs.terms.compress(iri),
+                iri=iri,
+                label=rows[0]["label"] or _local(iri),
+                category=CATEGORIES[category],
+                definition=rows[0]["definition"],
+                parents=_sorted_terms(parents),
+                codes=codes,
+            )
+        )
     return sorted(out, key=lambda t: t.curie)
 
 
 # ---------------------------------------------------------------------------------------- routes
-_CURIE = Path(description="A CURIE such as `tkg:Spasticity`, or a full (URL-encoded) IRI",
-              examples=["tkg:Spasticity", "tkg:OralBaclofen"])
+_CURIE = Path(
+    description="A CURIE such as `tkg:Spasticity`, or a full (URL-encoded) IRI",
+    examples=["tkg:Spasticity", "tkg:OralBaclofen"],
+)
 
 
-@router.get("/conditions", response_model=list[TermSummary],
-            summary="Every condition with label, definition, parents and codes")
+@router.get(
+    "/conditions", response_model=list[TermSummary], summary="Every condition with label, definition, parents and codes"
+)
 def list_conditions(store: StoreDep, service: ServiceDep) -> list[TermSummary]:
     return _term_list(store, _refs(service), TKG + "Condition")
 
 
-@router.get("/conditions/{curie:path}", response_model=TermDetail, responses={**_NOT_FOUND, **_BAD_INPUT},
-            summary="One condition: hierarchy, codes and every statement about it, its parents or its subtypes")
+@router.get(
+    "/conditions/{curie:path}",
+    response_model=TermDetail,
+    responses={**_NOT_FOUND, **_BAD_INPUT},
+    summary="One condition: hierarchy, codes and every statement about it, its parents or its subtypes",
+)
 def get_condition(store: StoreDep, service: ServiceDep, curie: str = _CURIE) -> TermDetail:
     return _term_detail(store, _refs(service), curie, "condition", "curie")
 
 
-@router.get("/interventions", response_model=list[TermSummary],
-            summary="Every intervention with label, definition, parents and codes")
+@router.get(
+    "/interventions",
+    response_model=list[TermSummary],
+    summary="Every intervention with label, definition, parents and codes",
+)
 def list_interventions(store: StoreDep, service: ServiceDep) -> list[TermSummary]:
     return _term_list(store, _refs(service), TKG + "Intervention")
 
 
-@router.get("/interventions/{curie:path}", response_model=TermDetail, responses={**_NOT_FOUND, **_BAD_INPUT},
-            summary="One intervention: hierarchy, codes and every statement about it, its parents or its subtypes")
+@router.get(
+    "/interventions/{curie:path}",
+    response_model=TermDetail,
+    responses={**_NOT_FOUND, **_BAD_INPUT},
+    summary="One intervention: hierarchy, codes and every statement about it, its parents or its subtypes",
+)
 def get_intervention(store: StoreDep, service: ServiceDep, curie: str = _CURIE) -> TermDetail:
     return _term_detail(store, _refs(service), curie, "intervention", "curie")
 
@@ -378,13 +429,24 @@ def _source_summary(iri: str, rows: list[Row], refs: _Refs, model=SourceSummary,
     first = rows[0]
     kinds = [refs.term(r["other"], r["otherLabel"]) for r in rows if r["detail"] == "kind"]
     organizations = {r["other"]: refs.term(r["other"], r["otherLabel"]) for r in rows if r["detail"] == "organization"}
-    return model(curie=refs.terms.compress(iri), iri=iri, label=first["label"] or _local(iri),
-                 reference=int(first["number"]), definition=first["definition"], comment=first["comment"],
-                 kind=kinds[0] if kinds else None, organizations=_sorted_terms(organizations), **extra)
+    return model(
+        curie=refs.terms.compress(iri),
+        iri=iri,
+        label=first["label"] or _local(iri),
+        reference=int(first["number"]),
+        definition=first["definition"],
+        comment=first["comment"],
+        kind=kinds[0] if kinds else None,
+        organizations=_sorted_terms(organizations),
+        **extra,
+    )
 
 
-@router.get("/sources", response_model=list[SourceSummary],
-            summary="The seed's numbered sources: label, reference number, kind, organizations")
+@router.get(
+    "/sources",
+    response_model=list[SourceSummary],
+    summary="The seed's numbered sources: label, reference number, kind, organizations",
+)
 def list_sources(store: StoreDep, service: ServiceDep) -> list[SourceSummary]:
     refs = _refs(service)
     grouped: dict[str, list[Row]] = defaultdict(list)
@@ -394,8 +456,12 @@ def list_sources(store: StoreDep, service: ServiceDep) -> list[SourceSummary]:
     return sorted(summaries, key=lambda s: (s.reference, s.curie))
 
 
-@router.get("/sources/{id:path}", response_model=SourceDetail, responses={**_NOT_FOUND, **_BAD_INPUT},
-            summary="One source: what is known of it, verified quotes and the statements citing it")
+@router.get(
+    "/sources/{id:path}",
+    response_model=SourceDetail,
+    responses={**_NOT_FOUND, **_BAD_INPUT},
+    summary="One source: what is known of it, verified quotes and the statements citing it",
+)
 def get_source(
     store: StoreDep,
     service: ServiceDep,
@@ -408,20 +474,38 @@ def get_source(
         raise HTTPException(404, f"the graph has no source {refs.terms.compress(iri)}; see GET /sources")
     quotes = {r["other"]: refs.quote(r["other"], r["text"], r["origin"], iri) for r in rows if r["detail"] == "quote"}
     statements = {
-        r["other"]: CitingStatementOut(statement=refs.terms.compress(r["other"]), iri=r["other"], kind=_kind(r["kind"]),
-                                       label=r["otherLabel"] or _local(r["other"]), claim=r["claim"])
-        for r in rows if r["detail"] == "statement"
+        r["other"]: CitingStatementOut(
+            statement=refs.terms.compress(r["other"]),
+            iri=r["other"],
+            kind=_kind(r["kind"]),
+            label=r["otherLabel"] or _local(r["other"]),
+            claim=r["claim"],
+        )
+        for r in rows
+        if r["detail"] == "statement"
     }
-    return _source_summary(iri, rows, refs, SourceDetail,
-                           quotes=sorted(quotes.values(), key=lambda q: q.quote),
-                           statements=sorted(statements.values(), key=lambda s: s.statement))
+    return _source_summary(
+        iri,
+        rows,
+        refs,
+        SourceDetail,
+        quotes=sorted(quotes.values(), key=lambda q: q.quote),
+        statements=sorted(statements.values(), key=lambda s: s.statement),
+    )
 
 
-@router.get("/lookup", response_model=LookupOut, responses={
-    404: {"model": Problem, "description": "No term of the graph maps to the code"},
-    422: {"model": Problem,
-          "description": "A code system the graph does not map, or a malformed code; `field` names it"},
-}, summary="The term(s) a code maps to (SNOMED CT, ICD-10-CM, RxNorm, ATC), with the match type")
+@router.get(
+    "/lookup",
+    response_model=LookupOut,
+    responses={
+        404: {"model": Problem, "description": "No term of the graph maps to the code"},
+        422: {
+            "model": Problem,
+            "description": "A code system the graph does not map, or a malformed code; `field` names it",
+        },
+    },
+    summary="The term(s) a code maps to (SNOMED CT, ICD-10-CM, RxNorm, ATC), with the match type",
+)
 def lookup(
     store: StoreDep,
     service: ServiceDep,
@@ -432,8 +516,9 @@ def lookup(
     cs = service.resolver.systems.get(system)
     if cs is None:
         known = ", ".join(sorted(service.resolver.systems))
-        raise PatientInputError("system", f"code system {system[:200]!r} is not one the graph maps; "
-                                f"use one of: {known}")
+        raise PatientInputError(
+            "system", f"code system {system[:200]!r} is not one the graph maps; use one of: {known}"
+        )
     code = code.strip()
     if not code:
         raise PatientInputError("code", "a code is required")
@@ -446,16 +531,27 @@ def lookup(
         rows = select(store, "code", code=iri)
         if rows:
             note = None if candidate == code else f"{code} resolved through its parent code {candidate}"
-            matches = {(r["term"], r["match"]): CodeMatchOut(
-                **refs.term(r["term"], r["label"]).model_dump(), category=CATEGORIES.get(r["category"] or ""),
-                match=_local(r["match"]), code=candidate, note=note) for r in rows}
+            matches = {
+                (r["term"], r["match"]): CodeMatchOut(
+                    **refs.term(r["term"], r["label"]).model_dump(),
+                    category=CATEGORIES.get(r["category"] or ""),
+                    match=_local(r["match"]),
+                    code=candidate,
+                    note=note,
+                )
+                for r in rows
+            }
             ordered = sorted(matches.values(), key=lambda m: (m.curie, m.match))
             return LookupOut(system=system, code=code, matches=ordered)
     raise HTTPException(404, f"{cs.name} code {code[:100]!r} maps to no term of the graph")
 
 
-@router.get("/therapy-lines", response_model=TherapyLadderOut, responses={**_NOT_FOUND, **_BAD_INPUT},
-            summary="The therapy ladder for a condition: lines, options, recommendations, prerequisites, sources")
+@router.get(
+    "/therapy-lines",
+    response_model=TherapyLadderOut,
+    responses={**_NOT_FOUND, **_BAD_INPUT},
+    summary="The therapy ladder for a condition: lines, options, recommendations, prerequisites, sources",
+)
 def therapy_lines(
     store: StoreDep,
     service: ServiceDep,
@@ -467,8 +563,12 @@ def therapy_lines(
     on_ladder = {r.iri for line in lines for r in line.recommendations}
     others = [s for s in term.statements if s.relation != "narrower" and s.iri not in on_ladder]
     narrower = {v.iri: v for s in term.statements if s.relation == "narrower" and s.line is not None for v in s.via}
-    return TherapyLadderOut(condition=TermRef(curie=term.curie, iri=term.iri, label=term.label), lines=lines,
-                            other_statements=others, narrower_conditions=_sorted_terms(narrower))
+    return TherapyLadderOut(
+        condition=TermRef(curie=term.curie, iri=term.iri, label=term.label),
+        lines=lines,
+        other_statements=others,
+        narrower_conditions=_sorted_terms(narrower),
+    )
 
 
 def _ladder(rows: list[Row], refs: _Refs) -> list[TherapyLineOut]:
@@ -485,24 +585,36 @@ def _ladder(rows: list[Row], refs: _Refs) -> list[TherapyLineOut]:
         for row in line_rows:
             if row["detail"] != "option":
                 continue
-            option = options.setdefault(row["intervention"], OptionOut(
-                intervention=refs.terms.compress(row["intervention"]), iri=row["intervention"],
-                label=row["interventionLabel"] or _local(row["intervention"]), preferred=False, conditions=[],
-                recommendations=[]))
+            option = options.setdefault(
+                row["intervention"],
+                OptionOut(
+                    intervention=refs.terms.compress(row["intervention"]),
+                    iri=row["intervention"],
+                    label=row["interventionLabel"] or _local(row["intervention"]),
+                    preferred=False,
+                    conditions=[],
+                    recommendations=[],
+                ),
+            )
             option.preferred = option.preferred or row["preferred"] == "true"
             if row["condition"] not in {c.iri for c in option.conditions}:
-                option.conditions = sorted([*option.conditions, refs.term(row["condition"], row["conditionLabel"])],
-                                           key=lambda t: t.curie)
+                option.conditions = sorted(
+                    [*option.conditions, refs.term(row["condition"], row["conditionLabel"])], key=lambda t: t.curie
+                )
             statement = refs.terms.compress(row["statement"])
             if statement not in option.recommendations:
                 option.recommendations = sorted([*option.recommendations, statement])
         first = line_rows[0]
-        lines.append(TherapyLineOut(
-            rank=int(first["rank"]), line=refs.terms.compress(line_iri), iri=line_iri,
-            label=first["lineLabel"] or _local(line_iri),
-            options=sorted(options.values(), key=lambda o: (not o.preferred, o.label.lower(), o.intervention)),
-            recommendations=sorted(recommendations, key=lambda r: (r.inherited, r.statement)),
-        ))
+        lines.append(
+            TherapyLineOut(
+                rank=int(first["rank"]),
+                line=refs.terms.compress(line_iri),
+                iri=line_iri,
+                label=first["lineLabel"] or _local(line_iri),
+                options=sorted(options.values(), key=lambda o: (not o.preferred, o.label.lower(), o.intervention)),
+                recommendations=sorted(recommendations, key=lambda r: (r.inherited, r.statement)),
+            )
+        )
     return sorted(lines, key=lambda line: (line.rank, line.line))
 
 
@@ -514,13 +626,22 @@ def _recommendation(iri: str, rows: list[Row], refs: _Refs) -> RecommendationOut
     preferred = sorted({refs.terms.compress(r["intervention"]) for r in option_rows if r["preferred"] == "true"})
     prior = [refs.line(r["priorLine"], r["priorRank"], r["priorLabel"]) for r in rows if r["detail"] == "prior-line"]
     findings = {r["finding"]: refs.term(r["finding"], r["findingLabel"]) for r in rows if r["detail"] == "finding"}
-    sources = {r["source"]: refs.source(r["source"], r["sourceLabel"], r["sourceNumber"])
-               for r in rows if r["detail"] == "source"}
+    sources = {
+        r["source"]: refs.source(r["source"], r["sourceLabel"], r["sourceNumber"])
+        for r in rows
+        if r["detail"] == "source"
+    }
     return RecommendationOut(
-        statement=refs.terms.compress(iri), iri=iri, kind="recommendation", label=first["label"] or _local(iri),
-        claim=first["claim"], conditions=_sorted_terms(conditions),
-        inherited=all(r["inherited"] == "true" for r in rows), options=options, preferred=preferred,
-        requires_prior_line=min(prior, key=lambda p: (p.rank or 0)) if prior else None,
+        statement=refs.terms.compress(iri),
+        iri=iri,
+        kind="recommendation",
+        label=first["label"] or _local(iri),
+        claim=first["claim"],
+        conditions=_sorted_terms(conditions),
+        inherited=all(r["inherited"] == "true" for r in rows),
+        options=options,
+        preferred=preferred,
+        requires_prior_line=min(prior, key=lambda p: p.rank or 0) if prior else None,
         requires_findings=_sorted_terms(findings),
         sources=sorted(sources.values(), key=lambda s: (s.reference, s.source)),
     )

@@ -61,7 +61,10 @@ def _type(parameter: QueryParameter) -> str:
 def _describe(name: str, query: NamedQuery) -> NamedQueryOut:
     # the name is the file's key in load_queries(): NamedQuery.name is not relied on
     return NamedQueryOut(
-        name=name, summary=query.summary, method=query.headers.get("method", "GET").upper(), form=_form(query),
+        name=name,
+        summary=query.summary,
+        method=query.headers.get("method", "GET").upper(),
+        form=_form(query),
         parameters=[ParameterOut(name=p.name, type=_type(p), variable="?" + p.variable) for p in query.parameters],
         query=query.text,
     )
@@ -74,8 +77,9 @@ def _query(name: str) -> NamedQuery:
     return queries[name]
 
 
-@router.get("", response_model=list[NamedQueryOut],
-            summary="Every named query in queries/, with its parameters and text")
+@router.get(
+    "", response_model=list[NamedQueryOut], summary="Every named query in queries/, with its parameters and text"
+)
 def list_queries() -> list[NamedQueryOut]:
     return [_describe(name, q) for name, q in sorted(load_queries().items())]
 
@@ -99,10 +103,16 @@ _RESULTS_SCHEMA = {
     responses={
         200: {
             "description": "SPARQL JSON results (SELECT, ASK) or N-Triples (CONSTRUCT, DESCRIBE)",
-            "content": {SPARQL_JSON.media_type: {"schema": _RESULTS_SCHEMA},
-                        N_TRIPLES.media_type: {"schema": {"type": "string"}}},
-            "headers": {TRUNCATED_HEADER: {"description": "`true` when rows or triples were cut at the configured cap",
-                                           "schema": {"type": "string", "enum": ["true", "false"]}}},
+            "content": {
+                SPARQL_JSON.media_type: {"schema": _RESULTS_SCHEMA},
+                N_TRIPLES.media_type: {"schema": {"type": "string"}},
+            },
+            "headers": {
+                TRUNCATED_HEADER: {
+                    "description": "`true` when rows or triples were cut at the configured cap",
+                    "schema": {"type": "string", "enum": ["true", "false"]},
+                }
+            },
         },
         404: {"model": Problem, "description": "No query of that name"},
         422: {"model": Problem, "description": "A parameter is missing, unknown or malformed; `field` names it"},
@@ -113,8 +123,10 @@ def run_query(
     store: StoreDep,
     service: ServiceDep,
     settings: SettingsDep,
-    name: str = Path(description="A name from GET /queries, e.g. `therapy-ladder` or `qc/missing-label-violation`",
-                     examples=["therapy-ladder"]),
+    name: str = Path(
+        description="A name from GET /queries, e.g. `therapy-ladder` or `qc/missing-label-violation`",
+        examples=["therapy-ladder"],
+    ),
 ) -> Response:
     query = _query(name)
     bindings = _bindings(name, query, request.query_params, service.terms)
@@ -130,14 +142,16 @@ def _bindings(name: str, query: NamedQuery, params, terms) -> dict[str, Term]:
     for given in params:
         if given not in known:
             expected = ", ".join(sorted(known)) or "none"
-            raise PatientInputError(given, f"query {name!r} has no parameter {given[:100]!r} "
-                                    f"(its parameters: {expected})")
+            raise PatientInputError(
+                given, f"query {name!r} has no parameter {given[:100]!r} (its parameters: {expected})"
+            )
     bindings: dict[str, Term] = {}
     for parameter in query.parameters:
         values = params.getlist(parameter.name)
         if not values:
-            raise PatientInputError(parameter.name, f"query {name!r} needs the parameter {parameter.name!r} "
-                                    f"({_type(parameter)})")
+            raise PatientInputError(
+                parameter.name, f"query {name!r} needs the parameter {parameter.name!r} ({_type(parameter)})"
+            )
         if len(values) > 1:
             raise PatientInputError(parameter.name, "give the parameter once")
         try:

@@ -30,8 +30,9 @@ def sparql_router() -> APIRouter:
     return build()
 
 
-def install_sparql(app: FastAPI, store: Store, settings: Settings, *, workers: int | None = None,
-                   wait_s: float = 60.0) -> SparqlRunner:
+def install_sparql(
+    app: FastAPI, store: Store, settings: Settings, *, workers: int | None = None, wait_s: float = 60.0
+) -> SparqlRunner:
     """Start a runner for `store` (replacing any previous one), include the routes once, close on shutdown.
 
     Waits up to `wait_s` for the first worker, so the first query does not pay the start-up.

@@ -49,8 +49,9 @@ _FORMS: dict[str, QueryForm] = {
     "DescribeQuery": "DESCRIBE",
 }
 #: Words that only SPARQL Update uses; none of them can appear bare in a query.
-UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH",
-                             "USING"})
+UPDATE_KEYWORDS = frozenset(
+    {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH", "USING"}
+)
 
 READ_ONLY = "SPARQL Update is not allowed: this endpoint is read-only"
 NO_SERVICE = "SERVICE is not allowed: federated queries are refused"
@@ -58,8 +59,9 @@ NOT_FETCHED = "(remote graphs are never fetched)"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 #: The function IRIs of SPARQL 1.1 itself (§17.5, the XPath constructor functions); every other function is
 #: an extension a store may act on (Virtuoso's bif:/sql: run SQL and more), allowed only by name.
-BUILT_IN_FUNCTIONS = frozenset(XSD + name for name in
-                               ("boolean", "double", "float", "decimal", "integer", "dateTime", "string"))
+BUILT_IN_FUNCTIONS = frozenset(
+    XSD + name for name in ("boolean", "double", "float", "decimal", "integer", "dateTime", "string")
+)
 #: IRI schemes that name a store's own built-ins (Virtuoso: bif:contains as a predicate is full-text search),
 #: refused wherever they appear: as an IRI, a prefix or a base.
 STORE_BUILT_IN_SCHEMES = ("bif:", "sql:")
@@ -135,7 +137,7 @@ def canonical_text(text: str) -> str:
     Traceback (most recent call last):
     ...
     api.sparql.guard.SparqlRequestError: the query contains the character U+2028, which SPARQL parsers read differently; remove it
-    """
+    """  # noqa: E501 (a doctest's expected message)
     for candidate in (text, expanded := expand_codepoint_escapes(text)):
         found = _AMBIGUOUS.search(candidate.replace("\r", ""))
         if found:
@@ -243,12 +245,17 @@ def _check_names(canonical: str, parsed: CompValue | list, functions: frozenset[
             raise SparqlRequestError("the BASE names a store's built-in functions: refused")
     for prefix, iri in declared.items():
         if iri.lower().startswith(STORE_BUILT_IN_SCHEMES):
-            raise SparqlRequestError(f"the prefix {prefix!r} names a store's built-in functions (<{iri[:100]}>): refused")
+            raise SparqlRequestError(
+                f"the prefix {prefix!r} names a store's built-in functions (<{iri[:100]}>): refused"
+            )
+
     def resolve(pname: CompValue) -> str:
         prefix = str(dict.get(pname, "prefix") or "")
         if prefix not in declared:
-            raise SparqlRequestError(f"the prefix {prefix[:40]!r} is not declared in the query (PREFIX {prefix[:40]}: "
-                                     "<...>): a store's predefined prefixes are not used")
+            raise SparqlRequestError(
+                f"the prefix {prefix[:40]!r} is not declared in the query (PREFIX {prefix[:40]}: "
+                "<...>): a store's predefined prefixes are not used"
+            )
         return declared[prefix] + str(dict.get(pname, "localname") or "")
 
     for node in _walk(parsed):
@@ -260,7 +267,8 @@ def _check_names(canonical: str, parsed: CompValue | list, functions: frozenset[
             if iri not in BUILT_IN_FUNCTIONS and iri not in functions:
                 raise SparqlRequestError(
                     f"the function <{iri[:200]}> is neither a SPARQL 1.1 built-in nor on this server's allow-list of "
-                    "extension functions (sparql_extension_functions)")
+                    "extension functions (sparql_extension_functions)"
+                )
 
 
 @lru_cache(maxsize=512)
@@ -273,8 +281,10 @@ def check_query(text: str, store_graphs: frozenset[str], functions: frozenset[st
         raise SparqlRequestError(NO_SERVICE)
     glued = sorted(token for token in tokens if token.startswith("SERVICE"))
     if glued:
-        raise SparqlRequestError(f"{NO_SERVICE} (a word or prefixed name beginning with SERVICE, here "
-                                 f"{glued[0][:40]!r}, is refused: an engine may read it as the keyword)")
+        raise SparqlRequestError(
+            f"{NO_SERVICE} (a word or prefixed name beginning with SERVICE, here "
+            f"{glued[0][:40]!r}, is refused: an engine may read it as the keyword)"
+        )
     words = {token for token in tokens if ":" not in token}
     if words & UPDATE_KEYWORDS:
         raise UpdateRefusedError(f"{READ_ONLY} ({', '.join(sorted(words & UPDATE_KEYWORDS))})")
@@ -297,13 +307,17 @@ def check_query(text: str, store_graphs: frozenset[str], functions: frozenset[st
             raise SparqlRequestError(f"{keyword} <{iri}> is not a graph of this store {NOT_FETCHED}")
         (named if keyword == "FROM NAMED" else default).append(iri)
     has_dataset = bool(default or named)
-    return CheckedQuery(text=canonical, form=_FORMS[query.name],
-                        default_graphs=tuple(default) if has_dataset else None,
-                        named_graphs=tuple(named) if has_dataset else None)
+    return CheckedQuery(
+        text=canonical,
+        form=_FORMS[query.name],
+        default_graphs=tuple(default) if has_dataset else None,
+        named_graphs=tuple(named) if has_dataset else None,
+    )
 
 
-def check_dataset(default_graph_uris: Iterable[str], named_graph_uris: Iterable[str],
-                  store_graphs: frozenset[str]) -> None:
+def check_dataset(
+    default_graph_uris: Iterable[str], named_graph_uris: Iterable[str], store_graphs: frozenset[str]
+) -> None:
     """Protocol dataset parameters may only name graphs the store already holds: nothing is fetched."""
     for parameter, uris in (("default-graph-uri", default_graph_uris), ("named-graph-uri", named_graph_uris)):
         for uri in uris:

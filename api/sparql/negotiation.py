@@ -36,10 +36,15 @@ class ResultFormat:
         return f"{self.media_type}; charset=utf-8" if self.media_type.startswith("text/") else self.media_type
 
 
-SPARQL_JSON = ResultFormat("application/sparql-results+json", ox.QueryResultsFormat.JSON,
-                           FORMATS_NS + "SPARQL_Results_JSON", ("application/json",))
-SPARQL_XML = ResultFormat("application/sparql-results+xml", ox.QueryResultsFormat.XML,
-                          FORMATS_NS + "SPARQL_Results_XML", ("application/xml",))
+SPARQL_JSON = ResultFormat(
+    "application/sparql-results+json",
+    ox.QueryResultsFormat.JSON,
+    FORMATS_NS + "SPARQL_Results_JSON",
+    ("application/json",),
+)
+SPARQL_XML = ResultFormat(
+    "application/sparql-results+xml", ox.QueryResultsFormat.XML, FORMATS_NS + "SPARQL_Results_XML", ("application/xml",)
+)
 CSV = ResultFormat("text/csv", ox.QueryResultsFormat.CSV, FORMATS_NS + "SPARQL_Results_CSV")
 TSV = ResultFormat("text/tab-separated-values", ox.QueryResultsFormat.TSV, FORMATS_NS + "SPARQL_Results_TSV")
 TURTLE = ResultFormat("text/turtle", ox.RdfFormat.TURTLE, FORMATS_NS + "Turtle")

@@ -32,8 +32,9 @@ class RemoteEndpoint:
         headers = {"Content-Type": "application/sparql-query", "Accept": REMOTE_ACCEPT}
         try:
             async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-                async with client.stream("POST", self.url, params=params, content=text.encode("utf-8"),
-                                         headers=headers) as response:
+                async with client.stream(
+                    "POST", self.url, params=params, content=text.encode("utf-8"), headers=headers
+                ) as response:
                     body = await _read_capped(response, self.max_answer_bytes)
         except httpx.TimeoutException:
             raise QueryTimeoutError(f"the SPARQL endpoint did not answer within {timeout:g} s") from None

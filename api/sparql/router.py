@@ -34,13 +34,18 @@ async def get_runner(request: Request) -> SparqlRunner:
 RunnerDep = Annotated[SparqlRunner, Depends(get_runner)]
 QueryParam = Annotated[
     str | None,
-    Query(description="A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT or DESCRIBE). Without it, GET answers the "
-          "service description."),
+    Query(
+        description="A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT or DESCRIBE). Without it, GET answers the "
+        "service description."
+    ),
 ]
 DefaultGraphs = Annotated[
     list[str] | None,
-    Query(alias="default-graph-uri", description="A named graph of this store to use as (part of) the default "
-          "graph. Graphs outside the store are refused, never fetched."),
+    Query(
+        alias="default-graph-uri",
+        description="A named graph of this store to use as (part of) the default "
+        "graph. Graphs outside the store are refused, never fetched.",
+    ),
 ]
 NamedGraphs = Annotated[
     list[str] | None,
@@ -48,23 +53,31 @@ NamedGraphs = Annotated[
 ]
 AcceptHeader = Annotated[
     str | None,
-    Header(description="Result format: SELECT/ASK → application/sparql-results+json (default), "
-           "application/sparql-results+xml, text/csv, text/tab-separated-values (SELECT only); CONSTRUCT/DESCRIBE "
-           "→ text/turtle (default), application/n-triples, application/rdf+xml, application/ld+json."),
+    Header(
+        description="Result format: SELECT/ASK → application/sparql-results+json (default), "
+        "application/sparql-results+xml, text/csv, text/tab-separated-values (SELECT only); CONSTRUCT/DESCRIBE "
+        "→ text/turtle (default), application/n-triples, application/rdf+xml, application/ld+json."
+    ),
 ]
 
-_ERROR = {"application/json": {"schema": {"type": "object", "properties": {"detail": {"type": "string"}},
-                                          "required": ["detail"]}}}
+_ERROR = {
+    "application/json": {
+        "schema": {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+    }
+}
 _RESULT_SCHEMAS = {"application/sparql-results+json": {"type": "object"}, "application/ld+json": {}}
 RESPONSES: dict[int | str, dict] = {
     200: {
         "description": "Query results (or, for a plain GET, the service description) in the negotiated format. "
         "`X-Truncated: true` says rows beyond the row cap were cut.",
-        "content": {fmt.media_type: {"schema": _RESULT_SCHEMAS.get(fmt.media_type, {"type": "string"})}
-                    for fmt in ALL_FORMATS},
+        "content": {
+            fmt.media_type: {"schema": _RESULT_SCHEMAS.get(fmt.media_type, {"type": "string"})} for fmt in ALL_FORMATS
+        },
         "headers": {
-            "X-Truncated": {"description": "true when rows or triples beyond the row cap were cut",
-                            "schema": {"type": "string", "enum": ["true", "false"]}},
+            "X-Truncated": {
+                "description": "true when rows or triples beyond the row cap were cut",
+                "schema": {"type": "string", "enum": ["true", "false"]},
+            },
             "X-Row-Limit": {"description": "the row cap", "schema": {"type": "integer"}},
         },
     },
@@ -74,23 +87,32 @@ RESPONSES: dict[int | str, dict] = {
     413: {"description": "Request body too large", "content": _ERROR},
     415: {"description": "Unsupported content type or charset", "content": _ERROR},
     502: {"description": "The graph store failed to answer", "content": _ERROR},
-    503: {"description": "The query ran past the time limit or the memory ceiling of a query worker and was "
-          "stopped, or every worker and queue place is taken (then with Retry-After)", "content": _ERROR,
-          "headers": {"Retry-After": {"description": "seconds to wait before trying again (queue full)",
-                                      "schema": {"type": "integer"}}}},
+    503: {
+        "description": "The query ran past the time limit or the memory ceiling of a query worker and was "
+        "stopped, or every worker and queue place is taken (then with Retry-After)",
+        "content": _ERROR,
+        "headers": {
+            "Retry-After": {
+                "description": "seconds to wait before trying again (queue full)",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
 }
 POST_BODY = {
     "required": True,
     "content": {
-        FORM: {"schema": {
-            "type": "object",
-            "properties": {
-                "query": {"type": "string"},
-                "default-graph-uri": {"type": "array", "items": {"type": "string"}},
-                "named-graph-uri": {"type": "array", "items": {"type": "string"}},
-            },
-            "required": ["query"],
-        }},
+        FORM: {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string"},
+                    "default-graph-uri": {"type": "array", "items": {"type": "string"}},
+                    "named-graph-uri": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["query"],
+            }
+        },
         DIRECT: {"schema": {"type": "string"}},
     },
 }
@@ -100,8 +122,14 @@ def _problem(status: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status)
 
 
-async def _answer(request: Request, runner: SparqlRunner, queries: list[str], accept: str | None,
-                  default_graphs: list[str], named_graphs: list[str]) -> Response:
+async def _answer(
+    request: Request,
+    runner: SparqlRunner,
+    queries: list[str],
+    accept: str | None,
+    default_graphs: list[str],
+    named_graphs: list[str],
+) -> Response:
     """Run exactly one query and turn every refusal or failure into a short 4xx/5xx message."""
     try:
         if not queries:
@@ -122,8 +150,11 @@ async def _answer(request: Request, runner: SparqlRunner, queries: list[str], ac
         return _problem(503, str(exc))
     except StoreError as exc:
         return _problem(502, str(exc))
-    headers = {"Vary": "Accept", "X-Truncated": "true" if outcome.truncated else "false",
-               "X-Row-Limit": str(runner.max_rows)}
+    headers = {
+        "Vary": "Accept",
+        "X-Truncated": "true" if outcome.truncated else "false",
+        "X-Row-Limit": str(runner.max_rows),
+    }
     return Response(outcome.body, headers=headers, media_type=outcome.content_type)
 
 
@@ -166,11 +197,20 @@ def sparql_router() -> APIRouter:
     """The /sparql routes; mount with `install_sparql`, which also provides the runner they use."""
     router = APIRouter(tags=["sparql"])
 
-    @router.get("/sparql", summary="SPARQL 1.1 query (GET), or the service description",
-                response_class=Response, responses=RESPONSES)
-    async def sparql_get(request: Request, runner: RunnerDep, query: QueryParam = None,
-                         default_graph_uri: DefaultGraphs = None, named_graph_uri: NamedGraphs = None,
-                         accept: AcceptHeader = None) -> Response:
+    @router.get(
+        "/sparql",
+        summary="SPARQL 1.1 query (GET), or the service description",
+        response_class=Response,
+        responses=RESPONSES,
+    )
+    async def sparql_get(
+        request: Request,
+        runner: RunnerDep,
+        query: QueryParam = None,
+        default_graph_uri: DefaultGraphs = None,
+        named_graph_uri: NamedGraphs = None,
+        accept: AcceptHeader = None,
+    ) -> Response:
         params = request.query_params  # `query` is declared for the docs; repeats are counted here
         if any(name in params for name in UPDATE_PARAMETERS):
             return _problem(UpdateRefusedError.status, READ_ONLY)
@@ -179,10 +219,20 @@ def sparql_router() -> APIRouter:
             return _service_description(request, runner, accept)
         return await _answer(request, runner, queries, accept, default_graph_uri or [], named_graph_uri or [])
 
-    @router.post("/sparql", summary="SPARQL 1.1 query (POST, form-encoded or direct)", response_class=Response,
-                 responses=RESPONSES, openapi_extra={"requestBody": POST_BODY})
-    async def sparql_post(request: Request, runner: RunnerDep, default_graph_uri: DefaultGraphs = None,
-                          named_graph_uri: NamedGraphs = None, accept: AcceptHeader = None) -> Response:
+    @router.post(
+        "/sparql",
+        summary="SPARQL 1.1 query (POST, form-encoded or direct)",
+        response_class=Response,
+        responses=RESPONSES,
+        openapi_extra={"requestBody": POST_BODY},
+    )
+    async def sparql_post(
+        request: Request,
+        runner: RunnerDep,
+        default_graph_uri: DefaultGraphs = None,
+        named_graph_uri: NamedGraphs = None,
+        accept: AcceptHeader = None,
+    ) -> Response:
         url_params = request.query_params
         if any(name in url_params for name in UPDATE_PARAMETERS):
             return _problem(UpdateRefusedError.status, READ_ONLY)
@@ -200,8 +250,7 @@ def sparql_router() -> APIRouter:
             if media == DIRECT:
                 queries.append(text)
             else:
-                fields = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict",
-                                   max_num_fields=1000)
+                fields = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=1000)
                 if any(name in UPDATE_PARAMETERS for name, _ in fields):
                     return _problem(UpdateRefusedError.status, READ_ONLY)
                 queries += [value for name, value in fields if name == "query"]

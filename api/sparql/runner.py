@@ -89,8 +89,9 @@ class _Worker:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         env["MALLOC_ARENA_MAX"] = "2"  # glibc reserves 64 MiB of address space per thread arena otherwise
         code = _WORKER_CODE.format(fd=theirs.fileno(), pid=os.getpid())
-        self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(),), env=env,
-                                        stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code], pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL
+        )
         theirs.close()
         self.sock = ours
         self.report: SandboxReport | None = None
@@ -147,11 +148,16 @@ class SparqlRunner:
         self._graphs_checked = float("-inf")
         _ = self.graphs
         self.triple_count = _safe(store.triple_count, None)
-        self._remote = (RemoteEndpoint(store.endpoint, settings.sparql_max_answer_bytes)
-                        if isinstance(store, RemoteSparqlStore) else None)
+        self._remote = (
+            RemoteEndpoint(store.endpoint, settings.sparql_max_answer_bytes)
+            if isinstance(store, RemoteSparqlStore)
+            else None
+        )
         self._config = WorkerConfig(
             nquads=_snapshot(store) if self._remote is None else None,
-            max_rows=self.max_rows, memory_mb=self.memory_mb, allow_unsandboxed=settings.allow_unsandboxed,
+            max_rows=self.max_rows,
+            memory_mb=self.memory_mb,
+            allow_unsandboxed=settings.allow_unsandboxed,
             max_answer_bytes=self.max_answer_bytes,
         )
         self.size = workers or settings.sparql_workers or os.cpu_count() or 2
@@ -160,8 +166,9 @@ class SparqlRunner:
         self.in_flight = 0  # admitted queries, running or queued (read by /health and the tests)
         self._started: dict[int, float] = {}  # when each running query got its worker (by job id)
         self._mean_s = 0.01  # mean time of recent queries with their worker (moving average)
-        self._threads = ThreadPoolExecutor(max_workers=self.size + self.queue_size + 1,
-                                           thread_name_prefix="sparql-runner")
+        self._threads = ThreadPoolExecutor(
+            max_workers=self.size + self.queue_size + 1, thread_name_prefix="sparql-runner"
+        )
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._live: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -222,8 +229,7 @@ class SparqlRunner:
                 request = {"job": job.to_json(), "graphs": sorted(self.graphs), "functions": self.functions}
                 if self._remote is None:
                     return _unpack(await self._ask(worker, {"kind": "query", **request}, b"", deadline, watcher))
-                checked = _unpack_checked(await self._ask(worker, {"kind": "check", **request}, b"", deadline,
-                                                          watcher))
+                checked = _unpack_checked(await self._ask(worker, {"kind": "check", **request}, b"", deadline, watcher))
                 content, content_type = await self._forward(checked, job, deadline, watcher)
                 render = {"kind": "render", "content_type": content_type, "form": checked.form, "accept": job.accept}
                 return _unpack(await self._ask(worker, render, content, deadline, watcher))
@@ -232,7 +238,8 @@ class SparqlRunner:
         except wire.AnswerTooLargeError:  # from the worker, its reader here, or the remote endpoint's reader
             raise SparqlLimitError(
                 f"the answer is larger than the {self.max_answer_bytes}-byte ceiling of one SPARQL answer "
-                "(sparql_max_answer_bytes): narrow the query or page it with LIMIT") from None
+                "(sparql_max_answer_bytes): narrow the query or page it with LIMIT"
+            ) from None
         finally:
             self.in_flight -= 1
             started = self._started.pop(key, None)
@@ -252,7 +259,9 @@ class SparqlRunner:
         if waiting >= self.queue_size or wait > self.max_wait_s:
             return SparqlLimitError(
                 f"{self.size} SPARQL queries are running and {waiting} are waiting: a new one could not start "
-                f"within {self.max_wait_s:g} s; try again shortly", retry_after=max(1, min(round(wait), 60)))
+                f"within {self.max_wait_s:g} s; try again shortly",
+                retry_after=max(1, min(round(wait), 60)),
+            )
         return None
 
     def expected_wait(self, position: int) -> float:
@@ -283,20 +292,25 @@ class SparqlRunner:
                 pass
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._threads, self._idle.get, True, max(0.0, deadline - time.monotonic()))
+            return await loop.run_in_executor(
+                self._threads, self._idle.get, True, max(0.0, deadline - time.monotonic())
+            )
         except queue.Empty:
             raise QueryTimeoutError(
-                f"all {self.size} query workers stayed busy for {self.timeout:g} s; try again later") from None
+                f"all {self.size} query workers stayed busy for {self.timeout:g} s; try again later"
+            ) from None
 
-    async def _ask(self, worker: _Worker, header: dict[str, Any], body: bytes, deadline: float,
-                   watcher: asyncio.Future | None) -> wire.Message:
+    async def _ask(
+        self, worker: _Worker, header: dict[str, Any], body: bytes, deadline: float, watcher: asyncio.Future | None
+    ) -> wire.Message:
         """Send one message and read the reply on the loop; kill the worker on the deadline or a disconnect."""
         loop = asyncio.get_running_loop()
         exchange = asyncio.ensure_future(self._exchange(worker, header, body))
         try:
             waiting = {exchange} | ({watcher} if watcher is not None else set())
-            done, _ = await asyncio.wait(waiting, timeout=max(0.0, deadline - time.monotonic()),
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                waiting, timeout=max(0.0, deadline - time.monotonic()), return_when=asyncio.FIRST_COMPLETED
+            )
             if exchange not in done:
                 worker.doomed = True
                 if watcher is not None and watcher in done:
@@ -319,13 +333,15 @@ class SparqlRunner:
         await wire.send(worker.sock, header, body)
         return await wire.receive(worker.sock, self.max_answer_bytes)
 
-    async def _forward(self, checked: CheckedQuery, job: QueryJob, deadline: float,
-                       watcher: asyncio.Future | None) -> tuple[bytes, str]:
+    async def _forward(
+        self, checked: CheckedQuery, job: QueryJob, deadline: float, watcher: asyncio.Future | None
+    ) -> tuple[bytes, str]:
         assert self._remote is not None
         call = asyncio.ensure_future(self._remote.query(checked.text, job, max(0.01, deadline - time.monotonic())))
         waiting = {call} | ({watcher} if watcher is not None else set())
-        done, _ = await asyncio.wait(waiting, timeout=max(0.0, deadline - time.monotonic()),
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            waiting, timeout=max(0.0, deadline - time.monotonic()), return_when=asyncio.FIRST_COMPLETED
+        )
         if call in done:
             return call.result()
         call.cancel()  # closes the HTTP connection; the server's own time limit ends its work
@@ -339,7 +355,8 @@ class SparqlRunner:
         if code in _OUT_OF_MEMORY_SIGNALS:
             return SparqlLimitError(
                 f"the query needed more memory than the {self.memory_mb} MiB ceiling of a query worker and was "
-                "stopped; the worker was replaced")
+                "stopped; the worker was replaced"
+            )
         log.error("a SPARQL worker stopped unexpectedly (exit status %s)", code)
         return StoreError("the query worker stopped unexpectedly and was replaced")
 
@@ -387,8 +404,10 @@ class SparqlRunner:
                 if ready:
                     self.sandbox = worker.report
                     if worker.report is not None and not worker.report.network_filter:
-                        log.warning("SPARQL worker runs WITHOUT its network sandbox (--allow-unsandboxed): %s",
-                                    worker.report.problem)
+                        log.warning(
+                            "SPARQL worker runs WITHOUT its network sandbox (--allow-unsandboxed): %s",
+                            worker.report.problem,
+                        )
                     self._idle.put(worker)
                     return
                 worker.kill()

@@ -25,8 +25,17 @@ import socket
 from dataclasses import dataclass
 
 #: Calls refused with EACCES: every way to a new socket, and every way into another process.
-REFUSED_CALLS = ("socket", "socketpair", "connect", "io_uring_setup", "io_uring_enter", "io_uring_register",
-                 "ptrace", "process_vm_readv", "process_vm_writev")
+REFUSED_CALLS = (
+    "socket",
+    "socketpair",
+    "connect",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+)
 
 
 class SandboxUnavailableError(RuntimeError):

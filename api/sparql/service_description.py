@@ -42,8 +42,13 @@ def describe(endpoint: str, graphs: Iterable[str], triple_count: int | None) -> 
         ox.Triple(default_graph, RDF_TYPE, _sd("Graph")),
     ]
     if triple_count is not None:
-        triples.append(ox.Triple(default_graph, ox.NamedNode(VOID + "triples"), ox.Literal(str(triple_count),
-                                 datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))))
+        triples.append(
+            ox.Triple(
+                default_graph,
+                ox.NamedNode(VOID + "triples"),
+                ox.Literal(str(triple_count), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
+            )
+        )
     for name in sorted(graphs):
         named = ox.BlankNode()
         triples += [

@@ -112,7 +112,7 @@ async def _exactly_async(sock: socket.socket, size: int) -> bytes:
     buffer = bytearray(size)
     view, got = memoryview(buffer), 0
     while got < size:
-        n = await loop.sock_recv_into(sock, view[got:got + _CHUNK])
+        n = await loop.sock_recv_into(sock, view[got : got + _CHUNK])
         if n == 0:
             raise EOFError("the other side closed the connection")
         got += n

@@ -76,15 +76,25 @@ class WorkerConfig:
     max_answer_bytes: int
 
     def message(self) -> tuple[dict[str, Any], bytes]:
-        header = {"kind": "config", "store": self.nquads is not None, "max_rows": self.max_rows,
-                  "memory_mb": self.memory_mb, "allow_unsandboxed": self.allow_unsandboxed,
-                  "max_answer_bytes": self.max_answer_bytes}
+        header = {
+            "kind": "config",
+            "store": self.nquads is not None,
+            "max_rows": self.max_rows,
+            "memory_mb": self.memory_mb,
+            "allow_unsandboxed": self.allow_unsandboxed,
+            "max_answer_bytes": self.max_answer_bytes,
+        }
         return header, self.nquads or b""
 
     @classmethod
     def from_message(cls, header: dict[str, Any], body: bytes) -> WorkerConfig:
-        return cls(body if header["store"] else None, header["max_rows"], header["memory_mb"],
-                   header["allow_unsandboxed"], header["max_answer_bytes"])
+        return cls(
+            body if header["store"] else None,
+            header["max_rows"],
+            header["memory_mb"],
+            header["allow_unsandboxed"],
+            header["max_answer_bytes"],
+        )
 
 
 def checked_to_json(checked: CheckedQuery) -> dict[str, Any]:
@@ -111,8 +121,9 @@ def dataset_of(job: QueryJob, checked: CheckedQuery, store_graphs: list[ox.Named
     return {"default_graph": [ox.NamedNode(g) for g in default], "named_graphs": [ox.NamedNode(g) for g in named]}
 
 
-def execute(job: QueryJob, store: ox.Store, graphs: frozenset[str], max_rows: int,
-            functions: frozenset[str] = frozenset()) -> QueryOutcome:
+def execute(
+    job: QueryJob, store: ox.Store, graphs: frozenset[str], max_rows: int, functions: frozenset[str] = frozenset()
+) -> QueryOutcome:
     """Check, negotiate, evaluate and serialise one query on an embedded store.
 
     Raises SparqlRequestError (4xx) or StoreError.

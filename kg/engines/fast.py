@@ -37,7 +37,9 @@ class FastEngine:
         self.knowledge = knowledge
         self.rules = tuple(
             _Rule(
-                s.iri, s.conditions, s.condition_parents,
+                s.iri,
+                s.conditions,
+                s.condition_parents,
                 knowledge.populations[s.population] if s.population else None,
                 s.prior_options if s.prior_line is not None else None,
                 s.required_findings,

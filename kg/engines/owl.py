@@ -40,25 +40,27 @@ class OwlEngine:
         eligibility.remove((None, OWL.imports, None))
         #: classes HermiT must name in a complete answer: each has a named superclass other than owl:Thing
         self._classified = frozenset(
-            str(c) for c, d in eligibility.subject_objects(RDFS.subClassOf)
-            if isinstance(c, URIRef) and isinstance(d, URIRef) and d != OWL.Thing)
+            str(c)
+            for c, d in eligibility.subject_objects(RDFS.subClassOf)
+            if isinstance(c, URIRef) and isinstance(d, URIRef) and d != OWL.Thing
+        )
         static.write(eligibility.serialize(format="nt", encoding="utf-8"))
         self._static = static.getvalue()
-        self._questions = {
-            question_class(q, s.iri): (q, s.iri) for s in knowledge.statements for q in QUESTIONS
-        }
+        self._questions = {question_class(q, s.iri): (q, s.iri) for s in knowledge.statements for q in QUESTIONS}
 
     def memberships(self, patients: list[PatientFacts]) -> list[Memberships]:
         """Classify in chunks: HermiT's realisation time grows faster than linearly with individuals."""
         results: list[Memberships] = []
         for start in range(0, len(patients), BATCH):
-            results.extend(self._classify_batch(patients[start:start + BATCH]))
+            results.extend(self._classify_batch(patients[start : start + BATCH]))
         return results
 
     def _classify_batch(self, patients: list[PatientFacts]) -> list[Memberships]:
         run = f"{_RUN_NS}{uuid.uuid4().hex}/"
         iris = [f"{run}patient{i}" for i in range(len(patients))]
-        data = self._static + patients_graph(list(zip(iris, patients, strict=False))).serialize(format="nt", encoding="utf-8")
+        data = self._static + patients_graph(list(zip(iris, patients, strict=False))).serialize(
+            format="nt", encoding="utf-8"
+        )
         world = World()
         try:
             world.get_ontology(run).load(fileobj=io.BytesIO(data), format="ntriples")
@@ -76,7 +78,8 @@ class OwlEngine:
         if missing or untyped:
             raise ReasonerUnavailableError(
                 f"the HermiT reasoner's answer is incomplete: {len(missing)} of {len(self._classified)} eligibility "
-                f"classes and {len(untyped)} of {len(iris)} patients are missing from it")
+                f"classes and {len(untyped)} of {len(iris)} patients are missing from it"
+            )
 
     def _read(self, types: set[str]) -> Memberships:
         found: dict[str, set[str]] = {q: set() for q in QUESTIONS}
@@ -87,4 +90,3 @@ class OwlEngine:
         applies = frozenset(found["Applies"])
         # closed-world step, explicit: "possibly" means a member of PossiblyApplies but not of Applies
         return Memberships(applies, frozenset(found["PossiblyApplies"] - applies), frozenset(found["PrerequisitesMet"]))
-

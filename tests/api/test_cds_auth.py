@@ -49,8 +49,11 @@ def _request(name: str = "patient-view-ms-spasticity") -> dict:
 
 
 def _public_jwk(key, kid: str, **extra) -> dict:
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())) if isinstance(key, rsa.RSAPrivateKey) \
+    jwk = (
+        json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+        if isinstance(key, rsa.RSAPrivateKey)
         else json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    )
     return {**jwk, "kid": kid, "use": "sig", **extra}
 
 
@@ -66,8 +69,13 @@ def keys() -> dict:
 @pytest.fixture(scope="module")
 def issuers_file(tmp_path_factory, keys) -> Path:
     folder = tmp_path_factory.mktemp("cds-issuers")
-    jwks = {"keys": [_public_jwk(keys["rsa"], "rsa-1"), _public_jwk(keys["ec"], "ec-1"),
-                     {"kty": "oct", "kid": "shared", "k": "c2VjcmV0"}]}  # a symmetric key is never used
+    jwks = {
+        "keys": [
+            _public_jwk(keys["rsa"], "rsa-1"),
+            _public_jwk(keys["ec"], "ec-1"),
+            {"kty": "oct", "kid": "shared", "k": "c2VjcmV0"},
+        ]
+    }  # a symmetric key is never used
     (folder / "ehr-jwks.json").write_text(json.dumps(jwks))
     path = folder / "issuers.json"
     path.write_text(json.dumps({ISS: "ehr-jwks.json"}))
@@ -92,8 +100,14 @@ def client(store, kg, issuers_file):
 
 def token(key, alg: str = "RS384", kid: str | None = "rsa-1", headers: dict | None = None, **claims) -> str:
     now = int(time.time())
-    payload = {"iss": ISS, "sub": "ehr-client", "aud": SERVICE_URL, "iat": now, "exp": now + 120,
-               "jti": str(uuid.uuid4())}
+    payload = {
+        "iss": ISS,
+        "sub": "ehr-client",
+        "aud": SERVICE_URL,
+        "iat": now,
+        "exp": now + 120,
+        "jti": str(uuid.uuid4()),
+    }
     payload.update(claims)
     payload = {k: v for k, v in payload.items() if v is not None}
     return jwt.encode(payload, key, algorithm=alg, headers={**({"kid": kid} if kid else {}), **(headers or {})})
@@ -127,9 +141,16 @@ def _refused(response, reason: str) -> None:
 
 
 # ---------------------------------------------------------------------------------- accepted
-@pytest.mark.parametrize("alg, key_name, kid", [("RS384", "rsa", "rsa-1"), ("ES384", "ec", "ec-1"),
-                                                 ("RS256", "rsa", "rsa-1"), ("PS256", "rsa", "rsa-1"),
-                                                 ("RS384", "rsa", None)])
+@pytest.mark.parametrize(
+    "alg, key_name, kid",
+    [
+        ("RS384", "rsa", "rsa-1"),
+        ("ES384", "ec", "ec-1"),
+        ("RS256", "rsa", "rsa-1"),
+        ("PS256", "rsa", "rsa-1"),
+        ("RS384", "rsa", None),
+    ],
+)
 def test_a_valid_token_is_accepted(client, keys, alg, key_name, kid) -> None:
     response = _call(client, token(keys[key_name], alg=alg, kid=kid))
     assert response.status_code == 200, response.text
@@ -170,9 +191,15 @@ def test_issued_in_the_future(client, keys) -> None:
     _refused(_call(client, token(keys["rsa"], iat=now + 600, exp=now + 700)), "not valid yet")
 
 
-@pytest.mark.parametrize("aud", [f"{BASE}/cds-services/therapy-kg-order-select",
-                                 f"http://evil.example/cds-services/{PATIENT_VIEW}", f"{BASE}/cds-services",
-                                 "https://ehr.example.org"])
+@pytest.mark.parametrize(
+    "aud",
+    [
+        f"{BASE}/cds-services/therapy-kg-order-select",
+        f"http://evil.example/cds-services/{PATIENT_VIEW}",
+        f"{BASE}/cds-services",
+        "https://ehr.example.org",
+    ],
+)
 def test_wrong_audience(client, keys, aud) -> None:
     _refused(_call(client, token(keys["rsa"], aud=aud)), "audience")
 
@@ -195,15 +222,25 @@ def test_alg_none(client) -> None:
 
 def test_hs256_signed_with_the_issuers_public_key(client, keys) -> None:
     """The classic confusion: an RS key's public PEM used as the HMAC secret."""
-    pem = keys["rsa"].public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    forged = _unsigned({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}, _claims(),
-                       sign=lambda data: hmac.new(pem, data, hashlib.sha256).digest())
+    pem = (
+        keys["rsa"]
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    forged = _unsigned(
+        {"alg": "HS256", "typ": "JWT", "kid": "rsa-1"},
+        _claims(),
+        sign=lambda data: hmac.new(pem, data, hashlib.sha256).digest(),
+    )
     _refused(_call(client, forged), "alg")
 
 
 def test_hs256_with_the_jwks_own_symmetric_key(client) -> None:
-    forged = _unsigned({"alg": "HS256", "typ": "JWT", "kid": "shared"}, _claims(),
-                       sign=lambda data: hmac.new(b"secret", data, hashlib.sha256).digest())
+    forged = _unsigned(
+        {"alg": "HS256", "typ": "JWT", "kid": "shared"},
+        _claims(),
+        sign=lambda data: hmac.new(b"secret", data, hashlib.sha256).digest(),
+    )
     _refused(_call(client, forged), "alg")
 
 
@@ -242,7 +279,9 @@ def test_the_replay_cache_is_bounded_and_never_forgets_an_unexpired_jti() -> Non
 
 # ---------------------------------------------------------------------------------- feedback routes
 def test_feedback_needs_a_token_for_its_own_url_or_the_service(client, keys) -> None:
-    body = {"feedback": [{"card": str(uuid.uuid4()), "outcome": "accepted", "outcomeTimestamp": "2024-01-01T00:00:00Z"}]}
+    body = {
+        "feedback": [{"card": str(uuid.uuid4()), "outcome": "accepted", "outcomeTimestamp": "2024-01-01T00:00:00Z"}]
+    }
     url = f"/cds-services/{PATIENT_VIEW}/feedback"
     assert client.post(url, json=body).status_code == 401
     for aud in (SERVICE_URL + "/feedback", SERVICE_URL):
@@ -259,8 +298,13 @@ def test_no_token_or_access_token_ever_reaches_the_logs(client, keys, caplog) ->
     secret_access_token = "fhir-access-" + uuid.uuid4().hex
     body = _request()
     body["fhirServer"] = "https://fhir.example.org/r4"
-    body["fhirAuthorization"] = {"access_token": secret_access_token, "token_type": "Bearer", "expires_in": 300,
-                                 "scope": "patient/*.read", "subject": "cds-service"}
+    body["fhirAuthorization"] = {
+        "access_token": secret_access_token,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "cds-service",
+    }
     valid, expired = token(keys["rsa"]), token(keys["rsa"], iat=int(time.time()) - 400, exp=int(time.time()) - 200)
     broken = copy.deepcopy(body)
     broken["fhirAuthorization"]["token_type"] = "MAC"
@@ -346,8 +390,9 @@ def jwks_server(keys, recorder):
     thread.join(timeout=5)
 
 
-def test_jwks_from_an_allow_listed_url_is_fetched_once_and_cached(store, kg, keys, jwks_server, tmp_path,
-                                                                  monkeypatch) -> None:
+def test_jwks_from_an_allow_listed_url_is_fetched_once_and_cached(
+    store, kg, keys, jwks_server, tmp_path, monkeypatch
+) -> None:
     url, hits = jwks_server
     (tmp_path / "issuers.json").write_text(json.dumps({ISS: f"{url}/jwks.json"}))
     with _client(store, kg, cds_issuers=tmp_path / "issuers.json") as client:
@@ -405,7 +450,9 @@ def test_loopback_without_issuers_is_off_and_says_so(caplog) -> None:
 def test_issuers_configured_mean_authentication_on_everywhere(issuers_file) -> None:
     for host in ("127.0.0.1", "0.0.0.0"):
         for flag in (False, True):
-            verifier = verifier_for(Settings(listen_host=host, cds_issuers=issuers_file, cds_allow_unauthenticated=flag))
+            verifier = verifier_for(
+                Settings(listen_host=host, cds_issuers=issuers_file, cds_allow_unauthenticated=flag)
+            )
             assert isinstance(verifier, TokenVerifier) and ISS in verifier.issuers
 
 
@@ -431,8 +478,24 @@ def test_serve_flags_reach_the_app(started, issuers_file) -> None:
     from kg.cli import main
 
     assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--cds-allow-unauthenticated"]) == 0
-    assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--cds-issuers", str(issuers_file),
-                 "--public-url", "https://cds.example.org", "--allowed-hosts", "cds.example.org,tkg.internal"]) == 0
+    assert (
+        main(
+            [
+                "serve",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "8123",
+                "--cds-issuers",
+                str(issuers_file),
+                "--public-url",
+                "https://cds.example.org",
+                "--allowed-hosts",
+                "cds.example.org,tkg.internal",
+            ]
+        )
+        == 0
+    )
     (open_app, _), (secured, options) = started
     assert open_app.state.cds.verifier is None and open_app.state.public_url == "http://0.0.0.0:8123"
     assert isinstance(secured.state.cds.verifier, TokenVerifier) and options["host"] == "0.0.0.0"
@@ -440,15 +503,18 @@ def test_serve_flags_reach_the_app(started, issuers_file) -> None:
     assert secured.state.settings.allowed_hosts == ["cds.example.org", "tkg.internal"]
 
 
-@pytest.mark.parametrize("config, message", [
-    ("not json", "cannot read"),
-    ({}, "expected an object"),
-    ({ISS: 42}, "expected a JWKS path or URL"),
-    ({ISS: "missing.json"}, "cannot use the JWKS file"),
-    ({ISS: "http://jwks.example.org/keys"}, "https://"),
-    ({ISS: {"jwks": "https://jwks.example.org/keys", "jku": ["ftp://x"]}}, "https://"),
-    ({ISS: "symmetric.json"}, "no usable"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ("not json", "cannot read"),
+        ({}, "expected an object"),
+        ({ISS: 42}, "expected a JWKS path or URL"),
+        ({ISS: "missing.json"}, "cannot use the JWKS file"),
+        ({ISS: "http://jwks.example.org/keys"}, "https://"),
+        ({ISS: {"jwks": "https://jwks.example.org/keys", "jku": ["ftp://x"]}}, "https://"),
+        ({ISS: "symmetric.json"}, "no usable"),
+    ],
+)
 def test_a_broken_allow_list_refuses_to_start(tmp_path, config, message) -> None:
     (tmp_path / "symmetric.json").write_text(json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}))
     path = tmp_path / "issuers.json"

@@ -129,21 +129,35 @@ def test_warning_cards_carry_the_services_override_reasons(client) -> None:
     cards = _cards(client, "order-select-stroke-baclofen", ORDER_SELECT)
     card = next(c for c in cards if c["indicator"] == "warning")
     assert [r["code"] for r in card["overrideReasons"]] == [r.code for r in override_reasons()["excluded"]]
-    warnings = [c for c in _cards(client, "patient-view-stroke-on-baclofen", PATIENT_VIEW) if c["indicator"] == "warning"]
-    assert warnings and all(c["overrideReasons"] == [r.model_dump(exclude_none=True)
-                                                     for r in override_reasons()["warning"]] for c in warnings)
+    warnings = [
+        c for c in _cards(client, "patient-view-stroke-on-baclofen", PATIENT_VIEW) if c["indicator"] == "warning"
+    ]
+    assert warnings and all(
+        c["overrideReasons"] == [r.model_dump(exclude_none=True) for r in override_reasons()["warning"]]
+        for c in warnings
+    )
 
 
 # ---------------------------------------------------------------------------------- counting
 def test_accepted_and_overridden_feedback_is_counted_per_statement(client) -> None:
     card = next(c for c in _cards(client, "order-select-stroke-baclofen", ORDER_SELECT) if c.get("suggestions"))
     suggestion = card["suggestions"][0]
-    accepted = {"card": card["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion["uuid"]}],
-                "outcomeTimestamp": WHEN}
+    accepted = {
+        "card": card["uuid"],
+        "outcome": "accepted",
+        "acceptedSuggestions": [{"id": suggestion["uuid"]}],
+        "outcomeTimestamp": WHEN,
+    }
     reason = card["overrideReasons"][1]
-    overridden = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": WHEN,
-                  "overrideReason": {"reason": {"system": reason["system"], "code": reason["code"]},
-                                     "userComment": "Discussed with the patient, Jane Roe, on the ward"}}
+    overridden = {
+        "card": card["uuid"],
+        "outcome": "overridden",
+        "outcomeTimestamp": WHEN,
+        "overrideReason": {
+            "reason": {"system": reason["system"], "code": reason["code"]},
+            "userComment": "Discussed with the patient, Jane Roe, on the ward",
+        },
+    }
     response = _feedback(client, ORDER_SELECT, accepted, overridden, overridden)
     assert response.status_code == 200, response.text
     assert response.json() == {"received": 3, "attributed": 3}
@@ -165,8 +179,12 @@ def test_accepted_and_overridden_feedback_is_counted_per_statement(client) -> No
 
 def test_a_reason_of_the_clients_own_is_counted_as_other(client) -> None:
     card = _cards(client, "order-select-stroke-baclofen", ORDER_SELECT)[0]
-    entry = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": WHEN,
-             "overrideReason": {"reason": {"system": "https://ehr.example.org/reasons", "code": "x"}}}
+    entry = {
+        "card": card["uuid"],
+        "outcome": "overridden",
+        "outcomeTimestamp": WHEN,
+        "overrideReason": {"reason": {"system": "https://ehr.example.org/reasons", "code": "x"}},
+    }
     assert _feedback(client, ORDER_SELECT, entry).status_code == 200
     assert [r["reason"] for r in _counts(client, ORDER_SELECT)["overrideReasons"]] == ["other"]
 
@@ -191,30 +209,54 @@ def test_nothing_of_the_patient_is_kept(client) -> None:
     assert marker not in repr(vars(ledger)) and marker not in json.dumps(_counts(client, PATIENT_VIEW))
 
 
-@pytest.mark.parametrize("entry, field", [
-    ({"card": "not-a-uuid", "outcome": "accepted", "outcomeTimestamp": WHEN}, "feedback[0].card"),
-    ({"card": str(uuid.uuid4()), "outcome": "ignored", "outcomeTimestamp": WHEN}, "feedback[0].outcome"),
-    ({"card": str(uuid.uuid4()), "outcome": "accepted"}, "feedback[0].outcomeTimestamp"),
-    ({"card": str(uuid.uuid4()), "outcome": "accepted", "outcomeTimestamp": "2024-05-01T10:20:30"},
-     "feedback[0].outcomeTimestamp"),
-    ({"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": WHEN,
-      "acceptedSuggestions": [{"id": str(uuid.uuid4())}]}, "feedback[0]"),
-    ({"card": str(uuid.uuid4()), "outcome": "accepted", "outcomeTimestamp": WHEN,
-      "overrideReason": {"userComment": "no"}}, "feedback[0]"),
-    ({"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": WHEN, "overrideReason": {}},
-     "feedback[0].overrideReason"),
-])
+@pytest.mark.parametrize(
+    "entry, field",
+    [
+        ({"card": "not-a-uuid", "outcome": "accepted", "outcomeTimestamp": WHEN}, "feedback[0].card"),
+        ({"card": str(uuid.uuid4()), "outcome": "ignored", "outcomeTimestamp": WHEN}, "feedback[0].outcome"),
+        ({"card": str(uuid.uuid4()), "outcome": "accepted"}, "feedback[0].outcomeTimestamp"),
+        (
+            {"card": str(uuid.uuid4()), "outcome": "accepted", "outcomeTimestamp": "2024-05-01T10:20:30"},
+            "feedback[0].outcomeTimestamp",
+        ),
+        (
+            {
+                "card": str(uuid.uuid4()),
+                "outcome": "overridden",
+                "outcomeTimestamp": WHEN,
+                "acceptedSuggestions": [{"id": str(uuid.uuid4())}],
+            },
+            "feedback[0]",
+        ),
+        (
+            {
+                "card": str(uuid.uuid4()),
+                "outcome": "accepted",
+                "outcomeTimestamp": WHEN,
+                "overrideReason": {"userComment": "no"},
+            },
+            "feedback[0]",
+        ),
+        (
+            {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": WHEN, "overrideReason": {}},
+            "feedback[0].overrideReason",
+        ),
+    ],
+)
 def test_malformed_feedback_is_422_naming_the_member(client, entry, field) -> None:
     response = _feedback(client, PATIENT_VIEW, entry)
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
 
 
-@pytest.mark.parametrize("body, status", [(b"not json", 400), (b'{"feedback": []}', 422), (b"[]", 422),
-                                          (b"[" * 100_000 + b"]" * 100_000, 422)])
+@pytest.mark.parametrize(
+    "body, status",
+    [(b"not json", 400), (b'{"feedback": []}', 422), (b"[]", 422), (b"[" * 100_000 + b"]" * 100_000, 422)],
+)
 def test_a_body_that_is_not_feedback_is_4xx(client, body, status) -> None:
-    response = client.post(f"/cds-services/{PATIENT_VIEW}/feedback", content=body,
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        f"/cds-services/{PATIENT_VIEW}/feedback", content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == status, response.text
     if body.startswith(b"[["):
         assert "max_json_depth" in response.json()["detail"]  # the same JSON limits as every JSON route

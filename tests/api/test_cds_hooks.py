@@ -174,7 +174,9 @@ def test_order_select_rheumatic_spasm_oral_baclofen_warns_not_indicated(kg_servi
     assert card["source"]["label"] == "therapy-kg: Source 2: FDA label for baclofen tablets"
     assert card["source"]["topic"]["code"] == "not-indicated"
     assert "tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm" in card["detail"]
-    assert "not indicated in the treatment of skeletal muscle spasm resulting from rheumatic disorders" in card["detail"]
+    assert (
+        "not indicated in the treatment of skeletal muscle spasm resulting from rheumatic disorders" in card["detail"]
+    )
     assert "\\[2\\] Source 2: FDA label for baclofen tablets" in card["detail"]
     assert "(route: oral)" in card["detail"]
     assert "tkg:BaclofenNotFirstLineForMuscleSpasm" in card["detail"]  # the related evidence is cited too
@@ -184,8 +186,13 @@ def test_order_select_rheumatic_spasm_oral_baclofen_warns_not_indicated(kg_servi
     assert creates == []
     (remove,) = card["suggestions"]
     assert remove["isRecommended"] is True
-    assert remove["actions"] == [{"type": "delete", "description": "Remove the draft order MedicationRequest/o1",
-                                  "resourceId": "MedicationRequest/o1"}]
+    assert remove["actions"] == [
+        {
+            "type": "delete",
+            "description": "Remove the draft order MedicationRequest/o1",
+            "resourceId": "MedicationRequest/o1",
+        }
+    ]
     assert card["overrideReasons"] and all(r["display"] for r in card["overrideReasons"])
 
 
@@ -202,9 +209,19 @@ def test_order_select_stroke_baclofen_warns_with_first_line_alternatives(cds_cli
     # no route on the order: assessed as oral, and the card says so
     assert "does not state its route" in card["detail"]
     assert card["selectionBehavior"] == "any"
-    proposed = {a["resource"]["code"]["coding"][0]["code"]: a["resource"]
-                for s in card["suggestions"] for a in s["actions"] if a["type"] == "create"}
-    assert set(proposed) == {"AntispasticPositioning", "RangeOfMotionExercise", "Stretching", "Splinting", "SerialCasting"}
+    proposed = {
+        a["resource"]["code"]["coding"][0]["code"]: a["resource"]
+        for s in card["suggestions"]
+        for a in s["actions"]
+        if a["type"] == "create"
+    }
+    assert set(proposed) == {
+        "AntispasticPositioning",
+        "RangeOfMotionExercise",
+        "Stretching",
+        "Splinting",
+        "SerialCasting",
+    }
     for resource in proposed.values():
         assert resource["resourceType"] == "ServiceRequest"
         assert resource["status"] == "draft" and resource["intent"] == "proposal"
@@ -251,9 +268,14 @@ def test_a_record_fhir_cannot_read_is_422_naming_the_prefetch_element(cds_client
 
 def test_order_select_looks_only_at_the_selected_orders(cds_client) -> None:
     body = _request("order-select-stroke-baclofen")
-    other = {"resourceType": "MedicationRequest", "id": "other", "status": "draft", "intent": "order",
-             "subject": {"reference": "Patient/stroke-1"},
-             "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "723"}]}}
+    other = {
+        "resourceType": "MedicationRequest",
+        "id": "other",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/stroke-1"},
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "723"}]},
+    }
     body["context"]["draftOrders"]["entry"].append({"resource": other})
     body["context"]["selections"] = ["MedicationRequest/other"]
     assert _post(cds_client, body).json() == {"cards": []}
@@ -267,8 +289,10 @@ def test_order_select_looks_only_at_the_selected_orders(cds_client) -> None:
         (lambda b: b["prefetch"].pop("patient"), "prefetch.patient"),
         (lambda b: b["prefetch"].pop("conditions"), "prefetch.conditions"),
         (lambda b: b["prefetch"].__setitem__("patient", None), "prefetch.patient"),
-        (lambda b: b["prefetch"].__setitem__("conditions", {"resourceType": "OperationOutcome", "issue": []}),
-         "prefetch.conditions"),
+        (
+            lambda b: b["prefetch"].__setitem__("conditions", {"resourceType": "OperationOutcome", "issue": []}),
+            "prefetch.conditions",
+        ),
     ],
     ids=["no-prefetch", "no-patient", "no-conditions", "null-patient", "conditions-failed"],
 )
@@ -301,28 +325,67 @@ def test_wrong_hook_for_the_service_is_400(cds_client) -> None:
         ("patient-view-ms-spasticity", lambda b: b.pop("hookInstance"), 422, "hookInstance"),
         ("patient-view-ms-spasticity", lambda b: b.__setitem__("hook", 7), 422, "hook"),
         ("patient-view-ms-spasticity", lambda b: b["context"].pop("patientId"), 422, "context.patientId"),
-        ("patient-view-ms-spasticity", lambda b: b["context"].__setitem__("patientId", "a/b"), 422, "context.patientId"),
+        (
+            "patient-view-ms-spasticity",
+            lambda b: b["context"].__setitem__("patientId", "a/b"),
+            422,
+            "context.patientId",
+        ),
         ("patient-view-ms-spasticity", lambda b: b.__setitem__("context", []), 422, "context"),
         ("patient-view-ms-spasticity", lambda b: b.__setitem__("prefetch", {"patient": 3}), 422, "prefetch.patient"),
-        ("patient-view-ms-spasticity",
-         lambda b: b["prefetch"].__setitem__("patient", {"resourceType": "Patient", "id": "someone-else"}),
-         400, "prefetch.patient.id"),
-        ("patient-view-ms-spasticity",
-         lambda b: b["prefetch"]["conditions"]["entry"][1]["resource"]["subject"].__setitem__("reference", "Patient/x"),
-         400, "prefetch.conditions.entry[1].resource.subject.reference"),
-        ("patient-view-ms-spasticity", lambda b: b["prefetch"].__setitem__("conditions", {"resourceType": "Patient"}),
-         400, "prefetch.conditions.resourceType"),
+        (
+            "patient-view-ms-spasticity",
+            lambda b: b["prefetch"].__setitem__("patient", {"resourceType": "Patient", "id": "someone-else"}),
+            400,
+            "prefetch.patient.id",
+        ),
+        (
+            "patient-view-ms-spasticity",
+            lambda b: b["prefetch"]["conditions"]["entry"][1]["resource"]["subject"].__setitem__(
+                "reference", "Patient/x"
+            ),
+            400,
+            "prefetch.conditions.entry[1].resource.subject.reference",
+        ),
+        (
+            "patient-view-ms-spasticity",
+            lambda b: b["prefetch"].__setitem__("conditions", {"resourceType": "Patient"}),
+            400,
+            "prefetch.conditions.resourceType",
+        ),
         ("order-select-stroke-baclofen", lambda b: b["context"].pop("draftOrders"), 422, "context.draftOrders"),
-        ("order-select-stroke-baclofen", lambda b: b["context"].__setitem__("selections", []), 422, "context.selections"),
-        ("order-select-stroke-baclofen", lambda b: b["context"].__setitem__("selections", ["MedicationRequest/nope"]),
-         400, "context.selections[0]"),
-        ("order-select-stroke-baclofen", lambda b: b["context"]["draftOrders"].__setitem__("resourceType", "List"),
-         400, "context.draftOrders.resourceType"),
-        ("order-select-stroke-baclofen",
-         lambda b: b["context"]["draftOrders"]["entry"][0]["resource"]["subject"].__setitem__("reference", "Patient/x"),
-         400, "context.draftOrders.entry[0].resource.subject.reference"),
-        ("order-select-stroke-baclofen", lambda b: b.__setitem__("fhirAuthorization", {"access_token": "t"}),
-         422, "fhirAuthorization.token_type"),
+        (
+            "order-select-stroke-baclofen",
+            lambda b: b["context"].__setitem__("selections", []),
+            422,
+            "context.selections",
+        ),
+        (
+            "order-select-stroke-baclofen",
+            lambda b: b["context"].__setitem__("selections", ["MedicationRequest/nope"]),
+            400,
+            "context.selections[0]",
+        ),
+        (
+            "order-select-stroke-baclofen",
+            lambda b: b["context"]["draftOrders"].__setitem__("resourceType", "List"),
+            400,
+            "context.draftOrders.resourceType",
+        ),
+        (
+            "order-select-stroke-baclofen",
+            lambda b: b["context"]["draftOrders"]["entry"][0]["resource"]["subject"].__setitem__(
+                "reference", "Patient/x"
+            ),
+            400,
+            "context.draftOrders.entry[0].resource.subject.reference",
+        ),
+        (
+            "order-select-stroke-baclofen",
+            lambda b: b.__setitem__("fhirAuthorization", {"access_token": "t"}),
+            422,
+            "fhirAuthorization.token_type",
+        ),
     ],
 )
 def test_malformed_requests_name_the_member(cds_client, name, change, status, field) -> None:
@@ -337,8 +400,9 @@ def test_malformed_requests_name_the_member(cds_client, name, change, status, fi
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"", b"null"])
 def test_a_body_that_is_not_a_request_is_4xx(cds_client, body) -> None:
-    response = cds_client.post("/cds-services/therapy-kg-patient-view", content=body,
-                               headers={"Content-Type": "application/json"})
+    response = cds_client.post(
+        "/cds-services/therapy-kg-patient-view", content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code in (400, 422)
     assert response.json()["field"] == "body"
 
@@ -352,8 +416,13 @@ def test_no_connection_to_the_fhir_server(cds_client) -> None:
     listener.listen(8)
     listener.settimeout(0.5)
     base = f"http://127.0.0.1:{listener.getsockname()[1]}/fhir"
-    authorization = {"access_token": "secret-token", "token_type": "Bearer", "expires_in": 300,
-                     "scope": "patient/*.read", "subject": "cds-service"}
+    authorization = {
+        "access_token": "secret-token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "cds-service",
+    }
     try:
         for name in REQUESTS:
             body = _request(name) | {"fhirServer": base, "fhirAuthorization": authorization}
@@ -377,20 +446,30 @@ def kg_service(store) -> TherapyKG:
 
 def _context(service: TherapyKG) -> CardContext:
     labels = {service.terms.compress(i): label for i, label in service.knowledge.labels.items()}
-    pharma = frozenset(service.terms.compress(c)
-                       for c in service.knowledge.classes_under("https://w3id.org/therapy-kg/PharmacologicalIntervention"))
-    return CardContext(labels=labels, pharmacological=pharma, patient_id="p1",
-                       base_url="http://cds.example")
+    pharma = frozenset(
+        service.terms.compress(c)
+        for c in service.knowledge.classes_under("https://w3id.org/therapy-kg/PharmacologicalIntervention")
+    )
+    return CardContext(labels=labels, pharmacological=pharma, patient_id="p1", base_url="http://cds.example")
 
 
 def _order_context(*, route: tuple[str, str] | None = None, text: str | None = None) -> dict:
-    order = {"resourceType": "MedicationRequest", "id": "o1", "status": "draft", "intent": "order",
-             "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "1292"}]}}
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "o1",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "1292"}]},
+    }
     if text:
         order["medicationCodeableConcept"]["text"] = text
     if route:
         order["dosageInstruction"] = [{"route": {"coding": [{"system": SNOMED, "code": route[0]}], "text": route[1]}}]
-    return {"patientId": "p1", "selections": ["MedicationRequest/o1"], "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]}}
+    return {
+        "patientId": "p1",
+        "selections": ["MedicationRequest/o1"],
+        "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]},
+    }
 
 
 def _order_cards(service: TherapyKG, patient: dict, **order) -> tuple[list[Card], object]:
@@ -422,17 +501,26 @@ def test_the_route_decides_the_form_assessed(kg_service, order, assessed, assume
 
 
 def test_intravenous_baclofen_gets_no_card_about_tablets(kg_service) -> None:
-    cards, match = _order_cards(kg_service, {"age": 50, "conditions": ["tkg:Stroke"]}, route=("47625008", "Intravenous route"))
+    cards, match = _order_cards(
+        kg_service, {"age": 50, "conditions": ["tkg:Stroke"]}, route=("47625008", "Intravenous route")
+    )
     assert match.option is None and cards == []
 
 
 def test_deferred_order_suggests_starting_first_line(kg_service) -> None:
-    cards, _ = _order_cards(kg_service, {"age": 45, "conditions": ["tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity"]})
+    cards, _ = _order_cards(
+        kg_service, {"age": 45, "conditions": ["tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity"]}
+    )
     (card,) = cards
     assert card.indicator == "warning"
     assert "deferred" in card.summary and "line 1 not initiated" in card.summary
     assert {s.actions[0].resource["code"]["coding"][0]["code"] for s in card.suggestions} == {
-        "AntispasticPositioning", "RangeOfMotionExercise", "Stretching", "Splinting", "SerialCasting"}
+        "AntispasticPositioning",
+        "RangeOfMotionExercise",
+        "Stretching",
+        "Splinting",
+        "SerialCasting",
+    }
     assert "tkg:OralBaclofenSecondLineForGeneralizedSpasticity" in card.detail
 
 
@@ -459,8 +547,11 @@ def test_eligible_order_with_a_preferred_alternative_suggests_it(kg_service) -> 
 
 
 def test_caution_for_a_recorded_condition_raises_the_indicator(kg_service) -> None:
-    patient = {"age": 50, "conditions": ["tkg:GeneralizedSpasticity", "tkg:ObstructiveSleepApnea"],
-               "therapies_tried": ["tkg:Stretching"]}
+    patient = {
+        "age": 50,
+        "conditions": ["tkg:GeneralizedSpasticity", "tkg:ObstructiveSleepApnea"],
+        "therapies_tried": ["tkg:Stretching"],
+    }
     cards, _ = _order_cards(kg_service, patient)
     (card,) = cards
     assert card.indicator == "warning"
@@ -484,13 +575,37 @@ def test_summaries_fit_whatever_the_labels() -> None:
     text = listing("Eligible now: ", [f"option number {i}" for i in range(40)])
     assert len(text) <= SUMMARY_MAX and text.endswith("more")
     evaluation = {
-        "knowledge_version": "v", "engine": "fast", "conditions": [], "missing_information": [],
+        "knowledge_version": "v",
+        "engine": "fast",
+        "conditions": [],
+        "missing_information": [],
         "unrecognized": [{"field": "conditions[0]", "input": {"system": "s`*_[", "code": "c" * 5000}, "reason": "r|#"}],
-        "warnings": [{"kind": "current-therapy-excluded", "intervention": "tkg:X" + "y" * 400, "message": "m" * 3000,
-                      "reasons": [], "statements": [{"statement": "tkg:S", "kind": "discontinuation-caution", "label": "l",
-                                                     "claim": "c", "sources": []}]}],
-        "options": [{"intervention": f"tkg:O{i}", "label": "z" * 200, "line": 1, "status": "eligible", "preferred": i == 0,
-                     "reasons": [], "cautions": [], "dosing": [], "monitoring": [], "evidence": []} for i in range(3)],
+        "warnings": [
+            {
+                "kind": "current-therapy-excluded",
+                "intervention": "tkg:X" + "y" * 400,
+                "message": "m" * 3000,
+                "reasons": [],
+                "statements": [
+                    {"statement": "tkg:S", "kind": "discontinuation-caution", "label": "l", "claim": "c", "sources": []}
+                ],
+            }
+        ],
+        "options": [
+            {
+                "intervention": f"tkg:O{i}",
+                "label": "z" * 200,
+                "line": 1,
+                "status": "eligible",
+                "preferred": i == 0,
+                "reasons": [],
+                "cautions": [],
+                "dosing": [],
+                "monitoring": [],
+                "evidence": [],
+            }
+            for i in range(3)
+        ],
     }
     cards = patient_view_cards(evaluation, CardContext())
     assert len(cards) == 3
@@ -501,8 +616,12 @@ def test_summaries_fit_whatever_the_labels() -> None:
 
 
 def test_patient_view_caution_for_a_current_therapy(kg_service) -> None:
-    patient = {"age": 50, "conditions": ["tkg:GeneralizedSpasticity", "tkg:ObstructiveSleepApnea"],
-               "therapies_tried": ["tkg:Stretching"], "current_therapies": ["tkg:OralBaclofen"]}
+    patient = {
+        "age": 50,
+        "conditions": ["tkg:GeneralizedSpasticity", "tkg:ObstructiveSleepApnea"],
+        "therapies_tried": ["tkg:Stretching"],
+        "current_therapies": ["tkg:OralBaclofen"],
+    }
     cards = patient_view_cards(kg_service.evaluate(parse_patient(patient)), _context(kg_service))
     (warning,) = [c for c in cards if c.indicator == "warning"]
     assert warning.summary == "The patient takes oral baclofen: baclofen may worsen obstructive sleep apnea"

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-VIGNETTES = {p.stem: json.loads(p.read_text()) for p in sorted((Path(__file__).parents[1] / "vignettes").glob("*.json"))}
+VIGNETTES = {
+    p.stem: json.loads(p.read_text()) for p in sorted((Path(__file__).parents[1] / "vignettes").glob("*.json"))
+}
 
 
 def _statuses(document: dict) -> dict[str, str]:
@@ -22,7 +24,9 @@ def test_health_reports_the_graph(client) -> None:
     assert body["knowledge_version"] == "0.1.0"
 
 
-@pytest.mark.parametrize("name", ["ms-generalized-nothing-tried", "rheumatic-muscle-spasm", "stroke-current-oral-baclofen"])
+@pytest.mark.parametrize(
+    "name", ["ms-generalized-nothing-tried", "rheumatic-muscle-spasm", "stroke-current-oral-baclofen"]
+)
 def test_evaluate_answers_the_vignette(client, name) -> None:
     vignette = VIGNETTES[name]
     response = client.post("/evaluate", json=vignette["patient"])
@@ -99,7 +103,9 @@ def test_owl_engine_with_a_silent_java_is_503_naming_the_reasoner(client, monkey
     patient = {"age": 45, "conditions": ["tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity"]}
     response = client.post("/evaluate", params={"engine": "owl"}, json=patient)
     assert response.status_code == 503
-    assert response.json()["detail"].startswith("the DL reasoner is unavailable: the HermiT reasoner's answer is incomplete")
+    assert response.json()["detail"].startswith(
+        "the DL reasoner is unavailable: the HermiT reasoner's answer is incomplete"
+    )
     assert client.post("/evaluate", json=patient).json()["options"]  # the fast engine still answers
 
 

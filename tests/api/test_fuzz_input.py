@@ -30,8 +30,13 @@ from api.state import AppState
 from kg.service import TherapyKG
 
 ROOT = Path(__file__).resolve().parents[2]
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 SNOMED, ICD10CM = "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
@@ -41,7 +46,10 @@ _PLACE = re.compile(r"[A-Za-z_]+\[\d+\]")
 
 #: Terms no graph of ours can know: each must come back in `unrecognized`.
 UNKNOWN_TERMS: list[Any] = [
-    "tkg:NoSuchTerm", "tkg:Spasticityy", "https://w3id.org/therapy-kg/NotATerm", "http://example.org/x",
+    "tkg:NoSuchTerm",
+    "tkg:Spasticityy",
+    "https://w3id.org/therapy-kg/NotATerm",
+    "http://example.org/x",
     {"system": SNOMED, "code": "50582007"},  # hemiplegia: a valid SNOMED CT id the graph does not map
     {"system": SNOMED, "code": "12345"},  # fails the Verhoeff check
     {"system": ICD10CM, "code": "I63 - history, no stroke"},
@@ -75,22 +83,35 @@ def known_terms(fuzz_client) -> list[Any]:
 
 
 def _terms(known: list[Any]) -> st.SearchStrategy:
-    return st.one_of(st.sampled_from(known), st.sampled_from(UNKNOWN_TERMS),
-                     st.builds(lambda s, c: {"system": s, "code": c},
-                               st.sampled_from([SNOMED, ICD10CM, RXNORM, "urn:oid:1.2.3"]), st.text(max_size=12)),
-                     st.text(max_size=16))
+    return st.one_of(
+        st.sampled_from(known),
+        st.sampled_from(UNKNOWN_TERMS),
+        st.builds(
+            lambda s, c: {"system": s, "code": c},
+            st.sampled_from([SNOMED, ICD10CM, RXNORM, "urn:oid:1.2.3"]),
+            st.text(max_size=12),
+        ),
+        st.text(max_size=16),
+    )
 
 
 def patients(known: list[Any]) -> st.SearchStrategy[dict]:
     term_lists = st.lists(_terms(known), max_size=5)
     return st.fixed_dictionaries(
         {"conditions": st.lists(_terms(known), min_size=1, max_size=5)},
-        optional={"id": st.text(max_size=20), "age": st.one_of(st.none(), st.integers(-3, 140)),
-                  "therapies_tried": term_lists, "current_therapies": term_lists, "findings": term_lists})
+        optional={
+            "id": st.text(max_size=20),
+            "age": st.one_of(st.none(), st.integers(-3, 140)),
+            "therapies_tried": term_lists,
+            "current_therapies": term_lists,
+            "findings": term_lists,
+        },
+    )
 
 
 def comparable(document: dict) -> dict:
     """The answer without the places terms were found at: those follow the input's order by design."""
+
     def place(value: Any) -> bool:
         return isinstance(value, str) and _PLACE.match(value) is not None
 
@@ -140,10 +161,22 @@ def test_patient_json_never_5xx_never_loses_a_term_and_ignores_order_and_duplica
 
 # --- FHIR R4 Bundles ----------------------------------------------------------------------------
 
-KNOWN_CONDITION_CODES = [(SNOMED, "221360009"), (SNOMED, "24700007"), (SNOMED, "230690007"), (SNOMED, "45352006"),
-                         (ICD10CM, "G35"), (ICD10CM, "I63.9"), (SNOMED, "78275009")]
-UNKNOWN_CONDITION_CODES = [(SNOMED, "50582007"), (ICD10CM, "Z99.89"), ("http://example.org/codes", "x-1"),
-                           (SNOMED, "12345"), (ICD10CM, "not a code")]
+KNOWN_CONDITION_CODES = [
+    (SNOMED, "221360009"),
+    (SNOMED, "24700007"),
+    (SNOMED, "230690007"),
+    (SNOMED, "45352006"),
+    (ICD10CM, "G35"),
+    (ICD10CM, "I63.9"),
+    (SNOMED, "78275009"),
+]
+UNKNOWN_CONDITION_CODES = [
+    (SNOMED, "50582007"),
+    (ICD10CM, "Z99.89"),
+    ("http://example.org/codes", "x-1"),
+    (SNOMED, "12345"),
+    (ICD10CM, "not a code"),
+]
 MEDICATION_CODES = [(RXNORM, "1292"), (RXNORM, "3322"), (RXNORM, "3105"), (RXNORM, "57258"), (RXNORM, "999999999")]
 STATUSES = [
     {"coding": [{"system": CLINICAL, "code": "active"}]},
@@ -156,8 +189,12 @@ STATUSES = [
 
 
 def _condition(index: int, code: tuple[str, str], status: dict | None, abated: bool) -> dict:
-    resource: dict = {"resourceType": "Condition", "id": f"c{index}", "subject": {"reference": "Patient/p"},
-                      "code": {"coding": [{"system": code[0], "code": code[1]}]}}
+    resource: dict = {
+        "resourceType": "Condition",
+        "id": f"c{index}",
+        "subject": {"reference": "Patient/p"},
+        "code": {"coding": [{"system": code[0], "code": code[1]}]},
+    }
     if status is not None:
         resource["clinicalStatus"] = status
     if abated:
@@ -166,8 +203,13 @@ def _condition(index: int, code: tuple[str, str], status: dict | None, abated: b
 
 
 def _medication(index: int, code: tuple[str, str], kind: str, status: str) -> dict:
-    resource: dict = {"resourceType": kind, "id": f"m{index}", "status": status, "subject": {"reference": "Patient/p"},
-                      "medicationCodeableConcept": {"coding": [{"system": code[0], "code": code[1]}]}}
+    resource: dict = {
+        "resourceType": kind,
+        "id": f"m{index}",
+        "status": status,
+        "subject": {"reference": "Patient/p"},
+        "medicationCodeableConcept": {"coding": [{"system": code[0], "code": code[1]}]},
+    }
     if kind == "MedicationRequest":
         resource["intent"] = "order"
     return resource
@@ -184,9 +226,14 @@ def bundles(draw: st.DrawFn) -> dict:
         code = draw(st.sampled_from(KNOWN_CONDITION_CODES + UNKNOWN_CONDITION_CODES))
         resources.append(_condition(i, code, draw(st.sampled_from(STATUSES)), draw(st.booleans())))
     for i in range(draw(st.integers(0, 3))):
-        resources.append(_medication(i, draw(st.sampled_from(MEDICATION_CODES)),
-                                     draw(st.sampled_from(["MedicationStatement", "MedicationRequest"])),
-                                     draw(st.sampled_from(["active", "completed", "stopped", "unknown"]))))
+        resources.append(
+            _medication(
+                i,
+                draw(st.sampled_from(MEDICATION_CODES)),
+                draw(st.sampled_from(["MedicationStatement", "MedicationRequest"])),
+                draw(st.sampled_from(["active", "completed", "stopped", "unknown"])),
+            )
+        )
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
 
 

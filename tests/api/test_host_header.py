@@ -41,30 +41,50 @@ def _client(app, host: str) -> TestClient:
     return TestClient(app, base_url=f"http://{host}")
 
 
-@pytest.mark.parametrize("host", ["evil.example", "testserver", "cds.example.org.evil.example", "127.0.0.2",
-                                  "localhost:1", "cds.example.org:8443", "127.0.0.1:9"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "testserver",
+        "cds.example.org.evil.example",
+        "127.0.0.2",
+        "localhost:1",
+        "cds.example.org:8443",
+        "127.0.0.1:9",
+    ],
+)
 def test_a_host_not_allowed_is_400(app, host) -> None:
     for path in ("/health", "/sparql", "/cds-services"):
         response = _client(app, host).get(path)
         assert response.status_code == 400, (host, path)
-    response = _client(app, host).post("/cds-services/therapy-kg-patient-view", json=_request("patient-view-ms-spasticity"))
+    response = _client(app, host).post(
+        "/cds-services/therapy-kg-patient-view", json=_request("patient-view-ms-spasticity")
+    )
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("host", ["cds.example.org", "CDS.example.org:443", "localhost", "127.0.0.1:8000",
-                                  "[::1]:8000"])
+@pytest.mark.parametrize(
+    "host", ["cds.example.org", "CDS.example.org:443", "localhost", "127.0.0.1:8000", "[::1]:8000"]
+)
 def test_allowed_hosts_are_the_public_urls_and_loopback(app, host) -> None:
     assert _client(app, host).get("/health").status_code == 200
 
 
-@pytest.mark.parametrize("name, service", [("patient-view-stroke-on-baclofen", "therapy-kg-patient-view"),
-                                           ("patient-view-ms-spasticity", "therapy-kg-patient-view"),
-                                           ("order-select-stroke-baclofen", "therapy-kg-order-select")])
+@pytest.mark.parametrize(
+    "name, service",
+    [
+        ("patient-view-stroke-on-baclofen", "therapy-kg-patient-view"),
+        ("patient-view-ms-spasticity", "therapy-kg-patient-view"),
+        ("order-select-stroke-baclofen", "therapy-kg-order-select"),
+    ],
+)
 def test_card_links_use_only_the_public_url(app, name, service) -> None:
     client = _client(app, "localhost")
-    response = client.post(f"/cds-services/{service}", json=_request(name),
-                           headers={"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http",
-                                    "Forwarded": "host=evil.example"})
+    response = client.post(
+        f"/cds-services/{service}",
+        json=_request(name),
+        headers={"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http", "Forwarded": "host=evil.example"},
+    )
     assert response.status_code == 200, response.text
     cards = response.json()["cards"]
     urls = [link["url"] for card in cards for link in card.get("links", [])]
@@ -80,8 +100,12 @@ def test_the_sparql_service_description_names_the_public_endpoint(app, host) -> 
     assert response.status_code == 200, response.text
     store = ox.Store()
     store.load(response.content, format=ox.RdfFormat.TURTLE)
-    endpoints = {str(s["e"].value) for s in store.query(
-        "PREFIX sd: <http://www.w3.org/ns/sparql-service-description#> SELECT ?e { ?s sd:endpoint ?e }")}
+    endpoints = {
+        str(s["e"].value)
+        for s in store.query(
+            "PREFIX sd: <http://www.w3.org/ns/sparql-service-description#> SELECT ?e { ?s sd:endpoint ?e }"
+        )
+    }
     assert endpoints == {PUBLIC + "/sparql"}
     assert "evil.example" not in response.text and "localhost" not in response.text
 
@@ -91,13 +115,30 @@ def test_defaults() -> None:
     assert allowed_hosts(Settings()) == ["127.0.0.1:8000", "localhost:8000", "[::1]:8000"]
     assert allowed_hosts(Settings(public_url="http://[::1]:9000")) == ["[::1]:9000", "localhost:9000", "127.0.0.1:9000"]
     assert allowed_hosts(Settings(public_url="https://cds.example.org", listen_port=8000)) == [
-        "cds.example.org", "localhost", "127.0.0.1", "[::1]", "localhost:8000", "127.0.0.1:8000", "[::1]:8000"]
-    assert allowed_hosts(Settings(public_url=PUBLIC, allowed_hosts="a.example, b.example")) == ["a.example", "b.example"]
+        "cds.example.org",
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+        "localhost:8000",
+        "127.0.0.1:8000",
+        "[::1]:8000",
+    ]
+    assert allowed_hosts(Settings(public_url=PUBLIC, allowed_hosts="a.example, b.example")) == [
+        "a.example",
+        "b.example",
+    ]
 
 
-@pytest.mark.parametrize("settings", [{"public_url": "ftp://x.example"}, {"public_url": "https://x.example/?a=1"},
-                                      {"public_url": "https://user:pw@x.example"}, {"public_url": "not a url"},
-                                      {"allowed_hosts": "*"}])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"public_url": "ftp://x.example"},
+        {"public_url": "https://x.example/?a=1"},
+        {"public_url": "https://user:pw@x.example"},
+        {"public_url": "not a url"},
+        {"allowed_hosts": "*"},
+    ],
+)
 def test_settings_that_would_trust_any_host_refuse_to_start(settings) -> None:
     with pytest.raises(ConfigError):
         create_app(Settings(**settings))

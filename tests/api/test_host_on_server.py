@@ -14,14 +14,22 @@ import pytest
 from tests.served import served
 
 DATA = Path(__file__).parents[1] / "data" / "cds"
-CLAIMS = {"Host: localhost:1": {"Host": "localhost:1"},
-          "Host: evil.example": {"Host": "evil.example"},
-          "X-Forwarded-Host": {"X-Forwarded-Host": "evil.example"},
-          "X-Forwarded-Proto": {"X-Forwarded-Proto": "gopher", "X-Forwarded-For": "203.0.113.9"}}
+CLAIMS = {
+    "Host: localhost:1": {"Host": "localhost:1"},
+    "Host: evil.example": {"Host": "evil.example"},
+    "X-Forwarded-Host": {"X-Forwarded-Host": "evil.example"},
+    "X-Forwarded-Proto": {"X-Forwarded-Proto": "gopher", "X-Forwarded-For": "203.0.113.9"},
+}
 #: (method, path, body): routes that write URLs, a redirect candidate, and the documentation
-ROUTES = [("POST", "/sparql/", "query=ASK%20%7B%7D"), ("GET", "/sparql", ""), ("GET", "/cds-services", ""),
-          ("POST", "/cds-services/therapy-kg-patient-view", "cds"), ("GET", "/openapi.json", ""),
-          ("GET", "/docs", ""), ("GET", "/health", "")]
+ROUTES = [
+    ("POST", "/sparql/", "query=ASK%20%7B%7D"),
+    ("GET", "/sparql", ""),
+    ("GET", "/cds-services", ""),
+    ("POST", "/cds-services/therapy-kg-patient-view", "cds"),
+    ("GET", "/openapi.json", ""),
+    ("GET", "/docs", ""),
+    ("GET", "/health", ""),
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +47,15 @@ def _raw(base: str, method: str, path: str, body: str, headers: dict[str, str]) 
         body, content_type = json.dumps(request), "application/json"
     else:
         content_type = "application/x-www-form-urlencoded"
-    lines = [f"{method} {path} HTTP/1.1", *(f"{k}: {v}" for k, v in {"Host": f"127.0.0.1:{port}", **headers}.items()),
-             "Connection: close", f"Content-Type: {content_type}", f"Content-Length: {len(body.encode())}", "", body]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        *(f"{k}: {v}" for k, v in {"Host": f"127.0.0.1:{port}", **headers}.items()),
+        "Connection: close",
+        f"Content-Type: {content_type}",
+        f"Content-Length: {len(body.encode())}",
+        "",
+        body,
+    ]
     with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
         sock.sendall("\r\n".join(lines).encode())
         received = b""

@@ -17,19 +17,28 @@ from api.settings import Settings
 
 DATA = Path(__file__).parents[1] / "data"
 BUNDLE = json.loads((DATA / "fhir" / "ms-spasticity.json").read_text())
-CDS_REQUEST = {k: v for k, v in json.loads((DATA / "cds" / "patient-view-ms-spasticity.json").read_text()).items()
-               if k != "description"}
+CDS_REQUEST = {
+    k: v
+    for k, v in json.loads((DATA / "cds" / "patient-view-ms-spasticity.json").read_text()).items()
+    if k != "description"
+}
 LIMIT = Settings().max_json_depth
 DEEP = 100_000
-ROUTES = ["/evaluate", "/evaluate?engine=owl", "/cds-services/therapy-kg-patient-view",
-          "/cds-services/therapy-kg-order-select"]
+ROUTES = [
+    "/evaluate",
+    "/evaluate?engine=owl",
+    "/cds-services/therapy-kg-patient-view",
+    "/cds-services/therapy-kg-order-select",
+]
 HOSTILE = {
     "arrays": b"[" * DEEP + b"]" * DEEP,
     "objects": b'{"a":' * DEEP + b"1" + b"}" * DEEP,
     "mixed": b'[{"a":' * (DEEP // 2) + b"[]" + b"}]" * (DEEP // 2),
     "arrays never closed": b"[" * DEEP,
     "inside a valid document": b'{"resourceType": "Bundle", "type": "collection", "entry": ['
-                               + b"[" * DEEP + b"]" * DEEP + b"]}",
+    + b"[" * DEEP
+    + b"]" * DEEP
+    + b"]}",
 }
 
 
@@ -132,7 +141,7 @@ LIMITS = JsonLimits(max_bytes=1_000, max_depth=4)
 
 
 def test_brackets_inside_strings_do_not_count() -> None:
-    text = json.dumps({"a": ["[[[[[[[[", {"b": "}}}}\\\"{{{{"}], "c": "\"]]]]"}).encode()
+    text = json.dumps({"a": ["[[[[[[[[", {"b": '}}}}\\"{{{{'}], "c": '"]]]]'}).encode()
     assert decode_json(text, LIMITS) == json.loads(text)
     assert not deeper_than(text, 3) and deeper_than(text, 2)
 

@@ -33,12 +33,16 @@ from kg.service import TherapyKG
 
 DATA = Path(__file__).parents[1] / "data"
 BUNDLE = json.loads((DATA / "fhir" / "ms-spasticity.json").read_text())
-CDS_REQUEST = {k: v for k, v in json.loads((DATA / "cds" / "patient-view-ms-spasticity.json").read_text()).items()
-               if k != "description"}
+CDS_REQUEST = {
+    k: v
+    for k, v in json.loads((DATA / "cds" / "patient-view-ms-spasticity.json").read_text()).items()
+    if k != "description"
+}
 PATIENT = {"age": 45, "conditions": ["tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity"]}
 #: 50,000 entries in about 850 KB (under the 1 MiB body limit): the Bundle that held the loop 1.7–2.7 s
-LARGE_BUNDLE = orjson.dumps({**BUNDLE, "entry": BUNDLE["entry"] + [{"id": f"e{i:05d}"}
-                                                                    for i in range(50_000 - len(BUNDLE["entry"]))]})
+LARGE_BUNDLE = orjson.dumps(
+    {**BUNDLE, "entry": BUNDLE["entry"] + [{"id": f"e{i:05d}"} for i in range(50_000 - len(BUNDLE["entry"]))]}
+)
 GUARD_S = 120  # only so that a broken server fails the test instead of hanging it
 
 
@@ -112,8 +116,10 @@ def _settings(**overrides) -> Settings:
 def test_health_answers_while_eight_large_bundles_are_evaluated(real_service) -> None:
     service = RecordingService(real_service)
     with serving(service, _settings()) as (client, _), ThreadPoolExecutor(8) as senders:
-        posts = [senders.submit(client.post, "/evaluate", content=LARGE_BUNDLE,
-                                headers={"Content-Type": "application/json"}) for _ in range(8)]
+        posts = [
+            senders.submit(client.post, "/evaluate", content=LARGE_BUNDLE, headers={"Content-Type": "application/json"})
+            for _ in range(8)
+        ]
         wait_until(lambda: service.started >= 1)
         health = client.get("/health")
         finished_when_health_answered = service.finished
@@ -167,8 +173,10 @@ def test_the_reasoner_has_places_of_its_own(real_service) -> None:
     refused at once; fast evaluations still answer meanwhile."""
     service = RecordingService(real_service)
     with serving(service, _settings(reasoner_queue=0)) as (client, _), ThreadPoolExecutor(2) as senders:
-        held = [senders.submit(client.post, "/evaluate", params={"engine": "owl"}, json={**PATIENT, "id": f"hold-{i}"})
-                for i in range(2)]
+        held = [
+            senders.submit(client.post, "/evaluate", params={"engine": "owl"}, json={**PATIENT, "id": f"hold-{i}"})
+            for i in range(2)
+        ]
         assert {service.entered.get(timeout=GUARD_S) for _ in held} == {"hold-0", "hold-1"}
         _shed(client.post("/evaluate", params={"engine": "owl"}, json=PATIENT))
         assert client.post("/evaluate", json=PATIENT).status_code == 200

@@ -18,14 +18,39 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
-NON_PHARMACOLOGICAL = ["tkg:AntispasticPositioning", "tkg:RangeOfMotionExercise", "tkg:SerialCasting",
-                       "tkg:Splinting", "tkg:Stretching"]
-SPEC_CONDITIONS = ["tkg:Spasticity", "tkg:FocalSpasticity", "tkg:GeneralizedSpasticity", "tkg:MuscleSpasm",
-                   "tkg:RheumaticMuscleSpasm", "tkg:Stroke", "tkg:CerebralPalsy", "tkg:ParkinsonDisease",
-                   "tkg:MultipleSclerosis", "tkg:SpinalCordInjury", "tkg:ObstructiveSleepApnea"]
-SPEC_INTERVENTIONS = [*NON_PHARMACOLOGICAL, "tkg:Baclofen", "tkg:OralBaclofen", "tkg:IntrathecalBaclofen",
-                      "tkg:BotulinumToxin", "tkg:Tizanidine", "tkg:Dantrolene", "tkg:Benzodiazepine", "tkg:Diazepam",
-                      "tkg:NonPharmacologicalIntervention", "tkg:PharmacologicalIntervention"]
+NON_PHARMACOLOGICAL = [
+    "tkg:AntispasticPositioning",
+    "tkg:RangeOfMotionExercise",
+    "tkg:SerialCasting",
+    "tkg:Splinting",
+    "tkg:Stretching",
+]
+SPEC_CONDITIONS = [
+    "tkg:Spasticity",
+    "tkg:FocalSpasticity",
+    "tkg:GeneralizedSpasticity",
+    "tkg:MuscleSpasm",
+    "tkg:RheumaticMuscleSpasm",
+    "tkg:Stroke",
+    "tkg:CerebralPalsy",
+    "tkg:ParkinsonDisease",
+    "tkg:MultipleSclerosis",
+    "tkg:SpinalCordInjury",
+    "tkg:ObstructiveSleepApnea",
+]
+SPEC_INTERVENTIONS = [
+    *NON_PHARMACOLOGICAL,
+    "tkg:Baclofen",
+    "tkg:OralBaclofen",
+    "tkg:IntrathecalBaclofen",
+    "tkg:BotulinumToxin",
+    "tkg:Tizanidine",
+    "tkg:Dantrolene",
+    "tkg:Benzodiazepine",
+    "tkg:Diazepam",
+    "tkg:NonPharmacologicalIntervention",
+    "tkg:PharmacologicalIntervention",
+]
 INJECTION = "tkg:X> } ; DROP ALL #"
 
 
@@ -46,10 +71,13 @@ def _statement(body: dict, curie: str) -> dict:
 
 
 # ------------------------------------------------------------------------------ term lists
-@pytest.mark.parametrize(("route", "root", "spec_terms"), [
-    ("/conditions", CONDITION, SPEC_CONDITIONS),
-    ("/interventions", INTERVENTION, SPEC_INTERVENTIONS),
-])
+@pytest.mark.parametrize(
+    ("route", "root", "spec_terms"),
+    [
+        ("/conditions", CONDITION, SPEC_CONDITIONS),
+        ("/interventions", INTERVENTION, SPEC_INTERVENTIONS),
+    ],
+)
 def test_term_list_holds_every_term_of_its_category_sorted(client, app_state, route, root, spec_terms) -> None:
     body = _get(client, route)
     curies = _curies(body)
@@ -63,22 +91,49 @@ def test_term_list_holds_every_term_of_its_category_sorted(client, app_state, ro
         assert term["parents"], term["curie"]
 
 
-@pytest.mark.parametrize(("route", "curie", "parents", "codes"), [
-    ("/conditions", "tkg:Spasticity", ["tkg:Condition"],
-     [(ICD10CM, "G81.1", "closeMatch"), (SNOMED, "221360009", "exactMatch")]),
-    ("/conditions", "tkg:FocalSpasticity", ["tkg:Spasticity"], []),
-    ("/conditions", "tkg:RheumaticMuscleSpasm", ["tkg:MuscleSpasm"], []),
-    ("/conditions", "tkg:MultipleSclerosis", ["tkg:Condition"],
-     [(ICD10CM, "G35", "exactMatch"), (SNOMED, "24700007", "exactMatch")]),
-    ("/conditions", "tkg:MuscleSpasm", ["tkg:Condition"],
-     [(ICD10CM, "M62.830", "closeMatch"), (ICD10CM, "M62.838", "closeMatch"), (ICD10CM, "R25.2", "closeMatch"),
-      (SNOMED, "45352006", "exactMatch")]),
-    ("/interventions", "tkg:Baclofen", ["tkg:PharmacologicalIntervention"],
-     [(RXNORM, "1292", "exactMatch"), (ATC, "M03BX01", "exactMatch")]),
-    ("/interventions", "tkg:Diazepam", ["tkg:Benzodiazepine"],
-     [(RXNORM, "3322", "exactMatch"), (ATC, "N05BA01", "exactMatch")]),
-    ("/interventions", "tkg:Stretching", ["tkg:NonPharmacologicalIntervention"], []),
-])
+@pytest.mark.parametrize(
+    ("route", "curie", "parents", "codes"),
+    [
+        (
+            "/conditions",
+            "tkg:Spasticity",
+            ["tkg:Condition"],
+            [(ICD10CM, "G81.1", "closeMatch"), (SNOMED, "221360009", "exactMatch")],
+        ),
+        ("/conditions", "tkg:FocalSpasticity", ["tkg:Spasticity"], []),
+        ("/conditions", "tkg:RheumaticMuscleSpasm", ["tkg:MuscleSpasm"], []),
+        (
+            "/conditions",
+            "tkg:MultipleSclerosis",
+            ["tkg:Condition"],
+            [(ICD10CM, "G35", "exactMatch"), (SNOMED, "24700007", "exactMatch")],
+        ),
+        (
+            "/conditions",
+            "tkg:MuscleSpasm",
+            ["tkg:Condition"],
+            [
+                (ICD10CM, "M62.830", "closeMatch"),
+                (ICD10CM, "M62.838", "closeMatch"),
+                (ICD10CM, "R25.2", "closeMatch"),
+                (SNOMED, "45352006", "exactMatch"),
+            ],
+        ),
+        (
+            "/interventions",
+            "tkg:Baclofen",
+            ["tkg:PharmacologicalIntervention"],
+            [(RXNORM, "1292", "exactMatch"), (ATC, "M03BX01", "exactMatch")],
+        ),
+        (
+            "/interventions",
+            "tkg:Diazepam",
+            ["tkg:Benzodiazepine"],
+            [(RXNORM, "3322", "exactMatch"), (ATC, "N05BA01", "exactMatch")],
+        ),
+        ("/interventions", "tkg:Stretching", ["tkg:NonPharmacologicalIntervention"], []),
+    ],
+)
 def test_term_list_entry_has_parents_and_codes(client, route, curie, parents, codes) -> None:
     term = {t["curie"]: t for t in _get(client, route)}[curie]
     assert term["iri"] == TERMS.expand(curie, field="curie")
@@ -94,17 +149,41 @@ def test_no_spasticity_term_carries_a_muscle_spasm_code(client) -> None:
 
 
 # ------------------------------------------------------------------------------ one term
-@pytest.mark.parametrize(("route", "curie", "label", "parents", "children"), [
-    ("/conditions", "tkg:Spasticity", "spasticity", ["tkg:Condition"],
-     ["tkg:FocalSpasticity", "tkg:GeneralizedSpasticity"]),
-    ("/conditions", "tkg:MuscleSpasm", "muscle spasm", ["tkg:Condition"], ["tkg:RheumaticMuscleSpasm"]),
-    ("/conditions", "tkg:GeneralizedSpasticity", "generalized spasticity", ["tkg:Spasticity"], []),
-    ("/interventions", "tkg:Baclofen", "baclofen", ["tkg:PharmacologicalIntervention"],
-     ["tkg:IntrathecalBaclofen", "tkg:OralBaclofen"]),
-    ("/interventions", "tkg:Benzodiazepine", "benzodiazepine", ["tkg:PharmacologicalIntervention"], ["tkg:Diazepam"]),
-    ("/interventions", "tkg:NonPharmacologicalIntervention", "non-pharmacological intervention", ["tkg:Intervention"],
-     NON_PHARMACOLOGICAL),
-])
+@pytest.mark.parametrize(
+    ("route", "curie", "label", "parents", "children"),
+    [
+        (
+            "/conditions",
+            "tkg:Spasticity",
+            "spasticity",
+            ["tkg:Condition"],
+            ["tkg:FocalSpasticity", "tkg:GeneralizedSpasticity"],
+        ),
+        ("/conditions", "tkg:MuscleSpasm", "muscle spasm", ["tkg:Condition"], ["tkg:RheumaticMuscleSpasm"]),
+        ("/conditions", "tkg:GeneralizedSpasticity", "generalized spasticity", ["tkg:Spasticity"], []),
+        (
+            "/interventions",
+            "tkg:Baclofen",
+            "baclofen",
+            ["tkg:PharmacologicalIntervention"],
+            ["tkg:IntrathecalBaclofen", "tkg:OralBaclofen"],
+        ),
+        (
+            "/interventions",
+            "tkg:Benzodiazepine",
+            "benzodiazepine",
+            ["tkg:PharmacologicalIntervention"],
+            ["tkg:Diazepam"],
+        ),
+        (
+            "/interventions",
+            "tkg:NonPharmacologicalIntervention",
+            "non-pharmacological intervention",
+            ["tkg:Intervention"],
+            NON_PHARMACOLOGICAL,
+        ),
+    ],
+)
 def test_term_detail_has_label_and_hierarchy(client, route, curie, label, parents, children) -> None:
     body = _get(client, f"{route}/{curie}")
     assert (body["curie"], body["label"]) == (curie, label)
@@ -193,15 +272,18 @@ def test_a_full_url_encoded_iri_is_accepted(client) -> None:
     assert body["curie"] == "tkg:Spasticity"
 
 
-@pytest.mark.parametrize(("path", "hint"), [
-    ("/conditions/tkg:OralBaclofen", "intervention"),
-    ("/interventions/tkg:Spasticity", "condition"),
-    ("/conditions/tkg:RefractoryToMaximalOralDose", "finding"),
-    ("/conditions/tkg:Condition", ""),
-    ("/conditions/tkg:NoSuchCondition", ""),
-    ("/interventions/tkg:Source1", ""),
-    ("/interventions/" + quote("http://snomed.info/id/221360009", safe=""), ""),
-])
+@pytest.mark.parametrize(
+    ("path", "hint"),
+    [
+        ("/conditions/tkg:OralBaclofen", "intervention"),
+        ("/interventions/tkg:Spasticity", "condition"),
+        ("/conditions/tkg:RefractoryToMaximalOralDose", "finding"),
+        ("/conditions/tkg:Condition", ""),
+        ("/conditions/tkg:NoSuchCondition", ""),
+        ("/interventions/tkg:Source1", ""),
+        ("/interventions/" + quote("http://snomed.info/id/221360009", safe=""), ""),
+    ],
+)
 def test_unknown_or_wrong_category_term_is_404(client, path, hint) -> None:
     response = client.get(path)
     assert response.status_code == 404, response.text
@@ -222,11 +304,21 @@ def test_sources_are_the_six_seed_references(client) -> None:
     assert [(s["curie"], s["reference"]) for s in body] == [(f"tkg:Source{n}", n) for n in range(1, 7)]
     by_number = {s["reference"]: s for s in body}
     assert {n: by_number[n]["kind"]["curie"] for n in by_number} == {
-        1: "tkg:Guideline", 2: "tkg:DrugLabel", 3: "tkg:Guideline",
-        4: "tkg:ResearchEvidence", 5: "tkg:ResearchEvidence", 6: "tkg:ResearchEvidence"}
+        1: "tkg:Guideline",
+        2: "tkg:DrugLabel",
+        3: "tkg:Guideline",
+        4: "tkg:ResearchEvidence",
+        5: "tkg:ResearchEvidence",
+        6: "tkg:ResearchEvidence",
+    }
     assert {n: _curies(by_number[n]["organizations"]) for n in by_number} == {
-        1: ["tkg:AmericanHeartAssociation"], 2: ["tkg:FoodAndDrugAdministration"],
-        3: ["tkg:AmericanGeriatricsSociety"], 4: [], 5: [], 6: []}
+        1: ["tkg:AmericanHeartAssociation"],
+        2: ["tkg:FoodAndDrugAdministration"],
+        3: ["tkg:AmericanGeriatricsSociety"],
+        4: [],
+        5: [],
+        6: [],
+    }
     assert all(s["comment"] for s in body)
 
 
@@ -235,8 +327,11 @@ def test_source_detail_accepts_name_curie_or_iri(client, source_id) -> None:
     body = _get(client, f"/sources/{source_id}")
     assert (body["curie"], body["reference"]) == ("tkg:Source2", 2)
     assert body["label"] == "Source 2: FDA label for baclofen tablets"
-    assert _curies(body["quotes"], "quote") == ["tkg:QuoteOralLabelIndication", "tkg:QuoteOralLabelLimitationOfUse",
-                                                "tkg:QuoteTabletLabelStrokeCerebralPalsyParkinson"]
+    assert _curies(body["quotes"], "quote") == [
+        "tkg:QuoteOralLabelIndication",
+        "tkg:QuoteOralLabelLimitationOfUse",
+        "tkg:QuoteTabletLabelStrokeCerebralPalsyParkinson",
+    ]
     assert all(q["origin"] and q["source"] == "tkg:Source2" for q in body["quotes"])
     statements = {s["statement"]: s for s in body["statements"]}
     assert statements["tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm"]["kind"] == "not-indicated"
@@ -252,10 +347,16 @@ def test_source_statements_agree_with_the_compiled_knowledge(client, app_state, 
     assert expected  # every seed reference is cited by at least one statement
 
 
-@pytest.mark.parametrize(("source_id", "status"), [
-    ("Source7", 404), ("tkg:Spasticity", 404), ("tkg:QuoteOralLabelIndication", 404),
-    ("foo:Source1", 422), (quote(INJECTION, safe=""), 422),
-])
+@pytest.mark.parametrize(
+    ("source_id", "status"),
+    [
+        ("Source7", 404),
+        ("tkg:Spasticity", 404),
+        ("tkg:QuoteOralLabelIndication", 404),
+        ("foo:Source1", 422),
+        (quote(INJECTION, safe=""), 422),
+    ],
+)
 def test_bad_source_ids(client, source_id, status) -> None:
     response = client.get(f"/sources/{source_id}")
     assert response.status_code == status, response.text
@@ -264,18 +365,21 @@ def test_bad_source_ids(client, source_id, status) -> None:
 
 
 # ------------------------------------------------------------------------------ codes
-@pytest.mark.parametrize(("system", "code", "term", "match", "matched_code"), [
-    (ICD10CM, "G35", "tkg:MultipleSclerosis", "exactMatch", "G35"),
-    (ICD10CM, "G35.1", "tkg:MultipleSclerosis", "exactMatch", "G35"),
-    (ICD10CM, "R25.2", "tkg:MuscleSpasm", "closeMatch", "R25.2"),
-    (ICD10CM, "G81.14", "tkg:Spasticity", "closeMatch", "G81.1"),
-    (ICD10CM, "I69.351", "tkg:Stroke", "closeMatch", "I69.35"),
-    (SNOMED, "221360009", "tkg:Spasticity", "exactMatch", "221360009"),
-    (SNOMED, "45352006", "tkg:MuscleSpasm", "exactMatch", "45352006"),
-    (RXNORM, "1292", "tkg:Baclofen", "exactMatch", "1292"),
-    (ATC, "M03BX01", "tkg:Baclofen", "exactMatch", "M03BX01"),
-    (ATC, "M03BX02", "tkg:Tizanidine", "exactMatch", "M03BX02"),
-])
+@pytest.mark.parametrize(
+    ("system", "code", "term", "match", "matched_code"),
+    [
+        (ICD10CM, "G35", "tkg:MultipleSclerosis", "exactMatch", "G35"),
+        (ICD10CM, "G35.1", "tkg:MultipleSclerosis", "exactMatch", "G35"),
+        (ICD10CM, "R25.2", "tkg:MuscleSpasm", "closeMatch", "R25.2"),
+        (ICD10CM, "G81.14", "tkg:Spasticity", "closeMatch", "G81.1"),
+        (ICD10CM, "I69.351", "tkg:Stroke", "closeMatch", "I69.35"),
+        (SNOMED, "221360009", "tkg:Spasticity", "exactMatch", "221360009"),
+        (SNOMED, "45352006", "tkg:MuscleSpasm", "exactMatch", "45352006"),
+        (RXNORM, "1292", "tkg:Baclofen", "exactMatch", "1292"),
+        (ATC, "M03BX01", "tkg:Baclofen", "exactMatch", "M03BX01"),
+        (ATC, "M03BX02", "tkg:Tizanidine", "exactMatch", "M03BX02"),
+    ],
+)
 def test_lookup_maps_a_code_to_its_term(client, system, code, term, match, matched_code) -> None:
     body = _get(client, "/lookup", system=system, code=code)
     assert (body["system"], body["code"]) == (system, code)
@@ -285,12 +389,15 @@ def test_lookup_maps_a_code_to_its_term(client, system, code, term, match, match
     assert (found["note"] is None) == (code == matched_code)
 
 
-@pytest.mark.parametrize(("system", "code"), [
-    (ICD10CM, "Z99.89"),
-    (SNOMED, "22136000"),  # a prefix of the spasticity code: SNOMED CT has no prefix hierarchy
-    (RXNORM, "12921"),
-    (ATC, "M03"),  # the parent of baclofen's code does not map to baclofen
-])
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [
+        (ICD10CM, "Z99.89"),
+        (SNOMED, "22136000"),  # a prefix of the spasticity code: SNOMED CT has no prefix hierarchy
+        (RXNORM, "12921"),
+        (ATC, "M03"),  # the parent of baclofen's code does not map to baclofen
+    ],
+)
 def test_lookup_of_an_unmapped_code_is_404_with_a_message(client, system, code) -> None:
     response = client.get("/lookup", params={"system": system, "code": code})
     assert response.status_code == 404, response.text
@@ -298,12 +405,15 @@ def test_lookup_of_an_unmapped_code_is_404_with_a_message(client, system, code) 
     assert "maps to no term" in response.json()["detail"]
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"system": "http://example.org/codes", "code": "G35"}, "system"),
-    ({"system": "urn:oid:2.16.840.1.113883.6.90", "code": "G35"}, "system"),
-    ({"system": ICD10CM, "code": "G35>"}, "code"),
-    ({"system": ICD10CM, "code": "  "}, "code"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"system": "http://example.org/codes", "code": "G35"}, "system"),
+        ({"system": "urn:oid:2.16.840.1.113883.6.90", "code": "G35"}, "system"),
+        ({"system": ICD10CM, "code": "G35>"}, "code"),
+        ({"system": ICD10CM, "code": "  "}, "code"),
+    ],
+)
 def test_lookup_rejects_unknown_systems_and_malformed_codes(client, params, field) -> None:
     response = client.get("/lookup", params=params)
     assert response.status_code == 422, response.text
@@ -326,14 +436,19 @@ def test_generalized_spasticity_ladder(client) -> None:
     assert body["condition"]["curie"] == "tkg:GeneralizedSpasticity"
     first, second, third = body["lines"]
     assert [(line["rank"], line["line"]) for line in body["lines"]] == [
-        (1, "tkg:FirstLine"), (2, "tkg:SecondLine"), (3, "tkg:ThirdLine")]
+        (1, "tkg:FirstLine"),
+        (2, "tkg:SecondLine"),
+        (3, "tkg:ThirdLine"),
+    ]
 
     assert sorted(_options(first)) == NON_PHARMACOLOGICAL
     for option in first["options"]:
         assert _curies(option["conditions"]) == ["tkg:Spasticity"]
     assert all(r["inherited"] and _curies(r["conditions"]) == ["tkg:Spasticity"] for r in first["recommendations"])
     assert _curies(first["recommendations"], "statement") == [
-        "tkg:NonPharmacologicalBeforePharmacological", "tkg:NonPharmacologicalFoundationOfSpasticityManagement"]
+        "tkg:NonPharmacologicalBeforePharmacological",
+        "tkg:NonPharmacologicalFoundationOfSpasticityManagement",
+    ]
 
     assert sorted(_options(second)) == ["tkg:Dantrolene", "tkg:OralBaclofen", "tkg:Tizanidine"]
     assert not any(option["preferred"] for option in second["options"])
@@ -341,7 +456,9 @@ def test_generalized_spasticity_ladder(client) -> None:
         assert not recommendation["inherited"]
         assert _curies(recommendation["conditions"]) == ["tkg:GeneralizedSpasticity"]
         assert (recommendation["requires_prior_line"]["line"], recommendation["requires_prior_line"]["rank"]) == (
-            "tkg:FirstLine", 1)
+            "tkg:FirstLine",
+            1,
+        )
     oral = {r["statement"]: r for r in second["recommendations"]}["tkg:OralBaclofenSecondLineForGeneralizedSpasticity"]
     assert [(s["source"], s["reference"]) for s in oral["sources"]] == [("tkg:Source1", 1), ("tkg:Source3", 3)]
     assert "30-80 mg/day" in oral["claim"]
@@ -360,7 +477,9 @@ def test_focal_spasticity_ladder_prefers_botulinum_toxin(client) -> None:
     body = _get(client, "/therapy-lines", condition="tkg:FocalSpasticity")
     second = {line["rank"]: line for line in body["lines"]}[2]
     assert [(o["intervention"], o["preferred"]) for o in second["options"]] == [
-        ("tkg:BotulinumToxin", True), ("tkg:OralBaclofen", False)]
+        ("tkg:BotulinumToxin", True),
+        ("tkg:OralBaclofen", False),
+    ]
     (recommendation,) = second["recommendations"]
     assert recommendation["preferred"] == ["tkg:BotulinumToxin"]
     evidence = _curies(body["other_statements"], "statement")
@@ -374,12 +493,25 @@ def test_spasticity_ladder_points_to_its_subtypes_for_the_second_line(client) ->
     assert _curies(body["narrower_conditions"]) == ["tkg:FocalSpasticity", "tkg:GeneralizedSpasticity"]
 
 
-@pytest.mark.parametrize(("condition", "expected"), [
-    ("tkg:RheumaticMuscleSpasm", {"tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm": ("not-indicated", [2]),
-                                  "tkg:BaclofenNotFirstLineForMuscleSpasm": ("evidence", [1])}),
-    ("tkg:MuscleSpasm", {"tkg:BaclofenNotFirstLineForMuscleSpasm": ("evidence", [1]),
-                         "tkg:FdaLabelDistinguishesSpasticityFromMuscleSpasm": ("evidence", [2])}),
-])
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        (
+            "tkg:RheumaticMuscleSpasm",
+            {
+                "tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm": ("not-indicated", [2]),
+                "tkg:BaclofenNotFirstLineForMuscleSpasm": ("evidence", [1]),
+            },
+        ),
+        (
+            "tkg:MuscleSpasm",
+            {
+                "tkg:BaclofenNotFirstLineForMuscleSpasm": ("evidence", [1]),
+                "tkg:FdaLabelDistinguishesSpasticityFromMuscleSpasm": ("evidence", [2]),
+            },
+        ),
+    ],
+)
 def test_muscle_spasm_has_no_ladder_but_says_why(client, condition, expected) -> None:
     body = _get(client, "/therapy-lines", condition=condition)
     assert body["lines"] == []
@@ -411,13 +543,16 @@ def test_ladder_agrees_with_the_compiled_knowledge(client, app_state, condition)
     assert {line["rank"]: set(_options(line)) for line in body["lines"]} == expected
 
 
-@pytest.mark.parametrize(("params", "status", "field"), [
-    ({"condition": "tkg:NoSuchCondition"}, 404, None),
-    ({"condition": "tkg:OralBaclofen"}, 404, None),
-    ({"condition": "nope:Spasticity"}, 422, "condition"),
-    ({"condition": INJECTION}, 422, "condition"),
-    ({}, 422, None),
-])
+@pytest.mark.parametrize(
+    ("params", "status", "field"),
+    [
+        ({"condition": "tkg:NoSuchCondition"}, 404, None),
+        ({"condition": "tkg:OralBaclofen"}, 404, None),
+        ({"condition": "nope:Spasticity"}, 422, "condition"),
+        ({"condition": INJECTION}, 422, "condition"),
+        ({}, 422, None),
+    ],
+)
 def test_therapy_lines_bad_input(client, params, status, field) -> None:
     response = client.get("/therapy-lines", params=params)
     assert response.status_code == status, response.text
@@ -441,8 +576,16 @@ def test_injection_attempts_change_nothing(client, app_state) -> None:
 
 def test_openapi_documents_the_lookup_models(client) -> None:
     schema = client.get("/openapi.json").json()
-    for path in ("/conditions", "/conditions/{curie}", "/interventions", "/interventions/{curie}", "/sources",
-                 "/sources/{id}", "/lookup", "/therapy-lines"):
+    for path in (
+        "/conditions",
+        "/conditions/{curie}",
+        "/interventions",
+        "/interventions/{curie}",
+        "/sources",
+        "/sources/{id}",
+        "/lookup",
+        "/therapy-lines",
+    ):
         operation = schema["paths"][path]["get"]
         assert "$ref" in str(operation["responses"]["200"]), path
     components = schema["components"]["schemas"]

@@ -46,17 +46,27 @@ def test_every_query_file_is_listed_with_its_text(client) -> None:
         assert query["query"] == (queries_dir() / f"{query['name']}.rq").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("name", "form", "parameters"), [
-    ("is-first-line", "ASK", [("intervention", "iri", "?_intervention_iri"), ("condition", "iri", "?_condition_iri")]),
-    ("therapy-ladder", "SELECT", [("condition", "iri", "?_condition_iri")]),
-    ("dosing-for-population", "SELECT",
-     [("intervention", "iri", "?_intervention_iri"), ("population", "iri", "?_population_iri")]),
-    ("api/therapy-lines", "SELECT", [("condition", "iri", "?_condition_iri")]),
-    ("api/code", "SELECT", [("code", "iri", "?_code_iri")]),
-    ("api/sources", "SELECT", []),
-    ("qc/missing-label-violation", "SELECT", []),
-    ("engine/statements", "SELECT", []),
-])
+@pytest.mark.parametrize(
+    ("name", "form", "parameters"),
+    [
+        (
+            "is-first-line",
+            "ASK",
+            [("intervention", "iri", "?_intervention_iri"), ("condition", "iri", "?_condition_iri")],
+        ),
+        ("therapy-ladder", "SELECT", [("condition", "iri", "?_condition_iri")]),
+        (
+            "dosing-for-population",
+            "SELECT",
+            [("intervention", "iri", "?_intervention_iri"), ("population", "iri", "?_population_iri")],
+        ),
+        ("api/therapy-lines", "SELECT", [("condition", "iri", "?_condition_iri")]),
+        ("api/code", "SELECT", [("code", "iri", "?_code_iri")]),
+        ("api/sources", "SELECT", []),
+        ("qc/missing-label-violation", "SELECT", []),
+        ("engine/statements", "SELECT", []),
+    ],
+)
 def test_listing_describes_parameters(client, name, form, parameters) -> None:
     listed = {q["name"]: q for q in client.get("/queries").json()}[name]
     assert listed["form"] == form
@@ -64,13 +74,16 @@ def test_listing_describes_parameters(client, name, form, parameters) -> None:
 
 
 # ------------------------------------------------------------------------------ running
-@pytest.mark.parametrize(("intervention", "condition", "expected"), [
-    ("tkg:Stretching", "tkg:FocalSpasticity", True),
-    ("tkg:NonPharmacologicalIntervention", "tkg:GeneralizedSpasticity", True),
-    ("tkg:Baclofen", "tkg:MuscleSpasm", False),
-    ("tkg:OralBaclofen", "tkg:GeneralizedSpasticity", False),
-    ("https://w3id.org/therapy-kg/Splinting", "https://w3id.org/therapy-kg/Spasticity", True),
-])
+@pytest.mark.parametrize(
+    ("intervention", "condition", "expected"),
+    [
+        ("tkg:Stretching", "tkg:FocalSpasticity", True),
+        ("tkg:NonPharmacologicalIntervention", "tkg:GeneralizedSpasticity", True),
+        ("tkg:Baclofen", "tkg:MuscleSpasm", False),
+        ("tkg:OralBaclofen", "tkg:GeneralizedSpasticity", False),
+        ("https://w3id.org/therapy-kg/Splinting", "https://w3id.org/therapy-kg/Spasticity", True),
+    ],
+)
 def test_ask_query_answers_a_boolean(client, intervention, condition, expected) -> None:
     params = {"intervention": intervention, "condition": condition}
     body = _results(client.get("/queries/is-first-line", params=params))
@@ -84,12 +97,17 @@ def test_select_query_binds_its_parameter(client) -> None:
     ranks = {(int(b["rank"]["value"]), b["intervention"]["value"].rsplit("/", 1)[-1]) for b in bindings}
     assert {(3, "IntrathecalBaclofen"), (2, "Tizanidine"), (1, "Stretching")} <= ranks
     assert body["results"]["bindings"][0]["rank"] == {
-        "type": "literal", "value": "1", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}
+        "type": "literal",
+        "value": "1",
+        "datatype": "http://www.w3.org/2001/XMLSchema#integer",
+    }
     assert body["results"]["bindings"][0]["lineLabel"]["xml:lang"] == "en"
 
 
-@pytest.mark.parametrize("condition", ["tkg:GeneralizedSpasticity", "tkg:FocalSpasticity", "tkg:Spasticity",
-                                       "tkg:RheumaticMuscleSpasm", "tkg:Stroke"])
+@pytest.mark.parametrize(
+    "condition",
+    ["tkg:GeneralizedSpasticity", "tkg:FocalSpasticity", "tkg:Spasticity", "tkg:RheumaticMuscleSpasm", "tkg:Stroke"],
+)
 def test_the_ladder_route_agrees_with_the_competency_query(client, condition) -> None:
     body = _results(client.get("/queries/therapy-ladder", params={"condition": condition}))
     expected = {(int(b["rank"]["value"]), b["intervention"]["value"]) for b in body["results"]["bindings"]}
@@ -110,28 +128,38 @@ def test_every_parameterless_query_runs(client, name) -> None:
     assert "vars" in body["head"] or "boolean" in body
 
 
-@pytest.mark.parametrize(("name", "params", "variable", "expected"), [
-    ("api/term", {"term": "tkg:Spasticity"}, "other", "https://w3id.org/therapy-kg/FocalSpasticity"),
-    ("api/terms", {"category": "tkg:Intervention"}, "term", "https://w3id.org/therapy-kg/Diazepam"),
-    ("api/code", {"code": "ICD10CM:G35"}, "term", "https://w3id.org/therapy-kg/MultipleSclerosis"),
-    ("api/source", {"source": "tkg:Source2"}, "other", "https://w3id.org/therapy-kg/QuoteOralLabelLimitationOfUse"),
-    ("api/term-statements", {"term": "tkg:RheumaticMuscleSpasm"}, "statement",
-     "https://w3id.org/therapy-kg/OralBaclofenNotIndicatedForRheumaticMuscleSpasm"),
-    ("term", {"term": "tkg:Baclofen"}, "code", "http://purl.bioontology.org/ontology/RXNORM/1292"),
-])
+@pytest.mark.parametrize(
+    ("name", "params", "variable", "expected"),
+    [
+        ("api/term", {"term": "tkg:Spasticity"}, "other", "https://w3id.org/therapy-kg/FocalSpasticity"),
+        ("api/terms", {"category": "tkg:Intervention"}, "term", "https://w3id.org/therapy-kg/Diazepam"),
+        ("api/code", {"code": "ICD10CM:G35"}, "term", "https://w3id.org/therapy-kg/MultipleSclerosis"),
+        ("api/source", {"source": "tkg:Source2"}, "other", "https://w3id.org/therapy-kg/QuoteOralLabelLimitationOfUse"),
+        (
+            "api/term-statements",
+            {"term": "tkg:RheumaticMuscleSpasm"},
+            "statement",
+            "https://w3id.org/therapy-kg/OralBaclofenNotIndicatedForRheumaticMuscleSpasm",
+        ),
+        ("term", {"term": "tkg:Baclofen"}, "code", "http://purl.bioontology.org/ontology/RXNORM/1292"),
+    ],
+)
 def test_api_queries_run_by_name(client, name, params, variable, expected) -> None:
     assert expected in _column(_results(client.get(f"/queries/{name}", params=params)), variable)
 
 
 # ------------------------------------------------------------------------------ errors
-@pytest.mark.parametrize(("name", "params", "field"), [
-    ("therapy-ladder", {}, "condition"),
-    ("is-first-line", {"intervention": "tkg:Stretching"}, "condition"),
-    ("therapy-ladder", {"condition": "nope:Spasticity"}, "condition"),
-    ("therapy-ladder", {"condition": INJECTION}, "condition"),
-    ("therapy-ladder", {"condition": "tkg:Spasticity", "conditon": "tkg:Spasticity"}, "conditon"),
-    ("qc/missing-label-violation", {"limit": "1"}, "limit"),
-])
+@pytest.mark.parametrize(
+    ("name", "params", "field"),
+    [
+        ("therapy-ladder", {}, "condition"),
+        ("is-first-line", {"intervention": "tkg:Stretching"}, "condition"),
+        ("therapy-ladder", {"condition": "nope:Spasticity"}, "condition"),
+        ("therapy-ladder", {"condition": INJECTION}, "condition"),
+        ("therapy-ladder", {"condition": "tkg:Spasticity", "conditon": "tkg:Spasticity"}, "conditon"),
+        ("qc/missing-label-violation", {"limit": "1"}, "limit"),
+    ],
+)
 def test_missing_unknown_or_malformed_parameters_are_422(client, name, params, field) -> None:
     response = client.get(f"/queries/{name}", params=params)
     assert response.status_code == 422, response.text
@@ -144,8 +172,17 @@ def test_a_repeated_parameter_is_422(client) -> None:
     assert response.json()["field"] == "condition"
 
 
-@pytest.mark.parametrize("name", ["no-such-query", "qc/no-such-violation", "engine", "therapy-ladder.rq",
-                                  quote("../pyproject", safe=""), quote("/etc/passwd", safe="")])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "no-such-query",
+        "qc/no-such-violation",
+        "engine",
+        "therapy-ladder.rq",
+        quote("../pyproject", safe=""),
+        quote("/etc/passwd", safe=""),
+    ],
+)
 def test_unknown_query_is_404(client, name) -> None:
     response = client.get(f"/queries/{name}")
     assert response.status_code == 404, response.text
@@ -159,6 +196,7 @@ def test_injection_in_a_parameter_changes_nothing(client, app_state) -> None:
     harmless = "https://w3id.org/therapy-kg/X%3E%20%7D%20%3B%20DROP%20ALL%20%23"
     body = _results(client.get("/queries/therapy-ladder", params={"condition": harmless}))
     assert body["results"]["bindings"] == []
+
     def first_line(intervention: str) -> bool:
         params = {"intervention": intervention, "condition": "tkg:Spasticity"}
         return _results(client.get("/queries/is-first-line", params=params))["boolean"]

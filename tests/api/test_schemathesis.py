@@ -45,9 +45,18 @@ def _operations(api_schema) -> list:
 
 def test_the_schema_lists_every_route(api_schema) -> None:
     labels = {op.label for op in _operations(api_schema)}
-    for expected in ("POST /evaluate", "GET /sparql", "POST /sparql", "GET /conditions", "GET /therapy-lines",
-                     "GET /queries/{name}", "POST /cds-services/{service_id}", "GET /health",
-                     "POST /cds-services/{service_id}/feedback", "GET /cds-services/{service_id}/feedback"):
+    for expected in (
+        "POST /evaluate",
+        "GET /sparql",
+        "POST /sparql",
+        "GET /conditions",
+        "GET /therapy-lines",
+        "GET /queries/{name}",
+        "POST /cds-services/{service_id}",
+        "GET /health",
+        "POST /cds-services/{service_id}/feedback",
+        "GET /cds-services/{service_id}/feedback",
+    ):
         assert expected in labels, labels
 
 
@@ -57,8 +66,9 @@ def test_no_server_errors_and_schema_conformance(api_schema, mode) -> None:
     for operation in _operations(api_schema):
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         def check(case) -> None:
             if case.query and case.query.get("engine") == "owl":
                 case.query["engine"] = "fast"

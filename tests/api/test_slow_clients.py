@@ -47,8 +47,10 @@ def _token(key: rsa.RSAPrivateKey, audience: str) -> str:
 def _stalled(port: int, path: str, headers: str = "") -> socket.socket:
     """A connection that sent its headers (a 1,000-byte body announced) and one byte of the body."""
     sock = socket.create_connection(("127.0.0.1", port))
-    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-                 f"Content-Length: 1000\r\n{headers}\r\n{{".encode())
+    sock.sendall(
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: 1000\r\n{headers}\r\n{{".encode()
+    )
     return sock
 
 
@@ -78,8 +80,13 @@ def test_idle_and_trickling_connections_lock_nobody_out_and_end_with_408(tmp_pat
     key, issuers = _issuer(tmp_path)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    places = {"TKG_EVALUATE_CONCURRENCY": "1", "TKG_EVALUATE_QUEUE": "1", "TKG_CDS_CONCURRENCY": "1",
-              "TKG_CDS_QUEUE": "1", "TKG_BODY_TIMEOUT_S": "4"}
+    places = {
+        "TKG_EVALUATE_CONCURRENCY": "1",
+        "TKG_EVALUATE_QUEUE": "1",
+        "TKG_CDS_CONCURRENCY": "1",
+        "TKG_CDS_QUEUE": "1",
+        "TKG_BODY_TIMEOUT_S": "4",
+    }
     cds_request = json.loads((DATA / "cds" / "patient-view-ms-spasticity.json").read_text())
     cds_request.pop("description")
     with served("--cds-issuers", str(issuers), "--public-url", base, port=port, env=places):
@@ -94,8 +101,11 @@ def test_idle_and_trickling_connections_lock_nobody_out_and_end_with_408(tmp_pat
         try:
             with httpx.Client(base_url=base, timeout=60) as client:
                 evaluation = client.post("/evaluate", json=PATIENT)
-                cds = client.post(f"/cds-services/{SERVICE}", json=cds_request,
-                                  headers={"Authorization": f"Bearer {_token(key, f'{base}/cds-services/{SERVICE}')}"})
+                cds = client.post(
+                    f"/cds-services/{SERVICE}",
+                    json=cds_request,
+                    headers={"Authorization": f"Bearer {_token(key, f'{base}/cds-services/{SERVICE}')}"},
+                )
             answers = [_answer(sock) for sock in idle + trickling]
         finally:
             stop.set()
@@ -115,8 +125,10 @@ def test_a_client_gone_mid_body_is_one_quiet_log_line(tmp_path: Path) -> None:
         port = int(server.base.rsplit(":", 1)[1])
         for _ in range(5):
             with socket.create_connection(("127.0.0.1", port)) as sock:
-                sock.sendall(f"POST /evaluate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-                             f"Content-Length: 1000\r\n\r\n{{\"id\": \"{secret}\", ".encode())
+                sock.sendall(
+                    f"POST /evaluate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                    f'Content-Length: 1000\r\n\r\n{{"id": "{secret}", '.encode()
+                )
         with httpx.Client(base_url=server.base, timeout=60) as client:  # answered after the five drops
             assert client.post("/evaluate", json=PATIENT).status_code == 200
     text = log.read_text()

@@ -75,8 +75,7 @@ def build_app(store: Store, settings: Settings, workers: int | None = None) -> F
     app = FastAPI()
     app.state.store = store
     app.state.settings = settings
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       timeout_s=settings.body_timeout_s)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     install_sparql(app, store, settings, workers=workers)
 
     @app.get("/health")

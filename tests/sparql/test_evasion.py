@@ -24,8 +24,18 @@ CORPUS = json.loads(Path(__file__).with_name("evasion-corpus.json").read_text(en
 def test_the_corpus_covers_every_kind_of_attempt() -> None:
     kinds = {entry["category"] for entry in CORPUS}
     assert len(CORPUS) >= 100
-    assert kinds >= {"line-end", "escape", "case", "glued", "nested", "variable-iri", "dataset",
-                     "dataset-parameter", "update", "invisible"}
+    assert kinds >= {
+        "line-end",
+        "escape",
+        "case",
+        "glued",
+        "nested",
+        "variable-iri",
+        "dataset",
+        "dataset-parameter",
+        "update",
+        "invisible",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +51,9 @@ def _fill(text: str, url: str) -> str:
 
 @pytest.mark.parametrize("channel", ["get", "form", "direct"])
 @pytest.mark.parametrize("entry", CORPUS, ids=[entry["id"] for entry in CORPUS])
-def test_no_attempt_connects_and_each_is_refused(client: TestClient, corpus_listener: Listener, entry: dict,
-                                                 channel: str) -> None:
+def test_no_attempt_connects_and_each_is_refused(
+    client: TestClient, corpus_listener: Listener, entry: dict, channel: str
+) -> None:
     query = _fill(entry["query"], corpus_listener.url)
     params = {name: _fill(value, corpus_listener.url) for name, value in entry.get("params", {}).items()}
     response = send(client, channel, query, **params)

@@ -17,24 +17,34 @@ from tests.sparql.conftest import build_app
 EX = "PREFIX ex: <http://example.org/fn#> "
 REFUSED = {
     "an undeclared prefix (a store's predefined bif:)": (
-        'SELECT * WHERE { ?s ?p ?o FILTER(bif:contains(?o, "x")) }', "the prefix 'bif' is not declared"),
+        'SELECT * WHERE { ?s ?p ?o FILTER(bif:contains(?o, "x")) }',
+        "the prefix 'bif' is not declared",
+    ),
     "an undeclared prefix as a predicate": ('SELECT * WHERE { ?o bif:contains "x" }', "the prefix 'bif' is not"),
     "a prefix in bif:": ('PREFIX bif: <bif:> SELECT * WHERE { ?o bif:contains "x" }', "names a store's built-in"),
     "an IRI in sql:": ("SELECT * WHERE { ?s <sql:procedure> ?o }", "names a store's built-in"),
     "a BASE in bif:": ('BASE <bif:> SELECT * WHERE { ?s <contains> "x" }', "names a store's built-in"),
-    "an extension function by prefixed name": (EX + "SELECT * WHERE { ?s ?p ?o FILTER(ex:f(?o)) }",
-                                                "the function <http://example.org/fn#f> is neither"),
+    "an extension function by prefixed name": (
+        EX + "SELECT * WHERE { ?s ?p ?o FILTER(ex:f(?o)) }",
+        "the function <http://example.org/fn#f> is neither",
+    ),
     "an extension function by IRI": (
         'SELECT * WHERE { ?s ?p ?o FILTER(<http://www.openlinksw.com/schemas/bif#contains>(?o, "x")) }',
-        "the function <http://www.openlinksw.com/schemas/bif#contains> is neither"),
-    "an extension aggregate": ("SELECT (<http://example.org/fn#agg>(?o) AS ?a) WHERE { ?s ?p ?o }",
-                               "the function <http://example.org/fn#agg> is neither"),
-    "nested in a subquery": (EX + "SELECT * WHERE { { SELECT (ex:f(?o) AS ?x) WHERE { ?s ?p ?o } } }",
-                             "the function <http://example.org/fn#f> is neither"),
+        "the function <http://www.openlinksw.com/schemas/bif#contains> is neither",
+    ),
+    "an extension aggregate": (
+        "SELECT (<http://example.org/fn#agg>(?o) AS ?a) WHERE { ?s ?p ?o }",
+        "the function <http://example.org/fn#agg> is neither",
+    ),
+    "nested in a subquery": (
+        EX + "SELECT * WHERE { { SELECT (ex:f(?o) AS ?x) WHERE { ?s ?p ?o } } }",
+        "the function <http://example.org/fn#f> is neither",
+    ),
 }
 ANSWERED = {
     "an XPath constructor (SPARQL 1.1 §17.5)": (
-        "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> SELECT (xsd:integer(\"3\") AS ?n) {}"),
+        'PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> SELECT (xsd:integer("3") AS ?n) {}'
+    ),
     "built-in functions": 'SELECT (STRLEN("abc") AS ?n) (CONCAT("a", "b") AS ?c) {}',
     "a string that looks like a function": 'SELECT ("bif:contains(?o)" AS ?s) {}',
 }

@@ -17,8 +17,11 @@ from tests.served import children, served
 QUERIES = {
     "every triple": ("SELECT * WHERE { ?s ?p ?o }", "application/sparql-results+json", "triples"),
     "every triple, constructed": ("CONSTRUCT WHERE { ?s ?p ?o }", "application/n-triples", "triples"),
-    "a 3,000-row cross product": ("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 3000",
-                                  "application/sparql-results+json", 3000),
+    "a 3,000-row cross product": (
+        "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 3000",
+        "application/sparql-results+json",
+        3000,
+    ),
 }
 
 
@@ -57,6 +60,8 @@ def test_an_answer_over_the_ceiling_gets_503_naming_it() -> None:
         response = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
         cheap = client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
     assert response.status_code == 503
-    assert response.json()["detail"] == ("the answer is larger than the 65536-byte ceiling of one SPARQL answer "
-                                         "(sparql_max_answer_bytes): narrow the query or page it with LIMIT")
+    assert response.json()["detail"] == (
+        "the answer is larger than the 65536-byte ceiling of one SPARQL answer "
+        "(sparql_max_answer_bytes): narrow the query or page it with LIMIT"
+    )
     assert cheap.json()["boolean"] is True

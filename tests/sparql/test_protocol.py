@@ -61,32 +61,42 @@ def test_query_post_form(client: TestClient) -> None:
 
 
 def test_query_dataset_default_graphs_get(client: TestClient) -> None:
-    query = ("ASK%20%7B%20%3Chttp%3A%2F%2Fkasei.us%2F2009%2F09%2Fsparql%2Fdata%2Fdata1.rdf%3E%20a%20%3Ftype%20."
-             "%20%3Chttp%3A%2F%2Fkasei.us%2F2009%2F09%2Fsparql%2Fdata%2Fdata2.rdf%3E%20a%20%3Ftype%20.%20%7D")
+    query = (
+        "ASK%20%7B%20%3Chttp%3A%2F%2Fkasei.us%2F2009%2F09%2Fsparql%2Fdata%2Fdata1.rdf%3E%20a%20%3Ftype%20."
+        "%20%3Chttp%3A%2F%2Fkasei.us%2F2009%2F09%2Fsparql%2Fdata%2Fdata2.rdf%3E%20a%20%3Ftype%20.%20%7D"
+    )
     response = client.get(path(f"/sparql/?query={query}&default-graph-uri={DATA1}&default-graph-uri={DATA2}"))
     assert boolean(response) is True
 
 
 def test_query_dataset_default_graphs_post(client: TestClient) -> None:
-    body = ("ASK { <http://kasei.us/2009/09/sparql/data/data1.rdf> a ?type . "
-            "<http://kasei.us/2009/09/sparql/data/data2.rdf> a ?type . }")
-    response = client.post(path(f"/sparql/?default-graph-uri={DATA1}&default-graph-uri={DATA2}"),
-                           content=body, headers=DIRECT)
+    body = (
+        "ASK { <http://kasei.us/2009/09/sparql/data/data1.rdf> a ?type . "
+        "<http://kasei.us/2009/09/sparql/data/data2.rdf> a ?type . }"
+    )
+    response = client.post(
+        path(f"/sparql/?default-graph-uri={DATA1}&default-graph-uri={DATA2}"), content=body, headers=DIRECT
+    )
     assert boolean(response) is True
 
 
 def test_query_dataset_named_graphs_post(client: TestClient) -> None:
-    body = ("ASK { GRAPH ?g1 { <http://kasei.us/2009/09/sparql/data/data1.rdf> a ?type } "
-            "GRAPH ?g2 { <http://kasei.us/2009/09/sparql/data/data2.rdf> a ?type } }")
-    response = client.post(path(f"/sparql/?named-graph-uri={DATA1}&named-graph-uri={DATA2}"),
-                           content=body, headers=DIRECT)
+    body = (
+        "ASK { GRAPH ?g1 { <http://kasei.us/2009/09/sparql/data/data1.rdf> a ?type } "
+        "GRAPH ?g2 { <http://kasei.us/2009/09/sparql/data/data2.rdf> a ?type } }"
+    )
+    response = client.post(
+        path(f"/sparql/?named-graph-uri={DATA1}&named-graph-uri={DATA2}"), content=body, headers=DIRECT
+    )
     assert boolean(response) is True
 
 
 def test_query_dataset_named_graphs_get(client: TestClient) -> None:
-    query = ("ASK%20%7B%20GRAPH%20%3Fg1%20%7B%20%3Chttp%3A%2F%2Fkasei.us%2F2009%2F09%2Fsparql%2Fdata%2Fdata1.rdf"
-             "%3E%20a%20%3Ftype%20%7D%20GRAPH%20%3Fg2%20%7B%20%3Chttp%3A%2F%2Fkasei.us%2F2009%2F09%2Fsparql%2Fdata"
-             "%2Fdata2.rdf%3E%20a%20%3Ftype%20%7D%20%7D")
+    query = (
+        "ASK%20%7B%20GRAPH%20%3Fg1%20%7B%20%3Chttp%3A%2F%2Fkasei.us%2F2009%2F09%2Fsparql%2Fdata%2Fdata1.rdf"
+        "%3E%20a%20%3Ftype%20%7D%20GRAPH%20%3Fg2%20%7B%20%3Chttp%3A%2F%2Fkasei.us%2F2009%2F09%2Fsparql%2Fdata"
+        "%2Fdata2.rdf%3E%20a%20%3Ftype%20%7D%20%7D"
+    )
     response = client.get(path(f"/sparql/?query={query}&named-graph-uri={DATA1}&named-graph-uri={DATA2}"))
     assert boolean(response) is True
 
@@ -99,18 +109,23 @@ def test_query_dataset_full(client: TestClient) -> None:
 }"""
     response = client.post(
         path(f"/sparql/?default-graph-uri={DATA3}&named-graph-uri={DATA1}&named-graph-uri={DATA2}"),
-        content=body, headers=DIRECT)
+        content=body,
+        headers=DIRECT,
+    )
     assert boolean(response) is True
 
 
 def test_query_multiple_dataset(client: TestClient) -> None:
-    body = ("ASK FROM <http://kasei.us/2009/09/sparql/data/data3.rdf> { "
-            "GRAPH ?g1 { <http://kasei.us/2009/09/sparql/data/data1.rdf> a ?type } "
-            "GRAPH ?g2 { <http://kasei.us/2009/09/sparql/data/data2.rdf> a ?type } }")
+    body = (
+        "ASK FROM <http://kasei.us/2009/09/sparql/data/data3.rdf> { "
+        "GRAPH ?g1 { <http://kasei.us/2009/09/sparql/data/data1.rdf> a ?type } "
+        "GRAPH ?g2 { <http://kasei.us/2009/09/sparql/data/data2.rdf> a ?type } }"
+    )
     # The manifest encodes the `&` between the two parameters (%26), so it sends ONE named-graph-uri
     # whose value is "...data1.rdf&named-graph-uri=...data2.rdf": not a graph of the store.
-    literal = client.post(path(f"/sparql/?named-graph-uri={DATA1}%26named-graph-uri%3D{DATA2}"),
-                          content=body, headers=DIRECT)
+    literal = client.post(
+        path(f"/sparql/?named-graph-uri={DATA1}%26named-graph-uri%3D{DATA2}"), content=body, headers=DIRECT
+    )
     refused_remote_graph(literal)
     # What the case means to test: the protocol dataset replaces the query's FROM.
     intended = client.post(f"/sparql?named-graph-uri={DATA1}&named-graph-uri={DATA2}", content=body, headers=DIRECT)
@@ -122,8 +137,7 @@ def test_query_get(client: TestClient) -> None:
     assert boolean(client.get(path("/sparql/?query=ASK%20%7B%7D"))) is True
 
 
-TABULAR = ("application/sparql-results+xml", "application/sparql-results+json", "text/tab-separated-values",
-           "text/csv")
+TABULAR = ("application/sparql-results+xml", "application/sparql-results+json", "text/tab-separated-values", "text/csv")
 RDF = ("application/rdf+xml", "text/turtle", "application/n-triples", "application/ld+json")
 
 
@@ -178,23 +192,39 @@ def update_then_ask(client: TestClient, update_path: str, update_body: str, targ
 
 
 def test_update_dataset_default_graph(client: TestClient) -> None:
-    update_then_ask(client, f"/sparql/?using-graph-uri={DATA1}", UPDATE_DATASET.replace("DROP", "CLEAR"),
-                    "http://example.org/protocol-update-dataset-test/")
+    update_then_ask(
+        client,
+        f"/sparql/?using-graph-uri={DATA1}",
+        UPDATE_DATASET.replace("DROP", "CLEAR"),
+        "http://example.org/protocol-update-dataset-test/",
+    )
 
 
 def test_update_dataset_default_graphs(client: TestClient) -> None:
-    update_then_ask(client, f"/sparql/?using-graph-uri={DATA1}&using-graph-uri={DATA2}", UPDATE_DATASET,
-                    "http://example.org/protocol-update-dataset-graphs-test/")
+    update_then_ask(
+        client,
+        f"/sparql/?using-graph-uri={DATA1}&using-graph-uri={DATA2}",
+        UPDATE_DATASET,
+        "http://example.org/protocol-update-dataset-graphs-test/",
+    )
 
 
 def test_update_dataset_named_graphs(client: TestClient) -> None:
-    update_then_ask(client, f"/sparql/?using-named-graph-uri={DATA1}&using-named-graph-uri={DATA2}",
-                    UPDATE_DATASET, "http://example.org/protocol-update-dataset-named-graphs-test/")
+    update_then_ask(
+        client,
+        f"/sparql/?using-named-graph-uri={DATA1}&using-named-graph-uri={DATA2}",
+        UPDATE_DATASET,
+        "http://example.org/protocol-update-dataset-named-graphs-test/",
+    )
 
 
 def test_update_dataset_full(client: TestClient) -> None:
-    update_then_ask(client, f"/sparql/?using-graph-uri={DATA1}&using-named-graph-uri={DATA2}", UPDATE_DATASET,
-                    "http://example.org/protocol-update-dataset-full-test/")
+    update_then_ask(
+        client,
+        f"/sparql/?using-graph-uri={DATA1}&using-named-graph-uri={DATA2}",
+        UPDATE_DATASET,
+        "http://example.org/protocol-update-dataset-full-test/",
+    )
 
 
 def test_update_post_form(client: TestClient) -> None:
@@ -209,11 +239,15 @@ def test_update_post_direct(client: TestClient) -> None:
 
 
 def test_update_base_uri(client: TestClient) -> None:
-    update = ("CLEAR GRAPH <http://example.org/protocol-base-test/> ;\nINSERT DATA { GRAPH "
-              "<http://example.org/protocol-base-test/> { <http://example.org/s> <http://example.org/p> <test> } }")
+    update = (
+        "CLEAR GRAPH <http://example.org/protocol-base-test/> ;\nINSERT DATA { GRAPH "
+        "<http://example.org/protocol-base-test/> { <http://example.org/s> <http://example.org/p> <test> } }"
+    )
     refused_update(client.post(path("/sparql/"), content=update, headers=UPDATE))
-    select = ("SELECT ?o WHERE {\n    GRAPH <http://example.org/protocol-base-test/> {\n"
-              "        <http://example.org/s> <http://example.org/p> ?o\n    }\n}")
+    select = (
+        "SELECT ?o WHERE {\n    GRAPH <http://example.org/protocol-base-test/> {\n"
+        "        <http://example.org/s> <http://example.org/p> ?o\n    }\n}"
+    )
     response = client.post(path("/sparql/"), content=select, headers=DIRECT)
     assert response.status_code == 200
     assert response.json()["results"]["bindings"] == []
@@ -247,8 +281,11 @@ def test_bad_query_missing_direct_type(client: TestClient) -> None:
 
 
 def test_bad_query_non_utf8(client: TestClient) -> None:
-    response = client.post(path("/sparql/"), content="ASK {}".encode("utf-16"),
-                           headers={"content-type": "application/sparql-query; charset=UTF-16"})
+    response = client.post(
+        path("/sparql/"),
+        content="ASK {}".encode("utf-16"),
+        headers={"content-type": "application/sparql-query; charset=UTF-16"},
+    )
     assert response.status_code == 415
     assert "UTF-8" in response.json()["detail"]
 
@@ -279,8 +316,11 @@ def test_bad_update_missing_form_type(client: TestClient) -> None:
 
 
 def test_bad_update_non_utf8(client: TestClient) -> None:
-    response = client.post(path("/sparql/"), content="CLEAR NAMED".encode("utf-16"),
-                           headers={"content-type": "application/sparql-update; charset=UTF-16"})
+    response = client.post(
+        path("/sparql/"),
+        content="CLEAR NAMED".encode("utf-16"),
+        headers={"content-type": "application/sparql-update; charset=UTF-16"},
+    )
     assert 400 <= response.status_code < 500
 
 
@@ -296,8 +336,9 @@ INSERT { ?person foaf:givenName 'William' }
 WHERE {
     ?person foaf:givenName 'Bill'
 }"""
-    response = client.post(path("/sparql/?using-named-graph-uri=http%3A%2F%2Fexample%2Fpeople"), content=body,
-                           headers=UPDATE)
+    response = client.post(
+        path("/sparql/?using-named-graph-uri=http%3A%2F%2Fexample%2Fpeople"), content=body, headers=UPDATE
+    )
     assert 400 <= response.status_code < 500
 
 
@@ -306,16 +347,22 @@ WHERE {
 LABELS = "SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?s"
 
 
-@pytest.mark.parametrize(("accept", "media_type", "fmt"), [
-    (None, "application/sparql-results+json", ox.QueryResultsFormat.JSON),
-    ("application/sparql-results+xml", "application/sparql-results+xml", ox.QueryResultsFormat.XML),
-    ("text/csv", "text/csv", ox.QueryResultsFormat.CSV),
-    ("text/tab-separated-values", "text/tab-separated-values", ox.QueryResultsFormat.TSV),
-    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml",
-     ox.QueryResultsFormat.XML),
-    ("text/*;q=0.8, */*;q=0.1", "text/csv", ox.QueryResultsFormat.CSV),
-    ("application/json", "application/sparql-results+json", ox.QueryResultsFormat.JSON),
-])
+@pytest.mark.parametrize(
+    ("accept", "media_type", "fmt"),
+    [
+        (None, "application/sparql-results+json", ox.QueryResultsFormat.JSON),
+        ("application/sparql-results+xml", "application/sparql-results+xml", ox.QueryResultsFormat.XML),
+        ("text/csv", "text/csv", ox.QueryResultsFormat.CSV),
+        ("text/tab-separated-values", "text/tab-separated-values", ox.QueryResultsFormat.TSV),
+        (
+            "text/csv;q=0.5, application/sparql-results+xml;q=0.9",
+            "application/sparql-results+xml",
+            ox.QueryResultsFormat.XML,
+        ),
+        ("text/*;q=0.8, */*;q=0.1", "text/csv", ox.QueryResultsFormat.CSV),
+        ("application/json", "application/sparql-results+json", ox.QueryResultsFormat.JSON),
+    ],
+)
 def test_select_formats(client: TestClient, accept: str | None, media_type: str, fmt) -> None:
     headers = {"accept": accept} if accept else {}
     response = client.get("/sparql", params={"query": LABELS}, headers=headers)
@@ -331,13 +378,16 @@ def test_select_formats(client: TestClient, accept: str | None, media_type: str,
         assert response.text.startswith("s,label\r\n")
 
 
-@pytest.mark.parametrize(("accept", "fmt"), [
-    (None, ox.RdfFormat.TURTLE),
-    ("application/n-triples", ox.RdfFormat.N_TRIPLES),
-    ("application/rdf+xml", ox.RdfFormat.RDF_XML),
-    ("application/ld+json", ox.RdfFormat.JSON_LD),
-    ("text/html, application/xml;q=0.9, */*;q=0.8", ox.RdfFormat.TURTLE),
-])
+@pytest.mark.parametrize(
+    ("accept", "fmt"),
+    [
+        (None, ox.RdfFormat.TURTLE),
+        ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+        ("application/rdf+xml", ox.RdfFormat.RDF_XML),
+        ("application/ld+json", ox.RdfFormat.JSON_LD),
+        ("text/html, application/xml;q=0.9, */*;q=0.8", ox.RdfFormat.TURTLE),
+    ],
+)
 def test_construct_formats(client: TestClient, accept: str | None, fmt: ox.RdfFormat) -> None:
     headers = {"accept": accept} if accept else {}
     query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
@@ -347,12 +397,15 @@ def test_construct_formats(client: TestClient, accept: str | None, fmt: ox.RdfFo
     assert len(list(ox.parse(response.content, format=fmt))) == 30
 
 
-@pytest.mark.parametrize(("form", "accept"), [
-    ("SELECT * { ?s ?p ?o }", "text/turtle"),
-    ("ASK {}", "text/csv"),
-    ("CONSTRUCT WHERE { ?s ?p ?o }", "application/sparql-results+json"),
-    ("SELECT * { ?s ?p ?o }", "image/png, application/sparql-results+json;q=0"),
-])
+@pytest.mark.parametrize(
+    ("form", "accept"),
+    [
+        ("SELECT * { ?s ?p ?o }", "text/turtle"),
+        ("ASK {}", "text/csv"),
+        ("CONSTRUCT WHERE { ?s ?p ?o }", "application/sparql-results+json"),
+        ("SELECT * { ?s ?p ?o }", "image/png, application/sparql-results+json;q=0"),
+    ],
+)
 def test_unacceptable_format_is_406(client: TestClient, form: str, accept: str) -> None:
     response = client.get("/sparql", params={"query": form}, headers={"accept": accept})
     assert response.status_code == 406
@@ -378,9 +431,11 @@ def test_service_description_turtle(client: TestClient, sparql_store) -> None:
     store = ox.Store()
     store.load(response.content, format=ox.RdfFormat.TURTLE)
     sd = "PREFIX sd: <http://www.w3.org/ns/sparql-service-description#>\n"
-    assert store.query(sd + "ASK { ?s a sd:Service ; sd:endpoint <http://127.0.0.1:8000/sparql> ; "
-                            "sd:supportedLanguage sd:SPARQL11Query ; "
-                            "sd:resultFormat <http://www.w3.org/ns/formats/SPARQL_Results_JSON> }")
+    assert store.query(
+        sd + "ASK { ?s a sd:Service ; sd:endpoint <http://127.0.0.1:8000/sparql> ; "
+        "sd:supportedLanguage sd:SPARQL11Query ; "
+        "sd:resultFormat <http://www.w3.org/ns/formats/SPARQL_Results_JSON> }"
+    )
     names = {str(s["g"].value) for s in store.query(sd + "SELECT ?g { ?s sd:defaultDataset/sd:namedGraph/sd:name ?g }")}
     assert names == {g.value for g in sparql_store.graph_names()}
     assert not store.query(sd + "ASK { ?s sd:feature sd:BasicFederatedQuery }")
@@ -400,8 +455,9 @@ def capped_client(sparql_store):
         yield test_client
 
 
-@pytest.mark.parametrize("accept", ["application/sparql-results+json", "application/sparql-results+xml",
-                                    "text/tab-separated-values"])
+@pytest.mark.parametrize(
+    "accept", ["application/sparql-results+json", "application/sparql-results+xml", "text/tab-separated-values"]
+)
 def test_rows_beyond_the_cap_are_cut_and_flagged(capped_client: TestClient, accept: str) -> None:
     response = capped_client.get("/sparql", params={"query": LABELS}, headers={"accept": accept})
     assert response.status_code == 200
@@ -417,11 +473,14 @@ def test_construct_beyond_the_cap_is_cut_and_flagged(capped_client: TestClient) 
     assert len(list(ox.parse(response.content, format=ox.RdfFormat.TURTLE))) == 4
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT ?s WHERE { ?s a <https://w3id.org/therapy-kg/Intervention> } LIMIT 4",
-    "SELECT * {}",
-    "ASK { ?s ?p ?o }",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT ?s WHERE { ?s a <https://w3id.org/therapy-kg/Intervention> } LIMIT 4",
+        "SELECT * {}",
+        "ASK { ?s ?p ?o }",
+    ],
+)
 def test_results_within_the_cap_are_not_flagged(capped_client: TestClient, query: str) -> None:
     response = capped_client.get("/sparql", params={"query": query})
     assert response.status_code == 200

@@ -110,8 +110,9 @@ FEDERATED = [
 
 @pytest.mark.parametrize("channel", ["get", "form", "direct"])
 @pytest.mark.parametrize("template", FEDERATED)
-def test_service_is_refused_without_connecting(client: TestClient, listener: Listener, template: str,
-                                               channel: str) -> None:
+def test_service_is_refused_without_connecting(
+    client: TestClient, listener: Listener, template: str, channel: str
+) -> None:
     query = template.format(url=listener.url, rest=listener.url[4:])
     response = send(client, channel, query)
     assert response.status_code == 400, response.text
@@ -119,29 +120,34 @@ def test_service_is_refused_without_connecting(client: TestClient, listener: Lis
     assert listener.untouched()
 
 
-@pytest.mark.parametrize("template", [
-    # Read with \u expanded everywhere first (as SPARQL says), SERVICE sits inside a long string;
-    # an engine that expanded \u only inside strings would see a live SERVICE here.
-    'SELECT * WHERE {{ BIND( # \\u000A"""\n"x" AS ?z) SERVICE SILENT <{url}> {{ ?s ?p ?o }} }} # """ AS ?z) }}',
-    'SELECT * WHERE {{ ?s ?p "\\u0022 }} SERVICE SILENT <{url}> {{ ?s ?p ?o }} #" }}',
-    "SELECT ?x WHERE {{ BIND(\"SERVICE <{url}> {{}}\" AS ?x) }} # SERVICE <{url}>",
-    "PREFIX ex: <http://ex/> SELECT * WHERE {{ ?s ex:a\\# ?o . SERVICE SILENT <{url}> {{}} }}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        # Read with \u expanded everywhere first (as SPARQL says), SERVICE sits inside a long string;
+        # an engine that expanded \u only inside strings would see a live SERVICE here.
+        'SELECT * WHERE {{ BIND( # \\u000A"""\n"x" AS ?z) SERVICE SILENT <{url}> {{ ?s ?p ?o }} }} # """ AS ?z) }}',
+        'SELECT * WHERE {{ ?s ?p "\\u0022 }} SERVICE SILENT <{url}> {{ ?s ?p ?o }} #" }}',
+        'SELECT ?x WHERE {{ BIND("SERVICE <{url}> {{}}" AS ?x) }} # SERVICE <{url}>',
+        "PREFIX ex: <http://ex/> SELECT * WHERE {{ ?s ex:a\\# ?o . SERVICE SILENT <{url}> {{}} }}",
+    ],
+)
 def test_parser_differentials_never_connect(client: TestClient, listener: Listener, template: str) -> None:
     response = send(client, "direct", template.format(url=listener.url))
     assert response.status_code in (200, 400), response.text
     assert listener.untouched()
 
 
-@pytest.mark.parametrize("template", [
-    "SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}",
-    "SELECT * FROM NAMED <{url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
-    "PREFIX r: <{url}> ASK FROM r:data {{ ?s ?p ?o }}",
-    "BASE <{url}> CONSTRUCT {{ ?s ?p ?o }} FROM <graph> WHERE {{ ?s ?p ?o }}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}",
+        "SELECT * FROM NAMED <{url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+        "PREFIX r: <{url}> ASK FROM r:data {{ ?s ?p ?o }}",
+        "BASE <{url}> CONSTRUCT {{ ?s ?p ?o }} FROM <graph> WHERE {{ ?s ?p ?o }}",
+    ],
+)
 @pytest.mark.parametrize("channel", ["get", "form", "direct"])
-def test_from_outside_the_store_is_refused(client: TestClient, listener: Listener, template: str,
-                                           channel: str) -> None:
+def test_from_outside_the_store_is_refused(client: TestClient, listener: Listener, template: str, channel: str) -> None:
     response = send(client, channel, template.format(url=listener.url))
     assert response.status_code == 400, response.text
     assert "is not a graph of this store" in response.json()["detail"]
@@ -150,8 +156,9 @@ def test_from_outside_the_store_is_refused(client: TestClient, listener: Listene
 
 @pytest.mark.parametrize("parameter", ["default-graph-uri", "named-graph-uri"])
 @pytest.mark.parametrize("channel", ["get", "form", "direct"])
-def test_dataset_parameters_outside_the_store_are_refused(client: TestClient, listener: Listener,
-                                                          parameter: str, channel: str) -> None:
+def test_dataset_parameters_outside_the_store_are_refused(
+    client: TestClient, listener: Listener, parameter: str, channel: str
+) -> None:
     response = send(client, channel, CHEAP, **{parameter: listener.url})
     assert response.status_code == 400
     assert response.json()["detail"].startswith(f"{parameter} <{listener.url}> is not a graph of this store")
@@ -166,24 +173,31 @@ def test_from_a_graph_of_the_store_is_allowed(client: TestClient) -> None:
 
 
 def count_triples(client: TestClient) -> str:
-    return client.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) { { ?s ?p ?o } UNION "
-                                                  "{ GRAPH ?g { ?s ?p ?o } } }"}).text
+    return client.get(
+        "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"}
+    ).text
 
 
-@pytest.mark.parametrize("update", [
-    "INSERT DATA {{ <urn:a> <urn:b> <urn:c> }}",
-    "DELETE WHERE {{ ?s ?p ?o }}",
-    "DELETE {{ ?s ?p ?o }} INSERT {{ ?s ?p 1 }} WHERE {{ ?s ?p ?o }}",
-    "LOAD <{url}>",
-    "LOAD SILENT <{url}> INTO GRAPH <urn:g>",
-    "CLEAR ALL", "DROP DEFAULT", "CREATE GRAPH <urn:g>", "ADD DEFAULT TO <urn:g>",
-    "MOVE DEFAULT TO <urn:g>", "COPY DEFAULT TO <urn:g>",
-    "WITH <urn:g> DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o }}",
-    "INSERT {{ ?s ?p ?o }} WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
-])
+@pytest.mark.parametrize(
+    "update",
+    [
+        "INSERT DATA {{ <urn:a> <urn:b> <urn:c> }}",
+        "DELETE WHERE {{ ?s ?p ?o }}",
+        "DELETE {{ ?s ?p ?o }} INSERT {{ ?s ?p 1 }} WHERE {{ ?s ?p ?o }}",
+        "LOAD <{url}>",
+        "LOAD SILENT <{url}> INTO GRAPH <urn:g>",
+        "CLEAR ALL",
+        "DROP DEFAULT",
+        "CREATE GRAPH <urn:g>",
+        "ADD DEFAULT TO <urn:g>",
+        "MOVE DEFAULT TO <urn:g>",
+        "COPY DEFAULT TO <urn:g>",
+        "WITH <urn:g> DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o }}",
+        "INSERT {{ ?s ?p ?o }} WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+    ],
+)
 @pytest.mark.parametrize("how", ["query-get", "query-direct", "update-form", "update-direct", "update-get"])
-def test_updates_are_refused_and_change_nothing(client: TestClient, listener: Listener, update: str,
-                                                how: str) -> None:
+def test_updates_are_refused_and_change_nothing(client: TestClient, listener: Listener, update: str, how: str) -> None:
     text = update.format(url=listener.url)
     before = count_triples(client)
     if how == "query-get":
@@ -203,8 +217,13 @@ def test_updates_are_refused_and_change_nothing(client: TestClient, listener: Li
 
 
 def test_errors_are_short_and_have_no_internals(client: TestClient) -> None:
-    for query in ("SELECT * WHERE { ?s ?p }", "SELECT ?x WHERE { ?x <urn:p> ?y } GROUP BY ?y", "\x00", "{}" * 5000,
-                  "SELECT * {" + "{" * 3000 + "}" * 3000 + "}"):
+    for query in (
+        "SELECT * WHERE { ?s ?p }",
+        "SELECT ?x WHERE { ?x <urn:p> ?y } GROUP BY ?y",
+        "\x00",
+        "{}" * 5000,
+        "SELECT * {" + "{" * 3000 + "}" * 3000 + "}",
+    ):
         response = client.post("/sparql", content=query.encode(), headers=DIRECT)
         assert response.status_code == 400, (query[:40], response.text)
         body = response.json()
@@ -302,8 +321,9 @@ import os; os._exit(0)  # dies without closing the runner
 
 def test_workers_die_with_a_crashed_parent() -> None:
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    out = subprocess.run([sys.executable, "-c", WATCHDOG_SCRIPT], capture_output=True, text=True, cwd=root,
-                         timeout=60, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", WATCHDOG_SCRIPT], capture_output=True, text=True, cwd=root, timeout=60, check=True
+    ).stdout
     pids = [int(pid) for pid in out.split()]
     assert len(pids) == 2
     deadline = time.monotonic() + 5
@@ -334,8 +354,9 @@ def test_body_over_the_limit_is_413(small_body_client: TestClient) -> None:
     response = small_body_client.post("/sparql", content=big, headers=DIRECT)
     assert response.status_code == 413
     assert response.json() == {"detail": "the request body is larger than 2048 bytes"}
-    chunked = small_body_client.post("/sparql", content=(part.encode() for part in [big[:1000], big[1000:]]),
-                                     headers=DIRECT)
+    chunked = small_body_client.post(
+        "/sparql", content=(part.encode() for part in [big[:1000], big[1000:]]), headers=DIRECT
+    )
     assert chunked.status_code == 413
     assert small_body_client.post("/sparql", content=big[:2000], headers=DIRECT).status_code == 200
     small = small_body_client.post("/sparql", content=(p.encode() for p in ["ASK {", "}"]), headers=DIRECT)
@@ -366,15 +387,18 @@ def test_413_is_sent_before_the_body_is_read() -> None:
 # --- the checks themselves --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("query", "words"), [
-    ('SELECT * { ?s ?p "SERVICE" } # SERVICE', {"SELECT"}),
-    ("SELECT * { ?s <urn:SERVICE> ?service }", {"SELECT"}),
-    ("PREFIX ex: <urn:> SELECT * { ?s ex:a\\#b ?o } # INSERT", {"PREFIX", "SELECT"}),
-    ("SELECT * { ?s ?p '''a ' '' \\''' SERVICE''' }", {"SELECT"}),
-    ('SELECT * { ?s ?p """a "" \\""" SERVICE""" }', {"SELECT"}),
-    ("ASK { ?s ?p \"x\"@en-GB } ", {"ASK"}),
-    ("SELECT * { _:service ?p ?o FILTER(?o < 3 && ?o > 1) SERVICE <urn:x> {} }", {"SELECT", "FILTER", "SERVICE"}),
-])
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ('SELECT * { ?s ?p "SERVICE" } # SERVICE', {"SELECT"}),
+        ("SELECT * { ?s <urn:SERVICE> ?service }", {"SELECT"}),
+        ("PREFIX ex: <urn:> SELECT * { ?s ex:a\\#b ?o } # INSERT", {"PREFIX", "SELECT"}),
+        ("SELECT * { ?s ?p '''a ' '' \\''' SERVICE''' }", {"SELECT"}),
+        ('SELECT * { ?s ?p """a "" \\""" SERVICE""" }', {"SELECT"}),
+        ('ASK { ?s ?p "x"@en-GB } ', {"ASK"}),
+        ("SELECT * { _:service ?p ?o FILTER(?o < 3 && ?o > 1) SERVICE <urn:x> {} }", {"SELECT", "FILTER", "SERVICE"}),
+    ],
+)
 def test_bare_words_skip_strings_iris_comments_and_names(query: str, words: set[str]) -> None:
     assert set(bare_words(query)) == words
 

@@ -59,12 +59,20 @@ worker.worker_main(int(sys.argv[1]), int(sys.argv[2]))
 def _unguarded_worker_answers(mode: str, queries: list[str]) -> list[tuple]:
     """(kind, message) of each query's answer from a worker spoken to directly, as its parent does."""
     ours, theirs = socket.socketpair()
-    process = subprocess.Popen([sys.executable, "-c", WORKER_WITHOUT_GUARD, str(theirs.fileno()), str(os.getpid()),
-                                mode], pass_fds=(theirs.fileno(),), cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER_WITHOUT_GUARD, str(theirs.fileno()), str(os.getpid()), mode],
+        pass_fds=(theirs.fileno(),),
+        cwd=ROOT,
+    )
     theirs.close()
     try:
-        config = WorkerConfig(nquads=b"<urn:s> <urn:p> <urn:o> .\n", max_rows=10, memory_mb=1024,
-                              allow_unsandboxed=False, max_answer_bytes=1024)
+        config = WorkerConfig(
+            nquads=b"<urn:s> <urn:p> <urn:o> .\n",
+            max_rows=10,
+            memory_mb=1024,
+            allow_unsandboxed=False,
+            max_answer_bytes=1024,
+        )
         wire.write(ours, *config.message())
         assert wire.read(ours)[0]["kind"] == "ready"
         answers = []
@@ -115,8 +123,9 @@ print(report.network_filter, resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20,
 
 
 def test_the_sandbox_refuses_every_kind_of_socket_and_caps_memory() -> None:
-    out = subprocess.run([sys.executable, "-c", SANDBOXED_PROCESS], capture_output=True, text=True, cwd=ROOT,
-                         timeout=60, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", SANDBOXED_PROCESS], capture_output=True, text=True, cwd=ROOT, timeout=60, check=True
+    ).stdout.split()
     assert out == ["True", "300", "inet", "inet6", "unix", "udp", "socketpair"]
 
 
@@ -177,8 +186,10 @@ def test_the_89_byte_query_hits_the_ceiling_and_gets_503(release_app) -> None:
     peak_mib = watcher.stop() / 1024
 
     assert response.status_code == 503
-    assert response.json() == {"detail": "the query needed more memory than the 512 MiB ceiling of a query worker "
-                               "and was stopped; the worker was replaced"}
+    assert response.json() == {
+        "detail": "the query needed more memory than the 512 MiB ceiling of a query worker "
+        "and was stopped; the worker was replaced"
+    }
     assert first in watcher.seen
     assert 256 < peak_mib <= 512, peak_mib  # it went up to the ceiling, and never past it
     assert runner.wait_ready()
@@ -206,8 +217,10 @@ def test_a_full_queue_answers_503_with_retry_after_at_once(runaway_store) -> Non
     with TestClient(app) as client:
         runner: SparqlRunner = app.state.sparql_runner
         held: list = []
-        threads = [threading.Thread(target=lambda: held.append(client.get("/sparql", params={"query": PATHOLOGICAL})))
-                   for _ in range(2)]
+        threads = [
+            threading.Thread(target=lambda: held.append(client.get("/sparql", params={"query": PATHOLOGICAL})))
+            for _ in range(2)
+        ]
         for thread in threads:
             thread.start()
         assert wait_until(lambda: runner.in_flight == 2)
@@ -219,8 +232,10 @@ def test_a_full_queue_answers_503_with_retry_after_at_once(runaway_store) -> Non
 
     assert in_flight_after == 2, "a held query ended before the refusal: nothing was tested"
     assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
-    assert refused.json() == {"detail": "1 SPARQL queries are running and 1 are waiting: a new one could not start "
-                                        "within 0.75 s; try again shortly"}
+    assert refused.json() == {
+        "detail": "1 SPARQL queries are running and 1 are waiting: a new one could not start "
+        "within 0.75 s; try again shortly"
+    }
     assert health.status_code == 200
     assert sorted(r.status_code for r in held) == [503, 503]  # the held ones ran into the time limit
 
