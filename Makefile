@@ -4,7 +4,7 @@ VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test build check bench release clean
+.PHONY: run test test-all lint build check bench release clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,17 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed
 	$(VENV)/bin/therapy-kg serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed
+# The fast lane (the README's test command): lint, then every test but the remote-store and full runs.
+test: $(VENV)/.installed lint
+	$(VENV)/bin/python -m pytest -q -m "not slow and not server"
+
+# Everything: the fast lane plus the remote-store tests (a real Oxigraph server) and the full differential.
+test-all: $(VENV)/.installed lint
 	$(VENV)/bin/python -m pytest -q
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 build: $(VENV)/.installed
 	$(VENV)/bin/therapy-kg build

@@ -21,7 +21,7 @@ def remote_endpoint(build_result: BuildResult, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="session", params=["embedded", "oxigraph-server"])
+@pytest.fixture(scope="session", params=["embedded", pytest.param("oxigraph-server", marks=pytest.mark.server)])
 def backend(request, store: OxigraphStore):
     """The store every API test runs against, once per backend."""
     if request.param == "embedded":
