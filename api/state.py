@@ -18,8 +18,7 @@ class AppState:
 
 
 def load_state(settings: Settings) -> AppState:
-    """Build the release graph into the embedded store, or connect to the remote endpoint."""
-    from kg.build import build
+    """Load the committed release into the embedded store (no Java needed), or connect to the remote endpoint."""
     from kg.graph import embedded_store
     from kg.store import RemoteSparqlStore
 
@@ -27,5 +26,5 @@ def load_state(settings: Settings) -> AppState:
     if settings.sparql_endpoint:
         store: Store = RemoteSparqlStore(settings.sparql_endpoint, timeout=settings.query_timeout_s)
     else:
-        store = embedded_store(build(bounds=bounds))
+        store = embedded_store()
     return AppState(settings, store, TherapyKG(store, bounds=bounds))

@@ -16,10 +16,9 @@ from rdflib.namespace import OWL, RDF
 from kg import mappings, shapes
 from kg.classify import classify_graph, materialise
 from kg.hermit import HermitBounds
+from kg.resources import RELEASE_FILE
 from kg.resources import ontology_dir as default_ontology_dir
 from kg.sources import read_sources
-
-RELEASE_FILE = "therapy-kg.ttl"
 
 PREFIXES = {
     "tkg": "https://w3id.org/therapy-kg/",

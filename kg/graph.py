@@ -1,18 +1,36 @@
-"""Put a built release graph into a store: the embedded one, or (for tests and ops) a remote one."""
+"""Put the release graph into a store: the committed release (build once, load many), or a fresh build.
+
+`serve`, `evaluate` and `explain` load `ontology/therapy-kg.ttl` as committed: no Java, no SSSOM
+parse, no HermiT at start. `make release` writes it from the edit file and its components, and a
+test checks that a fresh build is byte-identical to it, so what is served is what the sources say.
+"""
 
 from __future__ import annotations
 
-from kg.build import BuildResult, build
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from kg.resources import release_file
 from kg.store import OxigraphStore
+
+if TYPE_CHECKING:
+    from kg.build import BuildResult
 
 
 def release_ntriples(result: BuildResult) -> bytes:
     return result.graph.serialize(format="nt", encoding="utf-8")
 
 
-def embedded_store(result: BuildResult | None = None) -> OxigraphStore:
-    """An in-process Oxigraph store holding the release graph (built now when not given)."""
-    result = result or build()
+def embedded_store(result: BuildResult | None = None, release: Path | None = None) -> OxigraphStore:
+    """An in-process Oxigraph store holding the release graph: `result` when given (a build just made),
+    else the committed release file."""
+    if result is not None:
+        data = release_ntriples(result)
+    else:
+        triples = ox.parse(path=release or release_file(), format=ox.RdfFormat.TURTLE)
+        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
     store = OxigraphStore()
-    store.load_ntriples(release_ntriples(result))
+    store.load_ntriples(data)
     return store

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+#: The release graph's file name in ontology/ (committed, written by `make release`) and in `build --out`.
+RELEASE_FILE = "therapy-kg.ttl"
 
 
 def data_dir(name: str) -> Path:
@@ -25,3 +27,8 @@ def ontology_dir() -> Path:
 
 def queries_dir() -> Path:
     return data_dir("queries")
+
+
+def release_file() -> Path:
+    """The committed release graph: what `serve`, `evaluate` and `explain` load (no Java, no rebuild)."""
+    return ontology_dir() / RELEASE_FILE
