@@ -30,8 +30,14 @@ def test_a_fresh_build_is_the_committed_release_byte_for_byte(build_result, tmp_
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kg.cli", *args], cwd=ROOT, env={**os.environ, **NO_JAVA},
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "kg.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **NO_JAVA},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_evaluate_and_explain_work_without_java() -> None:
