@@ -19,6 +19,7 @@ if __name__ == "__main__":
         "bench_sparql_isolation.py",
         "bench_sparql_capacity.py",
         "bench_sparql_large_answers.py",
+        "bench_cold_start.py",
     ):
         path = HERE / script
         if not path.exists():
