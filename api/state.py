@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.settings import Settings
-from kg.hermit import HermitBounds
+from kg.ontology.hermit import HermitBounds
 from kg.service import TherapyKG
 from kg.store import Store
 

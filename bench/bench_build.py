@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import median, percentile, report, timings
-from kg.build import build
 from kg.graph import embedded_store
+from kg.ontology.build import build
 from kg.queries import named_query
 from kg.terms import TermResolver
 
@@ -73,7 +73,7 @@ def bench_startup(repeat: int):
 
 def bench_fresh_process(repeat: int) -> None:
     """Start-up as a server sees it: a new interpreter importing kg, building, classifying, loading."""
-    code = "from kg.build import build; from kg.graph import embedded_store; embedded_store(build())"
+    code = "from kg.ontology.build import build; from kg.graph import embedded_store; embedded_store(build())"
     root = Path(__file__).resolve().parents[1]
     values = []
     for _ in range(repeat):

@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import report
 from bench.server import HOST, free_port, start_server, stop_server
-from kg.build import build
 from kg.graph import release_ntriples
+from kg.ontology.build import build
 from kg.queries import load_queries
 
 TKG = "https://w3id.org/therapy-kg/"

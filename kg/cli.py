@@ -18,7 +18,7 @@ COMMANDS = "therapy_kg.commands"
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from kg.build import build, write_release
+    from kg.ontology.build import build, write_release
 
     result = build(args.source, reason=not args.no_reason)
     path = write_release(result, Path(args.out))
@@ -28,7 +28,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from kg.qc import run_checks
+    from kg.ontology.qc import run_checks
 
     problems = run_checks(args.source)
     for problem in problems:

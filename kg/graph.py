@@ -16,7 +16,7 @@ from kg.resources import release_file
 from kg.store import OxigraphStore
 
 if TYPE_CHECKING:
-    from kg.build import BuildResult
+    from kg.ontology.build import BuildResult
 
 
 def release_ntriples(result: BuildResult) -> bytes:

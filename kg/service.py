@@ -14,9 +14,9 @@ from kg.engines.fast import FastEngine
 from kg.errors import PatientInputError
 from kg.evaluation import Evaluator
 from kg.fhir import BundleReading, read_bundle, with_bundle_report
-from kg.hermit import HermitBounds
 from kg.knowledge import Knowledge, compile_knowledge
-from kg.mappings import read_code_systems
+from kg.ontology.hermit import HermitBounds
+from kg.ontology.mappings import read_code_systems
 from kg.patient import PatientFacts, PatientInput, PatientResolver, Resolution, parse_patient
 from kg.resources import ontology_dir
 from kg.store import Store

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg.build import BuildResult, build
 from kg.graph import embedded_store
+from kg.ontology.build import BuildResult, build
 from kg.store import OxigraphStore
 
 

@@ -13,13 +13,13 @@ import rdflib
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg import cli
-from kg.build import RELEASE_FILE, build
 from kg.errors import (
     ReasoningError,
     ShapeViolationError,
     SourceFileError,
     TherapyKGError,
 )
+from kg.ontology.build import RELEASE_FILE, build
 from tests.ontology_edits import edited_ontology
 
 TKG = rdflib.Namespace("https://w3id.org/therapy-kg/")

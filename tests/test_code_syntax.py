@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.mappings import read_code_systems, read_mappings
+from kg.ontology.mappings import read_code_systems, read_mappings
 from kg.resources import ontology_dir
 from kg.service import TherapyKG
 

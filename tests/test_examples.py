@@ -9,11 +9,11 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from kg.build import RELEASE_FILE
-from kg.classify import world_from_graphs
 from kg.engines.owl_classes import QUESTIONS, question_class
-from kg.examples import example_patients, examples_graphs
-from kg.hermit import classify
+from kg.ontology.build import RELEASE_FILE
+from kg.ontology.classify import world_from_graphs
+from kg.ontology.examples import example_patients, examples_graphs
+from kg.ontology.hermit import classify
 from kg.patient import parse_patient
 from kg.resources import ontology_dir
 from kg.service import TherapyKG

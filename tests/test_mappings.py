@@ -14,7 +14,7 @@ import pytest
 import rdflib
 from rdflib.namespace import RDFS
 
-from kg.mappings import ALLOWED_PREDICATES, MAPPINGS_FILE, read_code_systems, read_mappings
+from kg.ontology.mappings import ALLOWED_PREDICATES, MAPPINGS_FILE, read_code_systems, read_mappings
 from kg.resources import ontology_dir
 from kg.terms import TermResolver
 

@@ -12,7 +12,7 @@ import pytest
 
 from kg.engines.owl import OwlEngine
 from kg.errors import ReasonerUnavailableError
-from kg.hermit import HermitBounds
+from kg.ontology.hermit import HermitBounds
 from kg.patient import parse_patient
 from kg.service import TherapyKG
 

@@ -118,7 +118,7 @@ def test_the_installed_package_runs_its_queries_and_checks(installed, tmp_path) 
         installed,
         tmp_path,
         "-c",
-        "from kg.build import build; from kg.graph import embedded_store; "
+        "from kg.ontology.build import build; from kg.graph import embedded_store; "
         "from kg.queries import load_queries, named_query; from kg.terms import TermResolver; "
         "print(len(load_queries())); s = embedded_store(build(reason=False)); "
         "print(bool(named_query('is-first-line').run(s, {'intervention': 'tkg:Stretching', "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from kg.build import write_release
+from kg.ontology.build import write_release
 from kg.resources import release_file
 from tests.served import served
 

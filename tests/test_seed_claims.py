@@ -19,10 +19,10 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS
 
-from kg.classify import world_from_graphs
-from kg.hermit import classify
+from kg.ontology.classify import world_from_graphs
+from kg.ontology.hermit import classify
+from kg.ontology.sources import read_sources
 from kg.resources import ontology_dir
-from kg.sources import read_sources
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "seed.txt"

@@ -17,8 +17,8 @@ from rdflib.namespace import OWL, RDFS
 from kg.engines import Memberships
 from kg.engines.owl_classes import QUESTIONS, eligibility_graph, patients_graph, question_class
 from kg.errors import ReasonerUnavailableError
-from kg.hermit import HermitBounds, Inferences, classify
 from kg.knowledge import Knowledge
+from kg.ontology.hermit import HermitBounds, Inferences, classify
 from kg.patient import PatientFacts
 from kg.store import Store
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import rdflib
 from rdflib.namespace import OWL, RDF
 
-from kg import mappings, shapes
-from kg.classify import classify_graph, materialise
-from kg.hermit import HermitBounds
+from kg.ontology import mappings, shapes
+from kg.ontology.classify import classify_graph, materialise
+from kg.ontology.hermit import HermitBounds
+from kg.ontology.sources import read_sources
 from kg.resources import RELEASE_FILE
 from kg.resources import ontology_dir as default_ontology_dir
-from kg.sources import read_sources
 
 PREFIXES = {
     "tkg": "https://w3id.org/therapy-kg/",

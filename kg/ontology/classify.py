@@ -9,7 +9,7 @@ from owlready2 import World
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.errors import ReasoningError
-from kg.hermit import HermitBounds, Inferences, classify
+from kg.ontology.hermit import HermitBounds, Inferences, classify
 
 TKG = "https://w3id.org/therapy-kg/"
 

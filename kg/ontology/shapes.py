@@ -8,7 +8,7 @@ import rdflib
 from rdflib.namespace import SH
 
 from kg.errors import ShapeViolationError
-from kg.sources import parse_turtle
+from kg.ontology.sources import parse_turtle
 
 SHAPES_DIR = "shapes"
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from kg import mappings, shapes
 from kg.errors import ShapeViolationError
+from kg.ontology import mappings, shapes
+from kg.ontology.sources import read_sources
 from kg.queries import NamedQuery, load_queries
 from kg.resources import ontology_dir
-from kg.sources import read_sources
 from kg.store import OxigraphStore, Term
 from kg.terms import TermResolver
 
