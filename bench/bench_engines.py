@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import median, percentile, report, timings
 from kg.graph import embedded_store
-from kg.patient import parse_patient
+from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 
 VIGNETTES = Path(__file__).resolve().parents[1] / "tests" / "vignettes"

@@ -22,7 +22,7 @@ import orjson
 
 from kg.engines import Memberships
 from kg.knowledge import STATUS_KINDS, Knowledge, Statement
-from kg.patient import PatientFacts, Resolution
+from kg.patient.document import PatientFacts, Resolution
 from kg.terms import TermResolver
 
 EXCLUDING = ("contraindication", "not-indicated")

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import orjson
 
-from kg.doubtful import ROOTS, Doubtful, QuestionTemplates, settle
 from kg.engines import ENGINE_NAMES, Engine
 from kg.engines.fast import FastEngine
 from kg.errors import PatientInputError
 from kg.evaluation import Evaluator
-from kg.fhir import BundleReading, read_bundle, with_bundle_report
 from kg.knowledge import Knowledge, compile_knowledge
 from kg.ontology.hermit import HermitBounds
 from kg.ontology.mappings import read_code_systems
-from kg.patient import PatientFacts, PatientInput, PatientResolver, Resolution, parse_patient
+from kg.patient.document import PatientFacts, PatientInput, PatientResolver, Resolution, parse_patient
+from kg.patient.doubtful import ROOTS, Doubtful, QuestionTemplates, settle
+from kg.patient.fhir import BundleReading, read_bundle, with_bundle_report
 from kg.resources import ontology_dir
 from kg.store import Store
 from kg.terms import TermResolver
@@ -76,7 +76,7 @@ class TherapyKG:
 
     def _evaluate(self, patients: list[PatientInput | BundleReading], engine: str, as_json: bool) -> list:
         """Each patient's facts, and its facts with its doubtful ones, in one engine call
-        (the owl engine classifies them in one reasoner run); doubtful facts settled by `kg.doubtful`."""
+        (the owl engine classifies them in one reasoner run); doubtful facts settled by `kg.patient.doubtful`."""
         chosen = self.engine(engine)
         prepared = [self._prepare(p) for p in patients]
         memberships = iter(

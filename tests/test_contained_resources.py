@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from kg.fhir import read_bundle
+from kg.patient.fhir import read_bundle
 from kg.service import TherapyKG
 
 TODAY = date(2025, 6, 1)

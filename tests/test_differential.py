@@ -10,7 +10,7 @@ import random
 import pytest
 
 from kg.generate import random_patients, systematic_patients
-from kg.patient import parse_patient
+from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 
 pytestmark = pytest.mark.owl

@@ -7,7 +7,7 @@ import pytest
 
 from kg.evaluation import Evaluator
 from kg.generate import random_patients, systematic_patients
-from kg.patient import parse_patient
+from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 
 

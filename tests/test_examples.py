@@ -14,7 +14,7 @@ from kg.ontology.build import RELEASE_FILE
 from kg.ontology.classify import world_from_graphs
 from kg.ontology.examples import example_patients, examples_graphs
 from kg.ontology.hermit import classify
-from kg.patient import parse_patient
+from kg.patient.document import parse_patient
 from kg.resources import ontology_dir
 from kg.service import TherapyKG
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from kg.errors import PatientInputError
-from kg.fhir import bundle_to_patient, bundle_to_patient_with_report, read_bundle
-from kg.patient import Concept
+from kg.patient.document import Concept
+from kg.patient.fhir import bundle_to_patient, bundle_to_patient_with_report, read_bundle
 from kg.service import TherapyKG
 
 FHIR_DIR = Path(__file__).parent / "data" / "fhir"

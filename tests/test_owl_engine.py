@@ -13,7 +13,7 @@ import pytest
 from kg.engines.owl import OwlEngine
 from kg.errors import ReasonerUnavailableError
 from kg.ontology.hermit import HermitBounds
-from kg.patient import parse_patient
+from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 
 pytestmark = pytest.mark.owl

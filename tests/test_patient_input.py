@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kg.errors import PatientInputError
-from kg.patient import parse_patient
+from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.patient import parse_patient
+from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 
 VIGNETTES = {p.stem: json.loads(p.read_text()) for p in sorted((Path(__file__).parent / "vignettes").glob("*.json"))}

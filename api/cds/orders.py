@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from api.cds import CdsRequestError
 from api.cds.prefetch import check_subject
 from kg.knowledge import INTERVENTION, Knowledge
-from kg.patient import Coding, Concept, PatientResolver
+from kg.patient.document import Coding, Concept, PatientResolver
 from kg.terms import TermResolver
 
 SNOMED = "http://snomed.info/sct"

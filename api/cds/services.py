@@ -15,7 +15,7 @@ from api.cds.models import Card, CDSRequest, OrderSelectContext, PatientViewCont
 from api.cds.orders import resolve_order, selected_orders, with_option
 from api.cds.prefetch import REQUIRED, TEMPLATES, PatientBundle, patient_bundle
 from kg.errors import PatientInputError
-from kg.fhir import bundle_path, read_bundle
+from kg.patient.fhir import bundle_path, read_bundle
 from kg.service import TherapyKG
 from kg.terms import TKG
 

@@ -19,7 +19,7 @@ from api.deps import AppStateDep, SettingsDep
 from api.errors import problem
 from api.schemas import EvaluationOut
 from kg.errors import PatientInputError
-from kg.patient import PatientInput
+from kg.patient.document import PatientInput
 from kg.service import TherapyKG
 
 router = APIRouter(tags=["evaluation"])

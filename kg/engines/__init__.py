@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from kg.patient import PatientFacts
+from kg.patient.document import PatientFacts
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kg.engines import Memberships
 from kg.knowledge import Knowledge, Population
-from kg.patient import PatientFacts
+from kg.patient.document import PatientFacts
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from kg.engines.owl_classes import QUESTIONS, eligibility_graph, patients_graph,
 from kg.errors import ReasonerUnavailableError
 from kg.knowledge import Knowledge
 from kg.ontology.hermit import HermitBounds, Inferences, classify
-from kg.patient import PatientFacts
+from kg.patient.document import PatientFacts
 from kg.store import Store
 
 _RUN_NS = "https://w3id.org/therapy-kg/run/"

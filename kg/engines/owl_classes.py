@@ -22,7 +22,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from kg.knowledge import CONDITION, PATIENT, Knowledge, Statement
-from kg.patient import PatientFacts
+from kg.patient.document import PatientFacts
 from kg.terms import TKG
 
 TKGE = "https://w3id.org/therapy-kg/eligibility/"

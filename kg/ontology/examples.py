@@ -15,7 +15,7 @@ import rdflib
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.engines.owl_classes import ELIGIBILITY_ONTOLOGY, eligibility_graph, patients_graph
-from kg.patient import parse_patient
+from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 
 EXAMPLES_NS = "https://w3id.org/therapy-kg/examples/"

@@ -17,7 +17,7 @@ from api.cds.cards import CardContext, fit, listing, order_cards, patient_view_c
 from api.cds.models import SUMMARY_MAX, Card, CDSResponse, Discovery
 from api.cds.orders import resolve_order, selected_orders, with_option
 from api.cds.services import SERVICES
-from kg.patient import parse_patient
+from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 
 DATA = Path(__file__).parents[1] / "data" / "cds"

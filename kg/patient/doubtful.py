@@ -1,6 +1,6 @@
 """Doubtful facts are questions, not facts: the one rule, for both engines.
 
-A record that does not say clearly that a condition or medication is current (`kg.fhir_status`)
+A record that does not say clearly that a condition or medication is current (`kg.patient.fhir_status`)
 is a doubtful fact. The patient is evaluated without the doubtful facts (the answer given), with
 each of them, and with all of them together. **Any option whose status differs between these
 evaluations is `undetermined`**: its reasons start with the statements that would decide it if

@@ -3,7 +3,7 @@
 Each record gets one `StatusReading`: `use` it as a current fact (or as a therapy tried), `skip` it
 (clearly not current: reported, not used), or `doubt` it (the record does not say clearly). A
 doubtful record never counts as current; the service evaluates the patient with and without it
-(`kg.doubtful`) and asks the question its class carries in the ontology.
+(`kg.patient.doubtful`) and asks the question its class carries in the ontology.
 
 Condition (read as a careful clinical pharmacist reads a problem list):
 
@@ -28,7 +28,7 @@ Condition (read as a careful clinical pharmacist reads a problem list):
 MedicationStatement: active → current; completed, stopped, on-hold → tried; entered-in-error,
 not-taken, intended → skip (the patient is not taking it, or the record is void); unknown, or a
 status outside the FHIR value set → doubt ("does the patient currently receive it?").
-MedicationRequest (orders only, see `kg.fhir`): active → current; completed, stopped → tried;
+MedicationRequest (orders only, see `kg.patient.fhir`): active → current; completed, stopped → tried;
 on-hold, cancelled, draft, entered-in-error → skip; unknown or outside the value set → doubt.
 """
 

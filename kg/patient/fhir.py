@@ -12,10 +12,10 @@ What is read, and what is left out:
 - **Condition** → `conditions` when it is clearly current and not refuted; **MedicationStatement**
   and **MedicationRequest** (an order, not a proposal or plan, and not `doNotPerform`) →
   `current_therapies` or `therapies_tried` by status. What "clearly current" means, and which
-  statuses are skipped, is in `kg.fhir_status`. A record whose status cannot be read as clearly
+  statuses are skipped, is in `kg.patient.fhir_status`. A record whose status cannot be read as clearly
   current (a clinicalStatus as text only or coded in another system, an abatement, a provisional
   diagnosis, a medication of status unknown) is a *doubtful fact*: it is not in the patient, but
-  in `BundleReading.doubtful` and in the report, and the service asks about it (`kg.doubtful`).
+  in `BundleReading.doubtful` and in the report, and the service asks about it (`kg.patient.doubtful`).
   The medication is `medicationCodeableConcept` or a `medicationReference` to a contained or
   bundled Medication (its `code`); a reference that resolves to neither is an input error.
 - **Procedure**: completed / in-progress, and stopped / on-hold (FHIR: some of the activity was
@@ -48,15 +48,15 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from kg.errors import PatientInputError
-from kg.fhir_status import (
+from kg.patient.document import Concept, PatientInput
+from kg.patient.fhir_status import (
     Doubt,
     StatusReading,
     condition_status,
     medication_request_status,
     medication_statement_status,
 )
-from kg.fhir_validate import error_path, short, validate_bundle
-from kg.patient import Concept, PatientInput
+from kg.patient.fhir_validate import error_path, short, validate_bundle
 
 REQUEST_ORDER_INTENTS = {"order", "original-order", "reflex-order", "filler-order", "instance-order"}
 PROCEDURE_STATUS = {"completed", "in-progress", "stopped", "on-hold"}
@@ -69,7 +69,7 @@ _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)$")
 
 @dataclass(frozen=True)
 class DoubtfulFact:
-    """A term the Bundle records without saying clearly that it is current (`kg.fhir_status`)."""
+    """A term the Bundle records without saying clearly that it is current (`kg.patient.fhir_status`)."""
 
     field: str  # the PatientInput list it would join: conditions or current_therapies
     concept: Concept
