@@ -8,16 +8,16 @@ from pathlib import Path
 
 import orjson
 
-from kg.engines import ENGINE_NAMES, Engine
-from kg.engines.fast import FastEngine
 from kg.errors import PatientInputError
-from kg.evaluation import Evaluator
 from kg.knowledge import Knowledge, compile_knowledge
 from kg.ontology.hermit import HermitBounds
 from kg.ontology.mappings import read_code_systems
 from kg.patient.document import PatientFacts, PatientInput, PatientResolver, Resolution, parse_patient
 from kg.patient.doubtful import ROOTS, Doubtful, QuestionTemplates, settle
 from kg.patient.fhir import BundleReading, read_bundle, with_bundle_report
+from kg.reasoning import ENGINE_NAMES, Engine
+from kg.reasoning.evaluation import Evaluator
+from kg.reasoning.fast import FastEngine
 from kg.resources import ontology_dir
 from kg.store import Store
 from kg.terms import TermResolver
@@ -42,7 +42,7 @@ class TherapyKG:
 
     @cached_property
     def owl(self) -> Engine:
-        from kg.engines.owl import OwlEngine
+        from kg.reasoning.owl import OwlEngine
 
         return OwlEngine(self.knowledge, self.store, self.bounds)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from kg.evaluation import Evaluator
 from kg.generate import random_patients, systematic_patients
 from kg.patient.document import parse_patient
+from kg.reasoning.evaluation import Evaluator
 from kg.service import TherapyKG
 
 

@@ -9,12 +9,12 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from kg.engines.owl_classes import QUESTIONS, question_class
 from kg.ontology.build import RELEASE_FILE
 from kg.ontology.classify import world_from_graphs
 from kg.ontology.examples import example_patients, examples_graphs
 from kg.ontology.hermit import classify
 from kg.patient.document import parse_patient
+from kg.reasoning.owl_classes import QUESTIONS, question_class
 from kg.resources import ontology_dir
 from kg.service import TherapyKG
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import owlready2
 import pytest
 
-from kg.engines.owl import OwlEngine
 from kg.errors import ReasonerUnavailableError
 from kg.ontology.hermit import HermitBounds
 from kg.patient.document import parse_patient
+from kg.reasoning.owl import OwlEngine
 from kg.service import TherapyKG
 
 pytestmark = pytest.mark.owl

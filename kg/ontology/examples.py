@@ -14,8 +14,8 @@ from pathlib import Path
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS
 
-from kg.engines.owl_classes import ELIGIBILITY_ONTOLOGY, eligibility_graph, patients_graph
 from kg.patient.document import parse_patient
+from kg.reasoning.owl_classes import ELIGIBILITY_ONTOLOGY, eligibility_graph, patients_graph
 from kg.service import TherapyKG
 
 EXAMPLES_NS = "https://w3id.org/therapy-kg/examples/"

@@ -14,12 +14,12 @@ from owlready2 import World
 from rdflib import URIRef
 from rdflib.namespace import OWL, RDFS
 
-from kg.engines import Memberships
-from kg.engines.owl_classes import QUESTIONS, eligibility_graph, patients_graph, question_class
 from kg.errors import ReasonerUnavailableError
 from kg.knowledge import Knowledge
 from kg.ontology.hermit import HermitBounds, Inferences, classify
 from kg.patient.document import PatientFacts
+from kg.reasoning import Memberships
+from kg.reasoning.owl_classes import QUESTIONS, eligibility_graph, patients_graph, question_class
 from kg.store import Store
 
 _RUN_NS = "https://w3id.org/therapy-kg/run/"

@@ -1,8 +1,10 @@
-"""Reasoning engines: each decides, for one patient, which statements apply.
+"""Stage 4, reasoning: the engines that decide, for one patient, which statements apply (`fast`, `owl` with
+`owl_classes`), from the knowledge compiled from the graph (`kg.knowledge`), and the status rules that turn
+their answers into the evaluation (`evaluation`).
 
 An engine answers three questions per statement (SPEC §7): does it apply to the patient
 (`applies`), might it apply if the record said more (`possibly`), and are its prerequisites met
-(`met`). Both engines answer them from the same compiled knowledge; `kg.evaluation` turns the
+(`met`). Both engines answer them from the same compiled knowledge; `kg.reasoning.evaluation` turns the
 answers into statuses, so the engines can only differ in these sets, which the differential test
 compares.
 """

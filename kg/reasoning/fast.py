@@ -1,6 +1,6 @@
 """The fast engine: the statements compiled into set operations over the class hierarchy.
 
-Its rules are the OWL definitions `kg.engines.owl_classes` generates, evaluated directly: a
+Its rules are the OWL definitions `kg.reasoning.owl_classes` generates, evaluated directly: a
 statement applies when a patient condition is the statement's condition or a subclass of it and
 the age lies in its population; it possibly applies when a condition is recorded only as a less
 specific class, or the age is unknown; its prerequisites are met when an option of the prior line
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kg.engines import Memberships
 from kg.knowledge import Knowledge, Population
 from kg.patient.document import PatientFacts
+from kg.reasoning import Memberships
 
 
 @dataclass(frozen=True)

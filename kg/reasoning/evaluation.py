@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 import orjson
 
-from kg.engines import Memberships
 from kg.knowledge import STATUS_KINDS, Knowledge, Statement
 from kg.patient.document import PatientFacts, Resolution
+from kg.reasoning import Memberships
 from kg.terms import TermResolver
 
 EXCLUDING = ("contraindication", "not-indicated")
