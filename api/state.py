@@ -19,8 +19,8 @@ class AppState:
 
 def load_state(settings: Settings) -> AppState:
     """Load the committed release into the embedded store (no Java needed), or connect to the remote endpoint."""
-    from kg.graph import embedded_store
     from kg.store import RemoteSparqlStore
+    from kg.store.release import embedded_store
 
     bounds = HermitBounds(timeout_s=settings.reasoner_timeout_s, memory_mb=settings.reasoner_memory_mb)
     if settings.sparql_endpoint:

@@ -23,7 +23,7 @@ _CHILD = r"""
 import io, resource, sys, time
 from pathlib import Path
 from kg.batch import evaluate_ndjson
-from kg.graph import embedded_store
+from kg.store.release import embedded_store
 from kg.service import TherapyKG
 service = TherapyKG(embedded_store())
 sink = open("/dev/null", "w")
@@ -36,8 +36,8 @@ print(elapsed, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code)
 
 def write_patients(path: Path, count: int) -> None:
     from kg.generate import random_patients, systematic_patients
-    from kg.graph import embedded_store
     from kg.service import TherapyKG
+    from kg.store.release import embedded_store
 
     knowledge = TherapyKG(embedded_store()).knowledge
     with path.open("w") as f:

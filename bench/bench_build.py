@@ -16,10 +16,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import median, percentile, report, timings
-from kg.graph import embedded_store
 from kg.ontology.build import build
-from kg.queries import named_query
-from kg.terms import TermResolver
+from kg.store.queries import named_query
+from kg.store.release import embedded_store
+from kg.store.terms import TermResolver
 
 STARTUP_TARGET_S = 10.0
 QUERY_TARGET_MS = 20.0
@@ -73,7 +73,7 @@ def bench_startup(repeat: int):
 
 def bench_fresh_process(repeat: int) -> None:
     """Start-up as a server sees it: a new interpreter importing kg, building, classifying, loading."""
-    code = "from kg.ontology.build import build; from kg.graph import embedded_store; embedded_store(build())"
+    code = "from kg.ontology.build import build; from kg.store.release import embedded_store; embedded_store(build())"
     root = Path(__file__).resolve().parents[1]
     values = []
     for _ in range(repeat):

@@ -15,9 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import median, percentile, report, timings
-from kg.graph import embedded_store
 from kg.patient.document import parse_patient
 from kg.service import TherapyKG
+from kg.store.release import embedded_store
 
 VIGNETTES = Path(__file__).resolve().parents[1] / "tests" / "vignettes"
 

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import report
 from bench.server import HOST, free_port, start_server, stop_server
-from kg.graph import release_ntriples
 from kg.ontology.build import build
-from kg.queries import load_queries
+from kg.store.queries import load_queries
+from kg.store.release import release_ntriples
 
 TKG = "https://w3id.org/therapy-kg/"
 #: the competency queries and the values their parameters are bound to (as in tests/test_competency_queries.py)

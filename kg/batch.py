@@ -26,8 +26,8 @@ FAST_BATCH = 1
 
 
 def _service():
-    from kg.graph import embedded_store
     from kg.service import TherapyKG
+    from kg.store.release import embedded_store
 
     return TherapyKG(embedded_store())
 

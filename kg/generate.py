@@ -12,7 +12,7 @@ import random
 from collections.abc import Iterator
 
 from kg.knowledge import CONDITION, FINDING, INTERVENTION, Knowledge
-from kg.terms import TermResolver
+from kg.store.terms import TermResolver
 
 
 def _age_bands(knowledge: Knowledge) -> list[int | None]:

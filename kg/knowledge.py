@@ -13,9 +13,9 @@ from decimal import Decimal
 
 import pyoxigraph as ox
 
-from kg.queries import named_query
 from kg.store import Store
-from kg.terms import TKG
+from kg.store.queries import named_query
+from kg.store.terms import TKG
 
 CONDITION = TKG + "Condition"
 INTERVENTION = TKG + "Intervention"

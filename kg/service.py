@@ -20,7 +20,7 @@ from kg.reasoning.evaluation import Evaluator
 from kg.reasoning.fast import FastEngine
 from kg.resources import ontology_dir
 from kg.store import Store
-from kg.terms import TermResolver
+from kg.store.terms import TermResolver
 
 #: A patient ready for the engine: the resolution without doubtful facts, and the facts with them.
 _Variant = tuple[tuple[Doubtful, ...], PatientFacts]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kg.graph import embedded_store
 from kg.ontology.build import BuildResult, build
 from kg.store import OxigraphStore
+from kg.store.release import embedded_store
 
 
 @pytest.fixture(scope="session")

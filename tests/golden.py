@@ -16,8 +16,8 @@ from api.app import create_app
 from api.settings import Settings
 from api.state import AppState
 from kg.explain import explain
-from kg.graph import embedded_store
 from kg.service import TherapyKG
+from kg.store.release import embedded_store
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "data" / "golden"

@@ -11,8 +11,8 @@ import rdflib
 from rdflib.namespace import RDF, RDFS
 
 from kg.errors import PatientInputError
-from kg.queries import load_queries, named_query
-from kg.terms import TermResolver
+from kg.store.queries import load_queries, named_query
+from kg.store.terms import TermResolver
 
 RESOLVER = TermResolver()
 COMPETENCY = [

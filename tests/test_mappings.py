@@ -16,7 +16,7 @@ from rdflib.namespace import RDFS
 
 from kg.ontology.mappings import ALLOWED_PREDICATES, MAPPINGS_FILE, read_code_systems, read_mappings
 from kg.resources import ontology_dir
-from kg.terms import TermResolver
+from kg.store.terms import TermResolver
 
 VERIFIED_CODES = Path(__file__).parent / "data" / "verified-codes.tsv"
 TKG = rdflib.Namespace("https://w3id.org/therapy-kg/")

@@ -112,14 +112,14 @@ def test_the_installed_package_builds_outside_the_checkout(installed, tmp_path) 
 
 def test_the_installed_package_runs_its_queries_and_checks(installed, tmp_path) -> None:
     """queries/ (competency and qc) are found from the wheel: the same queries load, one answers, check runs."""
-    from kg.queries import load_queries
+    from kg.store.queries import load_queries
 
     asked = _run(
         installed,
         tmp_path,
         "-c",
-        "from kg.ontology.build import build; from kg.graph import embedded_store; "
-        "from kg.queries import load_queries, named_query; from kg.terms import TermResolver; "
+        "from kg.ontology.build import build; from kg.store.release import embedded_store; "
+        "from kg.store.queries import load_queries, named_query; from kg.store.terms import TermResolver; "
         "print(len(load_queries())); s = embedded_store(build(reason=False)); "
         "print(bool(named_query('is-first-line').run(s, {'intervention': 'tkg:Stretching', "
         "'condition': 'tkg:FocalSpasticity'}, TermResolver())))",

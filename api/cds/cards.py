@@ -17,7 +17,7 @@ from urllib.parse import quote
 from api.cds.feedback import Issued, override_reasons
 from api.cds.models import SUMMARY_MAX, Action, Card, Coding, Link, Source, Suggestion
 from api.cds.orders import OrderMatch
-from kg.terms import TKG
+from kg.store.terms import TKG
 
 TOPIC_SYSTEM = TKG + "cds/topic"
 

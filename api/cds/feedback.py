@@ -31,7 +31,7 @@ from functools import lru_cache
 
 from api.cds.models import FeedbackEntry, OverrideReason
 from kg.resources import ontology_dir
-from kg.terms import TKG
+from kg.store.terms import TKG
 
 OVERRIDE_SYSTEM = TKG + "cds/override-reason"
 OVERRIDE_REASONS_FILE = "cds-override-reasons.tsv"

@@ -26,7 +26,7 @@ from api.cds import CdsRequestError
 from api.cds.prefetch import check_subject
 from kg.knowledge import INTERVENTION, Knowledge
 from kg.patient.document import Coding, Concept, PatientResolver
-from kg.terms import TermResolver
+from kg.store.terms import TermResolver
 
 SNOMED = "http://snomed.info/sct"
 #: SNOMED CT route of administration codes this service reads (verified against public route tables).

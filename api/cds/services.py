@@ -17,7 +17,7 @@ from api.cds.prefetch import REQUIRED, TEMPLATES, PatientBundle, patient_bundle
 from kg.errors import PatientInputError
 from kg.patient.fhir import bundle_path, read_bundle
 from kg.service import TherapyKG
-from kg.terms import TKG
+from kg.store.terms import TKG
 
 _USAGE = (
     "Send the prefetch keys 'patient' and 'conditions' (required: the service has no access to the "

@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from api.deps import ServiceDep, StoreDep
 from kg.errors import PatientInputError
 from kg.knowledge import KINDS
-from kg.queries import named_query
 from kg.store import Store
-from kg.terms import TKG, TermResolver
+from kg.store.queries import named_query
+from kg.store.terms import TKG, TermResolver
 
 router = APIRouter(tags=["lookups"])
 

@@ -20,8 +20,8 @@ from api.deps import ServiceDep, SettingsDep, StoreDep
 from api.routers.lookups import Problem
 from api.sparql.negotiation import N_TRIPLES, SPARQL_JSON, serialize
 from kg.errors import PatientInputError
-from kg.queries import NamedQuery, QueryParameter, load_queries
 from kg.store import Term
+from kg.store.queries import NamedQuery, QueryParameter, load_queries
 
 router = APIRouter(prefix="/queries", tags=["named queries"])
 

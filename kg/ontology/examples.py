@@ -60,7 +60,7 @@ def examples_graphs(service: TherapyKG, examples_dir: Path) -> tuple[rdflib.Grap
 
 def write_examples(examples_dir: Path, service: TherapyKG | None = None) -> list[Path]:
     if service is None:
-        from kg.graph import embedded_store
+        from kg.store.release import embedded_store
 
         service = TherapyKG(embedded_store())
     eligibility, patients = examples_graphs(service, examples_dir)

@@ -19,10 +19,10 @@ import rdflib
 from kg.errors import ShapeViolationError
 from kg.ontology import mappings, shapes
 from kg.ontology.sources import read_sources
-from kg.queries import NamedQuery, load_queries
 from kg.resources import ontology_dir
 from kg.store import OxigraphStore, Term
-from kg.terms import TermResolver
+from kg.store.queries import NamedQuery, load_queries
+from kg.store.terms import TermResolver
 
 QC_PREFIX = "qc/"
 VIOLATION_SUFFIX = "-violation"

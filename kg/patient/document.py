@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from kg.errors import PatientInputError
 from kg.knowledge import CONDITION, FINDING, INTERVENTION, Knowledge
-from kg.terms import TKG, TermResolver
+from kg.store.terms import TKG, TermResolver
 
 MAX_TERMS = 100
 

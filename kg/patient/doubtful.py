@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from kg.errors import SourceFileError
 from kg.knowledge import CONDITION, INTERVENTION, Knowledge
-from kg.queries import named_query
 from kg.store import Store
+from kg.store.queries import named_query
 
 #: The PatientInput list a doubtful fact would join → the class its terms fall under.
 ROOTS = {"conditions": CONDITION, "current_therapies": INTERVENTION}

@@ -23,7 +23,7 @@ import orjson
 from kg.knowledge import STATUS_KINDS, Knowledge, Statement
 from kg.patient.document import PatientFacts, Resolution
 from kg.reasoning import Memberships
-from kg.terms import TermResolver
+from kg.store.terms import TermResolver
 
 EXCLUDING = ("contraindication", "not-indicated")
 #: Option documents remembered at most; the memo starts afresh when full, so memory stays flat.

@@ -23,7 +23,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from kg.knowledge import CONDITION, PATIENT, Knowledge, Statement
 from kg.patient.document import PatientFacts
-from kg.terms import TKG
+from kg.store.terms import TKG
 
 TKGE = "https://w3id.org/therapy-kg/eligibility/"
 ELIGIBILITY_ONTOLOGY = "https://w3id.org/therapy-kg/ontology/examples/eligibility"

@@ -8,10 +8,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from api.state import AppState
-from kg.graph import release_ntriples
 from kg.ontology.build import BuildResult
 from kg.service import TherapyKG
 from kg.store import OxigraphStore, RemoteSparqlStore
+from kg.store.release import release_ntriples
 from tests.oxigraph_server import oxigraph_server, release_nquads
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from kg.knowledge import CONDITION, INTERVENTION
-from kg.terms import TKG, TermResolver
+from kg.store.terms import TKG, TermResolver
 
 TERMS = TermResolver()
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"

@@ -13,8 +13,8 @@ from api.errors import install_error_handlers
 from api.routers import named_queries
 from api.routers.named_queries import SPARQL_JSON, TRUNCATED_HEADER
 from api.settings import Settings
-from kg.queries import load_queries
 from kg.resources import queries_dir
+from kg.store.queries import load_queries
 from tests.api.test_lookups import INJECTION
 
 QUERY_FILES = sorted(p.relative_to(queries_dir()).with_suffix("").as_posix() for p in queries_dir().rglob("*.rq"))

@@ -1,4 +1,5 @@
-"""One small interface to a graph store, with backends chosen by name.
+"""Stage 2, the store: one small interface to a graph store, with backends chosen by name; the release put
+into it (`release`), the named queries run on it (`queries`) and the graph's terms (`terms`).
 
 `open_store("oxigraph:")` is the embedded in-process Oxigraph store; `open_store("sparql:URL")`
 talks SPARQL 1.1 Protocol to any remote server. Both return pyoxigraph result objects, so the

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from kg.errors import PatientInputError, SourceFileError
 from kg.resources import queries_dir
 from kg.store import QueryResult, Store, Term
-from kg.terms import TermResolver
+from kg.store.terms import TermResolver
 
 _HEADER = re.compile(r"^#\+\s*([A-Za-z_]+)\s*:\s*(.*)$")
 _PARAM = re.compile(r"\?(_[A-Za-z][A-Za-z0-9_]*)")
