@@ -26,6 +26,7 @@ test-all: $(VENV)/.installed lint
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 build: $(VENV)/.installed
 	$(VENV)/bin/therapy-kg build

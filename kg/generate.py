@@ -61,7 +61,7 @@ def random_patients(
     interventions = knowledge.classes_under(INTERVENTION)
     findings = knowledge.classes_under(FINDING)
     for number in range(count):
-        patient = {
+        patient: dict[str, object] = {
             "id": f"rnd-{number}",
             "conditions": [terms.compress(x) for x in rng.sample(conditions, rng.randint(1, 3))],
             "therapies_tried": [terms.compress(x) for x in rng.sample(interventions, rng.randint(0, 3))],

@@ -200,7 +200,7 @@ def compile_knowledge(store: Store) -> Knowledge:
         labels[iri] = row["label"] or iri
     statements = _derive(statements, ancestors)
 
-    populations = {}
+    populations: dict[str, Population] = {}
     for row in _rows(store, "population-bounds"):
         current = populations.get(row["population"], Population(row["population"], None, None))
         populations[row["population"]] = Population(
@@ -253,7 +253,7 @@ def _derive(statements: list[Statement], ancestors: dict[str, frozenset[str]]) -
                     and any(c in ancestors.get(mine, {mine}) for mine in s.conditions for c in other.conditions)
                 ):
                     prior |= other.interventions
-        parents_of = set()
+        parents_of: set[str] = set()
         for c in s.conditions:
             parents_of |= ancestors.get(c, {c}) - {c, CONDITION}
         derived.append(

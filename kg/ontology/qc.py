@@ -21,6 +21,7 @@ from kg.ontology import mappings, shapes
 from kg.ontology.sources import read_sources
 from kg.resources import ontology_dir
 from kg.store import OxigraphStore, Term
+from kg.store import solutions as store_solutions
 from kg.store.queries import NamedQuery, load_queries
 from kg.store.terms import TermResolver
 
@@ -74,7 +75,7 @@ def check_graph(graph: rdflib.Graph, locate: Locate | None = None, queries_dir: 
     resolver = TermResolver()
     problems = []
     for query in violation_queries(queries_dir):
-        solutions = query.run(store)
+        solutions = store_solutions(query.run(store))
         names = [v.value for v in solutions.variables]
         for row in solutions:
             problems.append(problem_line(query.name, zip(names, row, strict=False), resolver, locate))

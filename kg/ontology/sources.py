@@ -80,7 +80,7 @@ def read_sources(ontology_dir: Path) -> SourceGraph:
         merged += part
     if ontology_iri is None:
         raise SourceFileError(str(edit_path), "no owl:Ontology header")
-    return SourceGraph(merged, tuple(files), rdflib.URIRef(ontology_iri))
+    return SourceGraph(merged, tuple(files), rdflib.URIRef(str(ontology_iri)))
 
 
 def locate_subject(files: tuple[Path, ...] | list[Path], iri: str) -> str | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from kg.errors import SourceFileError
 from kg.knowledge import CONDITION, INTERVENTION, Knowledge
-from kg.store import Store
+from kg.store import Store, solutions
 from kg.store.queries import named_query
 
 #: The PatientInput list a doubtful fact would join → the class its terms fall under.
@@ -49,7 +49,7 @@ class QuestionTemplates:
     def __init__(self, store: Store, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
         self.templates: dict[tuple[str, str], str] = {}
-        for solution in named_query("engine/status-questions").run(store):
+        for solution in solutions(named_query("engine/status-questions").run(store)):
             self.templates[(solution["class"].value, solution["doubt"].value)] = solution["template"].value
         for root in ROOTS.values():
             if (root, "status") not in self.templates:
@@ -82,7 +82,7 @@ def settle(base: dict, variants: list[tuple[tuple[Doubtful, ...], dict]]) -> dic
                 changed.setdefault(intervention, []).append((group, other))
     asked: dict[str, set[str]] = {}
     for intervention, differences in changed.items():
-        single = [(g, o) for g, o in differences if len(g) == 1]
+        single: list[tuple[tuple[Doubtful, ...], dict | None]] = [(g, o) for g, o in differences if len(g) == 1]
         attributed = single or differences  # an interaction of several facts: each of them
         option = by_intervention.get(intervention) or _first_option(attributed)
         by_intervention[intervention] = _undetermined(option, attributed, intervention in by_intervention)

@@ -247,7 +247,7 @@ class _Reader:
             )
         if not found:
             return None, None
-        patient = self.entries[found[0]].resource
+        patient: Any = self.entries[found[0]].resource  # a Patient: `found` holds Patient entries only
         if patient.birthDate is None:
             return patient.id, None
         youngest, oldest = age_range(patient.birthDate, self.today)
@@ -411,7 +411,7 @@ class _Reader:
         """Every contained resource not read as part of its container: a Condition is a doubtful
         fact (unless its statuses skip it), anything else is reported."""
         for index, entry in enumerate(self.entries):
-            container = entry.resource
+            container: Any = entry.resource  # None for an entry without one: it contains nothing then
             for i, contained in enumerate(getattr(container, "contained", None) or []):
                 where = f"entry[{index}].resource.contained[{i}]"
                 if where in self.read_contained:

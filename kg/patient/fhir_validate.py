@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -98,7 +99,7 @@ _MESSAGES = {
 }
 
 
-def _message(error: dict) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     kind, text = error["type"], str(error.get("msg", ""))
     if kind in _MESSAGES:
         return _MESSAGES[kind]

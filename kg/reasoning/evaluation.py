@@ -322,7 +322,7 @@ class Evaluator:
                 if s.iri not in m.possibly:
                     continue
                 if s.population and facts.age is None and option["status"] in ("eligible", "deferred"):
-                    key = ("age",)
+                    key: tuple = ("age",)
                     q = questions.setdefault(
                         key,
                         {

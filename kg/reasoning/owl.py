@@ -20,7 +20,7 @@ from kg.ontology.hermit import HermitBounds, Inferences, classify
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
 from kg.reasoning.owl_classes import QUESTIONS, eligibility_graph, patients_graph, question_class
-from kg.store import Store
+from kg.store import Store, triples
 
 _RUN_NS = "https://w3id.org/therapy-kg/run/"
 #: patients per HermiT run (measured: 100 take ~1.7 s, 200 take ~6 s)
@@ -33,7 +33,7 @@ class OwlEngine:
     def __init__(self, knowledge: Knowledge, store: Store, bounds: HermitBounds = HermitBounds()) -> None:
         self.knowledge = knowledge
         self.bounds = bounds
-        release = store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+        release = triples(store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"))
         static = io.BytesIO()
         ox.serialize(release, static, format=ox.RdfFormat.N_TRIPLES)
         eligibility = eligibility_graph(knowledge)

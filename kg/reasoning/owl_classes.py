@@ -14,7 +14,7 @@ decides membership; nothing relies on the open-world reasoner inferring a negati
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import rdflib
 from rdflib import BNode, Literal, URIRef
@@ -57,16 +57,16 @@ class _Builder:
             return OWL.Nothing
         return members[0] if len(members) == 1 else self.union_nodes(members)
 
-    def union_nodes(self, nodes: list[rdflib.term.Node]) -> BNode:
+    def union_nodes(self, nodes: Sequence[rdflib.term.Node]) -> BNode:
         node = BNode()
         self.g.add((node, RDF.type, OWL.Class))
-        self.g.add((node, OWL.unionOf, self.list(nodes)))
+        self.g.add((node, OWL.unionOf, self.rdf_list(nodes)))
         return node
 
-    def intersection(self, parts: list[rdflib.term.Node]) -> rdflib.term.Node:
+    def intersection(self, parts: Sequence[rdflib.term.Node]) -> rdflib.term.Node:
         node = BNode()
         self.g.add((node, RDF.type, OWL.Class))
-        self.g.add((node, OWL.intersectionOf, self.list(parts)))
+        self.g.add((node, OWL.intersectionOf, self.rdf_list(parts)))
         return node
 
     def some(self, prop: URIRef, filler: rdflib.term.Node) -> rdflib.term.Node:
@@ -83,15 +83,15 @@ class _Builder:
         self.g.add((node, OWL.maxCardinality, Literal(0, datatype=XSD.nonNegativeInteger)))
         return node
 
-    def list(self, items: list) -> BNode:
+    def rdf_list(self, items: Sequence[rdflib.term.Node]) -> BNode:
         head = BNode()
-        Collection(self.g, head, items)
+        Collection(self.g, head, list(items))
         return head
 
     def define(self, iri: str, parts: list[rdflib.term.Node], label: str, definition: str) -> None:
         cls = URIRef(iri)
         self.g.add((cls, RDF.type, OWL.Class))
-        self.g.add((cls, OWL.equivalentClass, self.intersection([URIRef(PATIENT)] + parts)))
+        self.g.add((cls, OWL.equivalentClass, self.intersection([URIRef(PATIENT), *parts])))
         self.g.add((cls, RDFS.label, Literal(label, lang="en")))
         self.g.add((cls, DEFINITION, Literal(definition, lang="en")))
 

@@ -9,7 +9,7 @@ callers (named queries, the API, the engines' compiler) never know which one the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 import httpx
 import pyoxigraph as ox
@@ -17,7 +17,19 @@ import pyoxigraph as ox
 from kg.errors import QueryTimeoutError, StoreError
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
-QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+
+
+class TripleList(list[ox.Triple]):
+    """CONSTRUCT/DESCRIBE results from a remote endpoint: a list of triples with `serialize`."""
+
+    def __init__(self, quads: Iterable[ox.Quad]) -> None:
+        super().__init__(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+
+    def serialize(self, output=None, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES):  # noqa: A002
+        return ox.serialize(self, output, format=format)
+
+
+QueryResult: TypeAlias = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | TripleList
 
 #: The named graph that holds the release graph (it is also loaded into the default graph).
 KNOWLEDGE_GRAPH = ox.NamedNode("https://w3id.org/therapy-kg/graph/knowledge")
@@ -74,7 +86,9 @@ class OxigraphStore:
         timeout: float | None = None,
     ) -> QueryResult:
         """Run a query; `timeout` is not enforced here (see api.sparql for cancellation)."""
-        substitutions = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+        substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
+            ox.Variable(k): v for k, v in (bindings or {}).items()
+        }
         return self.store.query(
             sparql,
             default_graph=list(default_graphs) if default_graphs else None,
@@ -120,7 +134,9 @@ class RemoteSparqlStore:
         timeout: float | None = None,
     ) -> QueryResult:
         text = sparql + values_block(bindings) if bindings else sparql
-        params: list[tuple[str, str]] = [("default-graph-uri", g.value) for g in default_graphs or []]
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("default-graph-uri", g.value) for g in default_graphs or []
+        ]
         params += [("named-graph-uri", g.value) for g in named_graphs or []]
         try:
             response = self.client.post(
@@ -139,12 +155,12 @@ class RemoteSparqlStore:
         return parse_response(response.content, response.headers.get("content-type", ""))
 
     def graph_names(self) -> list[ox.NamedNode]:
-        result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
-        return [s["g"] for s in result if isinstance(s["g"], ox.NamedNode)]
+        result = solutions(self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"))
+        return [g for s in result if isinstance(g := s["g"], ox.NamedNode)]
 
     def triple_count(self) -> int:
-        result = self.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
-        return int(next(iter(result))["n"].value)
+        count = next(iter(solutions(self.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))))["n"]
+        return int(count.value) if count is not None else 0
 
 
 #: What a remote query asks for: SPARQL JSON results, or N-Triples for CONSTRUCT and DESCRIBE.
@@ -159,17 +175,21 @@ def parse_response(content: bytes, content_type: str) -> QueryResult:
     rdf_format = ox.RdfFormat.from_media_type(media_type)
     if rdf_format is None:
         raise StoreError(f"the SPARQL endpoint answered with an unexpected media type {media_type!r}")
-    return _TripleList(ox.parse(content, format=rdf_format))
+    return TripleList(ox.parse(content, format=rdf_format))
 
 
-class _TripleList(list):
-    """CONSTRUCT/DESCRIBE results from a remote endpoint: a list of triples with `serialize`."""
+def solutions(result: QueryResult) -> ox.QuerySolutions:
+    """The solutions of a SELECT result; StoreError for another kind (a query file of the wrong form)."""
+    if not isinstance(result, ox.QuerySolutions):
+        raise StoreError(f"expected the solutions of a SELECT query, got {type(result).__name__}")
+    return result
 
-    def __init__(self, quads: Iterable[ox.Quad]) -> None:
-        super().__init__(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
 
-    def serialize(self, output=None, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES):  # noqa: A002
-        return ox.serialize(self, output, format=format)
+def triples(result: QueryResult) -> Iterable[ox.Triple]:
+    """The triples of a CONSTRUCT or DESCRIBE result, from the embedded store or a remote one."""
+    if not isinstance(result, (ox.QueryTriples, TripleList)):
+        raise StoreError(f"expected the triples of a CONSTRUCT query, got {type(result).__name__}")
+    return result
 
 
 def values_block(bindings: Mapping[str, Term]) -> str:

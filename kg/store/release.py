@@ -30,7 +30,7 @@ def embedded_store(result: BuildResult | None = None, release: Path | None = Non
         data = release_ntriples(result)
     else:
         triples = ox.parse(path=release or release_file(), format=ox.RdfFormat.TURTLE)
-        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""  # None only when writing to a file
     store = OxigraphStore()
     store.load_ntriples(data)
     return store
