@@ -7,6 +7,7 @@ a real Oxigraph server (the `oxigraph` package) reached through `RemoteSparqlSto
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -36,38 +37,39 @@ def sparql_dataset_nquads() -> bytes:
     return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
 
 
-@pytest.fixture(scope="session", params=["embedded", pytest.param("oxigraph-server", marks=pytest.mark.server)])
-def sparql_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """The store behind /sparql: the embedded one, then a real Oxigraph server over HTTP."""
-    if request.param == "embedded":
+BACKENDS = ["embedded", pytest.param("oxigraph-server", marks=pytest.mark.server)]
+
+
+@contextmanager
+def _test_store(kind: str, workdir: Path) -> Iterator[Store]:
+    """The test data in the embedded store, or in a real Oxigraph server (its own process, in `workdir`)."""
+    if kind == "embedded":
         store = OxigraphStore()
         store.store.load(sparql_dataset_nquads(), format=ox.RdfFormat.N_QUADS)
         yield store
         return
     if oxigraph_binary() is None:
         pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
-    with oxigraph_server(sparql_dataset_nquads(), tmp_path_factory.mktemp("sparql-oxigraph"), timeout_s=5) as url:
+    with oxigraph_server(sparql_dataset_nquads(), workdir, timeout_s=5) as url:
         remote = RemoteSparqlStore(url)
         yield remote
         remote.client.close()
 
 
-@pytest.fixture(params=["embedded", pytest.param("oxigraph-server", marks=pytest.mark.server)])
+@pytest.fixture(scope="session", params=BACKENDS)
+def sparql_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The store behind /sparql: the embedded one, then a real Oxigraph server over HTTP."""
+    with _test_store(request.param, tmp_path_factory.mktemp("sparql-oxigraph")) as store:
+        yield store
+
+
+@pytest.fixture(params=BACKENDS)
 def runaway_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """`sparql_store` for tests that leave a query running: Oxigraph 0.5 cannot stop an aggregate over a huge
     join (oxigraph/oxigraph#1336), so on the remote side each test gets a server of its own, ended with the test,
     instead of keeping the session's server busy for every test after it."""
-    if request.param == "embedded":
-        store = OxigraphStore()
-        store.store.load(sparql_dataset_nquads(), format=ox.RdfFormat.N_QUADS)
+    with _test_store(request.param, tmp_path_factory.mktemp("runaway-oxigraph")) as store:
         yield store
-        return
-    if oxigraph_binary() is None:
-        pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
-    with oxigraph_server(sparql_dataset_nquads(), tmp_path_factory.mktemp("runaway-oxigraph"), timeout_s=5) as url:
-        remote = RemoteSparqlStore(url)
-        yield remote
-        remote.client.close()
 
 
 def build_app(store: Store, settings: Settings, workers: int | None = None) -> FastAPI:
