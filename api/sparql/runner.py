@@ -39,15 +39,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyoxigraph as ox
-
 from api.sparql import wire
 from api.sparql.guard import CheckedQuery, SparqlRequestError
 from api.sparql.remote import RemoteEndpoint
 from api.sparql.sandbox import SandboxReport, SandboxUnavailableError
 from api.sparql.worker import QueryJob, QueryOutcome, WorkerConfig, checked_from_json, sandbox_report
 from kg.errors import QueryTimeoutError, StoreError
-from kg.store import OxigraphStore, RemoteSparqlStore, Store
+from kg.store import Store
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -148,13 +146,9 @@ class SparqlRunner:
         self._graphs_checked = float("-inf")
         _ = self.graphs
         self.triple_count = _safe(store.triple_count, None)
-        self._remote = (
-            RemoteEndpoint(store.endpoint, settings.sparql_max_answer_bytes)
-            if isinstance(store, RemoteSparqlStore)
-            else None
-        )
+        self._remote = RemoteEndpoint(store.endpoint, settings.sparql_max_answer_bytes) if store.endpoint else None
         self._config = WorkerConfig(
-            nquads=_snapshot(store) if self._remote is None else None,
+            nquads=store.snapshot() if self._remote is None else None,
             max_rows=self.max_rows,
             memory_mb=self.memory_mb,
             allow_unsandboxed=settings.allow_unsandboxed,
@@ -418,12 +412,6 @@ class SparqlRunner:
                 log.error("a SPARQL worker failed to start (attempt %d of %d)", attempt + 1, attempts)
 
         threading.Thread(target=start, name="sparql-worker-start", daemon=True).start()
-
-
-def _snapshot(store: Store) -> bytes:
-    if isinstance(store, OxigraphStore):
-        return store.store.dump(format=ox.RdfFormat.N_QUADS)
-    raise TypeError(f"no SPARQL runner for a {type(store).__name__}; use OxigraphStore or RemoteSparqlStore")
 
 
 def _unpack(reply: wire.Message) -> QueryOutcome:

@@ -40,6 +40,12 @@ class Store(Protocol):
 
     name: str
 
+    @property
+    def endpoint(self) -> str | None:
+        """The SPARQL 1.1 query endpoint of a remote backend (where /sparql forwards checked queries); None
+        for an in-process store."""
+        ...
+
     def query(
         self,
         sparql: str,
@@ -54,11 +60,16 @@ class Store(Protocol):
 
     def triple_count(self) -> int: ...
 
+    def snapshot(self) -> bytes:
+        """The whole dataset as N-Quads, for a query worker of its own; StoreError where the data is remote."""
+        ...
+
 
 class OxigraphStore:
     """The embedded store: an in-memory pyoxigraph Store holding the release graph."""
 
     name = "oxigraph"
+    endpoint: str | None = None
 
     def __init__(self, store: ox.Store | None = None) -> None:
         self.store = store if store is not None else ox.Store()
@@ -101,6 +112,9 @@ class OxigraphStore:
 
     def triple_count(self) -> int:
         return sum(1 for _ in self.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+
+    def snapshot(self) -> bytes:
+        return self.store.dump(format=ox.RdfFormat.N_QUADS) or b""
 
 
 _RESULT_TYPES = {
@@ -161,6 +175,9 @@ class RemoteSparqlStore:
     def triple_count(self) -> int:
         count = next(iter(solutions(self.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))))["n"]
         return int(count.value) if count is not None else 0
+
+    def snapshot(self) -> bytes:
+        raise StoreError(f"the data of {self.endpoint} stays on that server: it is queried there, not copied")
 
 
 #: What a remote query asks for: SPARQL JSON results, or N-Triples for CONSTRUCT and DESCRIBE.
