@@ -23,9 +23,9 @@ import orjson
 from kg.knowledge import STATUS_KINDS, Knowledge, Statement
 from kg.patient.document import PatientFacts, Resolution
 from kg.reasoning import Memberships
+from kg.reasoning.status import decide
 from kg.store.terms import TermResolver
 
-EXCLUDING = ("contraindication", "not-indicated")
 #: Option documents remembered at most; the memo starts afresh when full, so memory stays flat.
 OPTION_MEMO_SIZE = 4096
 
@@ -151,28 +151,18 @@ class Evaluator:
 
     def _option(self, intervention: str, facts: PatientFacts, m: Memberships) -> dict:
         by_kind: dict[str, list[Statement]] = defaultdict(list)
+        applying: list[Statement] = []
         possible: list[Statement] = []
         for s in self._statements_about(intervention):
             if s.iri in m.applies:
                 by_kind[s.kind].append(s)
+                applying.append(s)
             elif s.iri in m.possibly:
                 possible.append(s)
-        possible_status = [s for s in possible if s.kind in STATUS_KINDS]
         recommendations = by_kind["recommendation"]
-        met = [s for s in recommendations if self._prerequisites_met(s, m)]
-
-        if by_kind["contraindication"]:
-            status, deciding = "excluded", by_kind["contraindication"]
-        elif by_kind["not-indicated"]:
-            status, deciding = "not-indicated", by_kind["not-indicated"]
-        elif any(s.kind in EXCLUDING for s in possible_status):
-            status, deciding = "undetermined", [s for s in possible_status if s.kind in EXCLUDING]
-        elif met:
-            status, deciding = "eligible", met
-        elif recommendations:
-            status, deciding = "deferred", recommendations
-        else:
-            status, deciding = "undetermined", possible_status
+        status, deciding = decide(applying, possible, met=lambda s: self._prerequisites_met(s, m), kind=_kind)
+        met = deciding if status == "eligible" else []
+        possible_status = [s for s in possible if s.kind in STATUS_KINDS]
 
         lines = [
             s.line for s in (recommendations or [s for s in possible_status if s.kind == "recommendation"]) if s.line
@@ -416,6 +406,10 @@ class Evaluator:
 
 
 EXCLUDING_STATUSES = ("excluded", "not-indicated")
+
+
+def _kind(s: Statement) -> str:
+    return s.kind
 
 
 def _number(value: Decimal | None) -> float | int | None:
