@@ -90,6 +90,12 @@ def fit(*candidates: str) -> str:
     return candidates[-1][: SUMMARY_MAX - 1].rstrip() + "…"
 
 
+def stopping_advice(stopping: list[dict]) -> str:
+    """What to know when stopping a current therapy, in the graph's own words: the labels of its statements
+    on stopping it (e.g. "taper baclofen gradually when discontinuing"), never a paraphrase written here."""
+    return "; ".join(str(s["label"]) for s in stopping)
+
+
 def listing(prefix: str, items: list[str], suffix: str = "") -> str:
     """`prefix` + as many items as fit + "+N more" + `suffix`, within the summary limit."""
     for shown in range(len(items), 0, -1):
@@ -274,10 +280,14 @@ def warning_card(warning: dict, index: int, ctx: CardContext) -> Card:
         topic = "caution"
     elif kind.startswith("current-therapy-"):
         status = STATUS_TEXT.get(kind.removeprefix("current-therapy-"), kind.removeprefix("current-therapy-"))
-        advice = "; if stopping it, taper: never stop abruptly" if stopping else "; review it"
+        advice = f"; if stopping it: {stopping_advice(stopping)}" if stopping else "; review it"
+        # the graph's statements on stopping it, all, or one at a time (shortest first) where all do not fit;
+        # the detail lists every one with its claim and source
+        each = [f"{cap(label)} is now {status}; if stopping it: {s['label']}" for s in stopping]
         summary = fit(
             f"The patient takes {label}, now {status} for this patient{advice}",
             f"{cap(label)} is now {status}{advice}",
+            *sorted(each, key=len),
             f"{cap(label)} is now {status} for this patient",
         )
         topic = kind.removeprefix("current-therapy-")
@@ -508,7 +518,8 @@ def _order_excluded_card(evaluation: dict, match: OrderMatch, option: dict, ctx:
     suggestions.append(
         Suggestion(
             label=f"Remove the draft {match.requested_label} order"
-            + (" (the patient takes it: taper, do not stop abruptly)" if current else ""),
+            + (f" (the patient takes it: {stopping_advice(stopping)})" if current and stopping else "")
+            + (" (the patient takes it)" if current and not stopping else ""),
             uuid=ctx.issued.suggestion(card_uuid, "remove-order"),
             isRecommended=not current,
             actions=[

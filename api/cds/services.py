@@ -78,8 +78,8 @@ SERVICES: dict[str, CdsService] = {
             title="therapy-kg: spasticity and muscle spasm treatment options",
             description="When a chart is opened: which treatment options (non-pharmacological therapy, baclofen, "
             "tizanidine, dantrolene, botulinum toxin, intrathecal baclofen) are eligible, deferred, excluded or "
-            "not indicated for the patient, warnings about current therapies (e.g. taper baclofen, never stop it "
-            "abruptly), and the information whose absence leaves options open, each citing its numbered sources.",
+            "not indicated for the patient, warnings about current therapies (with the graph's statements on "
+            "stopping them), and the information whose absence leaves options open, each citing its numbered sources.",
             prefetch=TEMPLATES,
             usageRequirements=_USAGE,
         ),
