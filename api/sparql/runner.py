@@ -24,6 +24,7 @@ other routes use. Workers never outlive the runner: `close()` kills them, and th
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import queue
@@ -158,7 +159,8 @@ class SparqlRunner:
         self.queue_size = settings.sparql_queue
         self.max_wait_s = settings.sparql_max_wait_s if settings.sparql_max_wait_s is not None else self.timeout / 4
         self.in_flight = 0  # admitted queries, running or queued (read by /health and the tests)
-        self._started: dict[int, float] = {}  # when each running query got its worker (by job id)
+        self._started: dict[int, float] = {}  # when each running query got its worker (by admission number)
+        self._admitted = itertools.count()
         self._mean_s = 0.01  # mean time of recent queries with their worker (moving average)
         self._threads = ThreadPoolExecutor(
             max_workers=self.size + self.queue_size + 1, thread_name_prefix="sparql-runner"
@@ -215,7 +217,7 @@ class SparqlRunner:
         self.in_flight += 1
         deadline = time.monotonic() + self.timeout
         watcher = asyncio.ensure_future(client_gone) if client_gone is not None else None
-        key = id(job)
+        key = next(self._admitted)  # not id(job): one job object may be answered twice at once
         try:
             worker = await self._acquire(deadline)
             self._started[key] = time.monotonic()
