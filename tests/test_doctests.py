@@ -20,3 +20,14 @@ MODULES = sorted(
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0, f"{result.failed} of {result.attempted} doctest example(s) of {name} failed"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_doctest_asserts_something(name: str) -> None:
+    """A doctest whose examples expect no output runs code but checks nothing: each must show a result."""
+    silent = [
+        test.name
+        for test in doctest.DocTestFinder().find(importlib.import_module(name))
+        if test.examples and not any(example.want.strip() for example in test.examples)
+    ]
+    assert not silent, f"doctests of {name} that assert nothing: {silent}"
