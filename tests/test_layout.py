@@ -31,3 +31,11 @@ def test_serve_joins_the_command_line_through_its_entry_point() -> None:
 
     serve = make_parser().parse_args(["serve", "--port", "8123"])
     assert serve.func.__module__ == "api.cli" and serve.port == 8123
+
+
+def test_the_import_graph_in_architecture_md_is_current() -> None:
+    from tests.import_graph import ROOT, render
+
+    assert render() in (ROOT / "ARCHITECTURE.md").read_text(), (
+        "run python -m tests.import_graph, update ARCHITECTURE.md"
+    )
