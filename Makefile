@@ -4,13 +4,20 @@ VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-all lint build check bench release clean
+.PHONY: run test test-all lint lock build check bench release clean
 
-$(VENV)/.installed: pyproject.toml
+# The set-up installs the versions pinned in requirements.lock (what the tests last passed with).
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV)/bin/python -m pip install --quiet -r requirements.lock -e '.[test]'
 	touch $@
+
+# Pin the dependencies anew (after a change to pyproject.toml's dependencies), with uv; then run make test-all.
+lock: $(VENV)/.installed
+	$(VENV)/bin/python -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test -o requirements.lock --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu
 
 run: $(VENV)/.installed
 	$(VENV)/bin/therapy-kg serve --host $(HOST) --port $(PORT)
