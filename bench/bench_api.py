@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import median, percentile, report
 from bench.http_load import load, post_json
-from bench.server import HOST, free_port, probe_health, start_server, stop_server
+from bench.server import HOST, free_port, probe_health, start_server, stop_server, wrk
 
 VIGNETTES = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
 SPARQL = (ROOT / "queries" / "engine" / "statement-sources.rq").read_text()
@@ -56,21 +55,7 @@ def _wrk_script(directory: Path) -> Path:
 
 def wrk_latency(port: int, clients: int, seconds: float, script: Path) -> tuple[float, float, float]:
     """(p50 s, p99 s, requests/s) of `clients` keep-alive connections for `seconds`."""
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{clients}",
-            f"-d{seconds:g}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"http://{HOST}:{port}/evaluate",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = wrk(f"http://{HOST}:{port}/evaluate", clients, seconds, "--latency", "-s", str(script))
     if "Non-2xx" in out or "errors" in out.lower():
         raise RuntimeError(f"wrk saw failed requests:\n{out}")
     found = {q: float(v) * _UNIT_S[u] for q, v, u in _WRK_LATENCY.findall(out)}

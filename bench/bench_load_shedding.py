@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import median, percentile, report
-from bench.server import HOST, free_port, probe_health, start_server, stop_server
+from bench.server import HOST, free_port, probe_health, start_server, stop_server, wrk
 
 VIGNETTES = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
 _NO_SHEDDING = {"TKG_EVALUATE_QUEUE": "1000000", "TKG_EVALUATE_MAX_WAIT_S": "1000000", "TKG_REASONER_QUEUE": "1000000"}
@@ -95,22 +94,7 @@ def measure(port: int, connections: int, seconds: float, script: Path, out: Path
     prober = threading.Thread(target=probe_health, args=(port, stop, health))
     prober.start()
     try:
-        subprocess.run(
-            [
-                "wrk",
-                "-t1",
-                f"-c{connections}",
-                f"-d{seconds:g}s",
-                "--timeout",
-                "120s",
-                "-s",
-                str(script),
-                f"http://{HOST}:{port}/evaluate",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        wrk(f"http://{HOST}:{port}/evaluate", connections, seconds, "--timeout", "120s", "-s", str(script))
     finally:
         stop.set()
         prober.join()

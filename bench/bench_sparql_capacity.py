@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import report
-from bench.server import HOST, free_port, start_server, stop_server
+from bench.server import HOST, free_port, start_server, stop_server, wrk
 from kg.ontology.build import build
 from kg.store.queries import load_queries
 from kg.store.release import release_ntriples
@@ -61,13 +61,8 @@ def query_text(name: str) -> str:
     return f"{query.text}\nVALUES ({variables}) {{ ({terms}) }}"
 
 
-def wrk(url: str, connections: int, seconds: float) -> dict[str, float]:
-    completed = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "30s", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def measure(url: str, connections: int, seconds: float) -> dict[str, float]:
+    completed = wrk(url, connections, seconds, "--latency", "--timeout", "30s")
     latency = {q: float(v) * _UNIT[u] for q, v, u in _LATENCY.findall(completed)}
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", completed)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", completed)
@@ -123,10 +118,10 @@ def main() -> None:
             for name in QUERIES:
                 encoded = urllib.parse.urlencode({"query": query_text(name)})
                 ours, theirs = f"http://{HOST}:{port}/sparql?{encoded}", f"{oxigraph_url}?{encoded}"
-                wrk(ours, 1, 1), wrk(theirs, 1, 1)  # warm-up
+                measure(ours, 1, 1), measure(theirs, 1, 1)  # warm-up
                 print(f"-- {name}{' (heavier)' if name in HEAVIER else ''}")
                 for connections in (1, 16):
-                    here, there = wrk(ours, connections, args.seconds), wrk(theirs, connections, args.seconds)
+                    here, there = measure(ours, connections, args.seconds), measure(theirs, connections, args.seconds)
                     tag = f"{connections:>2} conn"
                     report(f"{tag}: /sparql queries/s (Oxigraph {there['rps']:.0f})", here["rps"], "q/s")
                     report(f"{tag}: /sparql p50 (Oxigraph {there['p50']:.2f})", here["p50"], "ms")

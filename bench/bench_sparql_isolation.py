@@ -17,12 +17,12 @@ import argparse
 import asyncio
 import multiprocessing
 import shutil
-import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import median, percentile, report
-from bench.server import HOST, free_port, probe_health, start_server, stop_server
+from bench.server import HOST, free_port, probe_health, start_server, stop_server, wrk
 
 PATHOLOGICAL = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(8)) + " }"
 
 
-def _health_during(port: int, seconds: float, load: list[str] | None) -> tuple[list[float], str]:
-    """/health latencies for `seconds`, with the `load` command (wrk) running meanwhile; wrk's output."""
+def _health_during(port: int, seconds: float, load: Callable[[], str] | None) -> tuple[list[float], str]:
+    """/health latencies for `seconds`, with `load` (a wrk run) running meanwhile; wrk's output."""
     stop, latencies = threading.Event(), []
     prober = threading.Thread(target=probe_health, args=(port, stop, latencies))
     prober.start()
@@ -45,7 +45,7 @@ def _health_during(port: int, seconds: float, load: list[str] | None) -> tuple[l
         if load is None:
             time.sleep(seconds)
             return latencies, ""
-        return latencies, subprocess.run(load, capture_output=True, text=True, check=True).stdout
+        return latencies, load()
     finally:
         stop.set()
         prober.join()
@@ -100,7 +100,10 @@ def main() -> None:
         sys.exit("wrk is not on PATH (Debian: apt-get install wrk); this benchmark needs it")
     port = free_port()
     url = f"http://{HOST}:{port}/sparql?" + urllib.parse.urlencode({"query": PATHOLOGICAL})
-    flood = ["wrk", "-t1", f"-c{args.clients}", f"-d{args.seconds:g}s", "--timeout", "120s", url]
+
+    def flood() -> str:
+        return wrk(url, args.clients, args.seconds, "--timeout", "120s")
+
     server = start_server(port)
     try:
         idle, _ = _health_during(port, args.seconds / 2, None)

@@ -62,3 +62,10 @@ def probe_health(port: int, stop: threading.Event, latencies: list[float]) -> No
             if response.status_code != 200:
                 raise RuntimeError(f"/health answered {response.status_code}")
             stop.wait(0.02)
+
+
+def wrk(url: str, connections: int, seconds: float, *options: str) -> str:
+    """wrk's report of one run (one thread, `connections` keep-alive connections, `seconds`); `options` such as
+    `--latency`, `--timeout 30s` or `-s script.lua` go before the URL."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", *options, url]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
