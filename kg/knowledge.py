@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pyoxigraph as ox
 
+from kg.errors import SourceFileError
 from kg.store import Store
 from kg.store.queries import named_query
 from kg.store.terms import TKG
@@ -21,6 +22,7 @@ CONDITION = TKG + "Condition"
 INTERVENTION = TKG + "Intervention"
 FINDING = TKG + "Finding"
 PATIENT = TKG + "Patient"
+LINE_OF_THERAPY = TKG + "LineOfTherapy"
 
 #: The statement classes of the graph and the `kind` the evaluation output calls them.
 KINDS = {
@@ -106,6 +108,7 @@ class Knowledge:
     codes: dict[str, list[tuple[str, str]]]  # code IRI → [(term IRI, match predicate)]
     version: str
     ontology_iri: str
+    questions: dict[str, str] = field(default_factory=dict)  # class IRI → its missing-information question
     by_iri: dict[str, Statement] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +117,12 @@ class Knowledge:
     def label(self, iri: str) -> str:
         label = self.labels.get(iri)
         return label if label is not None else iri.rsplit("/", 1)[-1]
+
+    def question(self, cls: str, term: str = "") -> str:
+        """The graph's question about a missing fact of class `cls` (tkg:missingInformationQuestion), `term` in it."""
+        if cls not in self.questions:
+            raise SourceFileError(cls, "the graph gives no tkg:missingInformationQuestion for this class")
+        return self.questions[cls].replace("{term}", term)
 
     def is_a(self, cls: str, ancestor: str) -> bool:
         """`cls` is `ancestor` or under it (a class the graph does not hold is only itself)."""
@@ -214,7 +223,8 @@ def compile_knowledge(store: Store) -> Knowledge:
     version_rows = list(_rows(store, "knowledge-version"))
     version = version_rows[0]["version"] if version_rows else ""
     ontology_iri = version_rows[0]["ontology"] if version_rows else ""
-    return Knowledge(tuple(statements), labels, ancestors, populations, dict(codes), version, ontology_iri)
+    questions = {row["class"]: row["template"] for row in _rows(store, "missing-information-questions")}
+    return Knowledge(tuple(statements), labels, ancestors, populations, dict(codes), version, ontology_iri, questions)
 
 
 def _close(parents: dict[str, set[str]]) -> dict[str, frozenset[str]]:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import orjson
 
-from kg.knowledge import STATUS_KINDS, Knowledge, Statement
+from kg.knowledge import CONDITION, FINDING, LINE_OF_THERAPY, PATIENT, STATUS_KINDS, Knowledge, Statement
 from kg.patient.document import PatientFacts, Resolution
 from kg.reasoning import Memberships
 from kg.reasoning.status import decide
@@ -316,7 +316,7 @@ class Evaluator:
                     q = questions.setdefault(
                         key,
                         {
-                            "question": "What is the patient's age in years?",
+                            "question": self.k.question(PATIENT),
                             "field": "age",
                             "populations": set(),
                             "options": set(),
@@ -330,7 +330,7 @@ class Evaluator:
                     q = questions.setdefault(
                         key,
                         {
-                            "question": f"Which kind of {self.k.label(recorded)} does the patient have?",
+                            "question": self.k.question(CONDITION, self.k.label(recorded)),
                             "field": "conditions",
                             "recorded": self.terms.compress(recorded),
                             "candidates": set(),
@@ -344,10 +344,10 @@ class Evaluator:
                     for unmet in reason.get("unmet", []):
                         key = ("prerequisite", unmet["requirement"], unmet.get("line"), unmet.get("finding"))
                         if unmet["requirement"] == "prior-line":
-                            text = f"Has an option of line {unmet['line']} been initiated?"
+                            text = self.k.question(LINE_OF_THERAPY, str(unmet["line"]))
                         else:
                             finding = self.k.label(self.terms.expand(unmet["finding"], field="finding"))
-                            text = f"Is the finding '{finding}' present?"
+                            text = self.k.question(FINDING, finding)
                         q = questions.setdefault(
                             key,
                             {
