@@ -28,23 +28,18 @@ import itertools
 import logging
 import os
 import queue
-import select
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from api.sparql import wire
 from api.sparql.guard import CheckedQuery, SparqlRequestError
+from api.sparql.process import OUT_OF_MEMORY_SIGNALS, WorkerProcess
 from api.sparql.remote import RemoteEndpoint
 from api.sparql.sandbox import SandboxReport, SandboxUnavailableError
-from api.sparql.worker import QueryJob, QueryOutcome, WorkerConfig, checked_from_json, sandbox_report
+from api.sparql.worker import QueryJob, QueryOutcome, WorkerConfig, checked_from_json
 from kg.errors import QueryTimeoutError, StoreError
 from kg.store import Store
 
@@ -68,68 +63,6 @@ class SparqlLimitError(SparqlRequestError):
 
 class ClientGoneError(StoreError):
     """The client disconnected while its query ran; the worker was stopped."""
-
-
-#: Workers are plain `python -c` processes, not multiprocessing ones: "spawn" re-imports the
-#: parent's __main__, which re-runs any script that builds the app at import time.
-_WORKER_CODE = (
-    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "  # the parent owns shutdown
-    "from api.sparql.worker import worker_main; worker_main({fd}, {pid})"
-)
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-#: How a worker that ran out of its address space dies: Rust aborts, Python may be killed mid-allocation.
-_OUT_OF_MEMORY_SIGNALS = {-signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS, -signal.SIGKILL}
-
-
-class _Worker:
-    def __init__(self) -> None:
-        ours, theirs = socket.socketpair()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
-        env["MALLOC_ARENA_MAX"] = "2"  # glibc reserves 64 MiB of address space per thread arena otherwise
-        code = _WORKER_CODE.format(fd=theirs.fileno(), pid=os.getpid())
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", code], pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL
-        )
-        theirs.close()
-        self.sock = ours
-        self.report: SandboxReport | None = None
-        self.problem: str | None = None
-        self.doomed = False
-
-    def start(self, config: WorkerConfig, wait_s: float) -> bool:
-        """Send the configuration and wait until the worker has installed its sandbox and loaded its store;
-        then its socket turns non-blocking, to be read on the event loop."""
-        try:
-            wire.write(self.sock, *config.message())
-            if not select.select([self.sock], [], [], wait_s)[0]:
-                return False
-            header, _ = wire.read(self.sock, max_body=0)
-        except (EOFError, OSError, ValueError, wire.AnswerTooLargeError):
-            return False
-        if header["kind"] == "unsandboxed":
-            self.problem = str(header["problem"])
-            return False
-        if header["kind"] != "ready":
-            return False
-        self.report = sandbox_report(header["report"])
-        self.sock.setblocking(False)
-        return True
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            log.error("SPARQL worker %d did not die", self.process.pid)
-        self.sock.close()
-
-    def exit_code(self) -> int | None:
-        try:
-            return self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return None
 
 
 class SparqlRunner:
@@ -165,8 +98,8 @@ class SparqlRunner:
         self._threads = ThreadPoolExecutor(
             max_workers=self.size + self.queue_size + 1, thread_name_prefix="sparql-runner"
         )
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._live: set[_Worker] = set()
+        self._idle: queue.Queue[WorkerProcess] = queue.Queue()
+        self._live: set[WorkerProcess] = set()
         self._lock = threading.Lock()
         self._closed = False
         self._starting = 0
@@ -280,7 +213,7 @@ class SparqlRunner:
 
     # --- one query's steps ------------------------------------------------------------------------
 
-    async def _acquire(self, deadline: float) -> _Worker:
+    async def _acquire(self, deadline: float) -> WorkerProcess:
         if self.in_flight <= self.size:  # nobody waits before this query (it is counted)
             try:
                 return self._idle.get_nowait()  # the usual case: no hop to a thread
@@ -297,7 +230,12 @@ class SparqlRunner:
             ) from None
 
     async def _ask(
-        self, worker: _Worker, header: dict[str, Any], body: bytes, deadline: float, watcher: asyncio.Future | None
+        self,
+        worker: WorkerProcess,
+        header: dict[str, Any],
+        body: bytes,
+        deadline: float,
+        watcher: asyncio.Future | None,
     ) -> wire.Message:
         """Send one message and read the reply on the loop; kill the worker on the deadline or a disconnect."""
         loop = asyncio.get_running_loop()
@@ -325,7 +263,7 @@ class SparqlRunner:
             worker.doomed = True
         return reply
 
-    async def _exchange(self, worker: _Worker, header: dict[str, Any], body: bytes) -> wire.Message:
+    async def _exchange(self, worker: WorkerProcess, header: dict[str, Any], body: bytes) -> wire.Message:
         await wire.send(worker.sock, header, body)
         return await wire.receive(worker.sock, self.max_answer_bytes)
 
@@ -345,10 +283,10 @@ class SparqlRunner:
             raise ClientGoneError("the client went away; its query was stopped")
         raise QueryTimeoutError(f"the query ran past the {self.timeout:g} s time limit and was cancelled")
 
-    def _death(self, worker: _Worker) -> Exception:
+    def _death(self, worker: WorkerProcess) -> Exception:
         """Why a worker stopped mid-query: its memory ceiling, most likely, or a crash."""
         code = worker.exit_code()
-        if code in _OUT_OF_MEMORY_SIGNALS:
+        if code in OUT_OF_MEMORY_SIGNALS:
             return SparqlLimitError(
                 f"the query needed more memory than the {self.memory_mb} MiB ceiling of a query worker and was "
                 "stopped; the worker was replaced"
@@ -356,7 +294,7 @@ class SparqlRunner:
         log.error("a SPARQL worker stopped unexpectedly (exit status %s)", code)
         return StoreError("the query worker stopped unexpectedly and was replaced")
 
-    def _release(self, worker: _Worker) -> None:
+    def _release(self, worker: WorkerProcess) -> None:
         if worker.doomed or worker.process.poll() is not None:
             self._retire(worker)
         else:
@@ -364,7 +302,7 @@ class SparqlRunner:
 
     # --- the pool ---------------------------------------------------------------------------------
 
-    def _retire(self, worker: _Worker) -> None:
+    def _retire(self, worker: WorkerProcess) -> None:
         with self._lock:
             self._live.discard(worker)
         worker.kill()  # SIGKILL, then reap: milliseconds
@@ -386,7 +324,7 @@ class SparqlRunner:
 
         def _start() -> None:
             for attempt in range(attempts):
-                worker = _Worker()
+                worker = WorkerProcess()
                 with self._lock:
                     self._live.add(worker)
                 ready = worker.start(self._config, wait_s=120)
