@@ -42,6 +42,22 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def wait_until_healthy(base: str, process: subprocess.Popen, limit_s: float = 120) -> None:
+    """Return once GET /health answers 200; RuntimeError when the server exits first or `limit_s` passes
+    (with the end of its stderr, when that is a pipe)."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            log = process.stderr.read().decode()[-2000:] if process.stderr and process.poll() is not None else ""
+            raise RuntimeError(f"therapy-kg serve did not start\n{log}")
+        time.sleep(0.3)
+
+
 @contextmanager
 def served(
     *args: str, env: dict[str, str] | None = None, log: Path | None = None, port: int | None = None
@@ -60,16 +76,7 @@ def served(
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("therapy-kg serve did not start")
-                time.sleep(0.3)
+            wait_until_healthy(base, process)
             yield Served(base, process)
         finally:
             os.killpg(process.pid, signal.SIGTERM)

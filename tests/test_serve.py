@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.oxigraph_server import free_port
-from tests.served import children
+from tests.served import children, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 PATIENT = {"id": "serve-1", "age": 45, "conditions": ["tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity"]}
@@ -40,16 +40,7 @@ def test_serve_answers_and_stops_cleanly(workers: int) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the API did not start within 120 s"
-            time.sleep(0.3)
+        wait_until_healthy(base, server)
         evaluation = httpx.post(f"{base}/evaluate", json=PATIENT, timeout=30).json()
         assert evaluation["patient"] == "serve-1"
         statuses = {o["intervention"]: o["status"] for o in evaluation["options"]}
