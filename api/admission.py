@@ -37,12 +37,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, Request
 
-from api.errors import problem
 from api.settings import Settings
-from kg.errors import TherapyKGError
+from kg.errors import OverloadedError
 
 __all__ = ["REASONER_SLOTS", "RETRY_AFTER_S", "Admission", "AdmissionDep", "OverloadedError", "WorkPool"]
 
@@ -59,14 +57,6 @@ RETRY_AFTER_HEADER = {
         "schema": {"type": "integer"},
     }
 }
-
-
-class OverloadedError(TherapyKGError):
-    """A pool cannot take the request now: the request is refused at once (503 with `Retry-After`)."""
-
-    def __init__(self, pool: str, why: str) -> None:
-        super().__init__(f"the server is busy: {why}; try again in {RETRY_AFTER_S} s")
-        self.pool = pool
 
 
 class Place:
@@ -124,12 +114,11 @@ class WorkPool:
 
     def refusal(self) -> OverloadedError | None:
         if self.admitted >= self.capacity:
-            return OverloadedError(self.name, f"all {self.capacity} {self.name} places are taken")
+            return _busy(f"all {self.capacity} {self.name} places are taken")
         wait = self.expected_wait()
         if self.max_wait_s is not None and wait > self.max_wait_s:
-            return OverloadedError(
-                self.name,
-                f"a new {self.name} would wait about {wait:.1f} s for a thread (more than {self.max_wait_s:g} s)",
+            return _busy(
+                f"a new {self.name} would wait about {wait:.1f} s for a thread (more than {self.max_wait_s:g} s)"
             )
         return None
 
@@ -191,14 +180,8 @@ class Admission:
         self.reasoner.close()
 
 
-def install(app: FastAPI) -> None:
-    """Render `OverloadedError` as 503 with Retry-After (the pools are made by the app's lifespan)."""
-
-    @app.exception_handler(OverloadedError)
-    async def _overloaded(_: Request, exc: OverloadedError) -> JSONResponse:
-        response = problem(503, str(exc))
-        response.headers["Retry-After"] = str(RETRY_AFTER_S)
-        return response
+def _busy(why: str) -> OverloadedError:
+    return OverloadedError(f"the server is busy: {why}; try again in {RETRY_AFTER_S} s", retry_after=RETRY_AFTER_S)
 
 
 async def get_admission(request: Request) -> Admission:

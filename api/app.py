@@ -47,13 +47,19 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.settings = settings
     app.state.public_url = public_url(settings)  # links are built from it, never from the Host header
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
-    app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings))
-    install_error_handlers(app)
-    admission.install(app)  # 503 with Retry-After when every evaluation place is taken
-    from api.routers import evaluate, health
+    errors_url = f"{app.state.public_url}/errors"
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout_s,
+        errors_url=errors_url,
+    )
+    app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings), errors_url=errors_url)
+    install_error_handlers(app)  # every error as problem+json, its status from api/errors.py
+    from api.routers import errors, evaluate, health
 
     app.include_router(health.router)
+    app.include_router(errors.router)
     app.include_router(evaluate.router)
     evaluate.register_schemas(app)
     _include_optional_routers(app)

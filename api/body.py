@@ -34,12 +34,12 @@ from dataclasses import dataclass
 
 import orjson
 
+from kg.errors import BodyTooLargeError, DuplicateKeyError, InputShapeLimitError, MalformedBodyError, MediaTypeError
+
 __all__ = [
     "FHIR_JSON",
     "JSON",
-    "JsonBodyError",
     "JsonLimits",
-    "JsonSyntaxError",
     "decode_json",
     "deeper_than",
     "first_duplicate_key",
@@ -69,57 +69,53 @@ class JsonLimits:
         return cls(max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
 
 
-class JsonBodyError(ValueError):
-    """The body is refused by a limit: `status` 413 (size) or 422 (depth); the message names the limit."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class JsonSyntaxError(ValueError):
-    """The body is not JSON (each route answers this with its own status)."""
-
-
 def decode_json(body: bytes, limits: JsonLimits) -> object:
-    """The JSON value of `body` within `limits`, or `JsonBodyError` / `JsonSyntaxError`.
+    """The JSON value of `body` within `limits`; a `BodyTooLargeError`, `InputShapeLimitError`,
+    `MalformedBodyError` or `DuplicateKeyError` (field `body`) names what is wrong.
 
     >>> decode_json(b'{"a": [1, {"b": 2}]}', JsonLimits(max_bytes=100, max_depth=3))
     {'a': [1, {'b': 2}]}
     >>> decode_json(b'[[[[]]]]', JsonLimits(max_bytes=100, max_depth=3))
     Traceback (most recent call last):
-    api.body.JsonBodyError: JSON nested deeper than 3 levels of arrays and objects (the limit, max_json_depth)
+    kg.errors.InputShapeLimitError: JSON nested deeper than 3 levels of arrays and objects (the limit, max_json_depth)
     """
     if len(body) > limits.max_bytes:
-        raise JsonBodyError(413, f"the request body is larger than {limits.max_bytes} bytes (max_body_bytes)")
+        raise BodyTooLargeError(
+            f"the request body is larger than {limits.max_bytes} bytes (max_body_bytes)", field="body"
+        )
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if "depth limit" in exc.msg:  # orjson's own guard, far above ours
             raise _too_deep(limits.max_depth) from None
-        raise JsonSyntaxError(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        raise MalformedBodyError(
+            f"body: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", field="body"
+        ) from None
     if isinstance(document, (dict, list)):
         if deeper_than(body, limits.max_depth):
             raise _too_deep(limits.max_depth)
         duplicate = first_duplicate_key(body, document)
         if duplicate is not None:
             key, where = duplicate
-            raise JsonBodyError(422, f"duplicate key {key[:100]!r} in {where}: each key may appear once in an object")
+            raise DuplicateKeyError(
+                f"body: duplicate key {key[:100]!r} in {where}: each key may appear once in an object", field="body"
+            )
     return document
 
 
 def require_json(content_type: str | None, accepted: tuple[str, ...] = JSON) -> None:
-    """415 (`JsonBodyError`) unless the Content-Type's media type is one of `accepted`.
+    """A `MediaTypeError` (415) unless the Content-Type's media type is one of `accepted`.
 
     >>> require_json("application/json; charset=utf-8")
     >>> require_json("text/plain")
     Traceback (most recent call last):
-    api.body.JsonBodyError: Content-Type 'text/plain' is not accepted here: send application/json
+    kg.errors.MediaTypeError: Content-Type 'text/plain' is not accepted here: send application/json
     """
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media not in accepted:
-        raise JsonBodyError(
-            415, f"Content-Type {media[:100] or '(none)'!r} is not accepted here: send {' or '.join(accepted)}"
+        raise MediaTypeError(
+            f"Content-Type {media[:100] or '(none)'!r} is not accepted here: send {' or '.join(accepted)}",
+            field="Content-Type",
         )
 
 
@@ -178,7 +174,7 @@ def deeper_than(text: bytes, limit: int) -> bool:
     return bool(brackets)
 
 
-def _too_deep(limit: int) -> JsonBodyError:
-    return JsonBodyError(
-        422, f"JSON nested deeper than {limit} levels of arrays and objects (the limit, max_json_depth)"
+def _too_deep(limit: int) -> InputShapeLimitError:
+    return InputShapeLimitError(
+        f"JSON nested deeper than {limit} levels of arrays and objects (the limit, max_json_depth)", field="body"
     )

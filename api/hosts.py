@@ -11,12 +11,13 @@ port, so `Host: localhost:1` passed). A port of 80 or 443 is the same as none.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.settings import ConfigError, Settings
+from api.errors import problem_bytes
+from api.settings import Settings
+from kg.errors import ConfigError, InputError
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
@@ -90,25 +91,18 @@ def normal_host(value: str) -> str:
 class HostCheckMiddleware:
     """400 for a request whose Host header (name and port) is not one of `allowed`."""
 
-    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed: list[str], errors_url: str = "/errors") -> None:
         self.app = app
         self.allowed = frozenset(normal_host(h) for h in allowed)
+        self.errors_url = errors_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             hosts = [v for k, v in scope.get("headers") or [] if k == b"host"]
             if len(hosts) != 1 or normal_host(hosts[0].decode("latin-1")) not in self.allowed:
-                body = json.dumps({"detail": "the Host header names no host this server answers for"}).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 400,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
+                refusal = InputError("the Host header names no host this server answers for", field="Host")
+                status, headers, body = problem_bytes(refusal, self.errors_url)
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

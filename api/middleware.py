@@ -17,22 +17,25 @@ request whose body has fully arrived:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import problem_bytes
+from kg.errors import BodyTimeoutError, BodyTooLargeError, MalformedBodyError, TherapyKGError
+
 log = logging.getLogger("therapy-kg.http")
 
 
 class BodySizeLimitMiddleware:
-    """`app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=...)`."""
+    """`app.add_middleware(BodySizeLimitMiddleware, max_bytes=..., timeout_s=..., errors_url=...)`."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 10.0) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 10.0, errors_url: str = "/errors") -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
+        self.errors_url = errors_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,10 +47,10 @@ class BodySizeLimitMiddleware:
             try:
                 length = int(declared)
             except ValueError:
-                await _refuse(send, 400, "Content-Length is not a number")
+                await self._refuse(send, MalformedBodyError("Content-Length is not a number", field="Content-Length"))
                 return
             if length > self.max_bytes:
-                await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes")
+                await self._refuse(send, self._too_large())
                 return
             if length == 0:
                 await self.app(scope, receive, send)
@@ -61,8 +64,9 @@ class BodySizeLimitMiddleware:
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
             except TimeoutError:
-                await _refuse(
-                    send, 408, f"the request body did not arrive within {self.timeout_s:g} s (body_timeout_s)"
+                await self._refuse(
+                    send,
+                    BodyTimeoutError(f"the request body did not arrive within {self.timeout_s:g} s (body_timeout_s)"),
                 )
                 return
             if message["type"] != "http.request":
@@ -72,12 +76,21 @@ class BodySizeLimitMiddleware:
                 return
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes")
+                await self._refuse(send, self._too_large())
                 return
             messages.append(message)
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(messages, receive), send)
+
+    def _too_large(self) -> BodyTooLargeError:
+        return BodyTooLargeError(f"the request body is larger than {self.max_bytes} bytes (max_body_bytes)")
+
+    async def _refuse(self, send: Send, error: TherapyKGError) -> None:
+        """Answer `error` and close the connection: the rest of the body is never read."""
+        status, headers, body = problem_bytes(error, self.errors_url)
+        await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
@@ -88,19 +101,3 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return pending.pop(0) if pending else await receive()
 
     return replay
-
-
-async def _refuse(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"detail": message}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

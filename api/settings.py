@@ -8,11 +8,9 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from kg.errors import TherapyKGError
+from kg.errors import ConfigError
 
-
-class ConfigError(TherapyKGError):
-    """A setting the server cannot start with (the message names it); `serve` exits with it."""
+__all__ = ["ConfigError", "Settings"]  # ConfigError: a setting the server cannot start with
 
 
 class Settings(BaseSettings):

@@ -16,7 +16,7 @@ from typing import IO
 
 import orjson
 
-from kg.errors import PatientInputError
+from kg.errors import MalformedBodyError, PatientInputError, TherapyKGError
 from kg.explain import explain
 
 #: Patients per engine call: one HermiT run per batch for the owl engine. The fast engine goes one
@@ -129,9 +129,9 @@ def _evaluate_chunk(chunk: list[tuple[int, str]], engine: str, service) -> list[
         try:
             parsed.append((number, service.read_document(orjson.loads(line))))
         except orjson.JSONDecodeError as exc:
-            results[number] = _error(number, f"not valid JSON: {exc.msg}", "line")
+            results[number] = _error(number, MalformedBodyError(f"not valid JSON: {exc.msg}", field="line"))
         except PatientInputError as exc:
-            results[number] = _error(number, str(exc), exc.field)
+            results[number] = _error(number, exc)
     if parsed:
         try:
             evaluations = service.evaluate_many_json([p for _, p in parsed], engine)
@@ -141,9 +141,10 @@ def _evaluate_chunk(chunk: list[tuple[int, str]], engine: str, service) -> list[
                 try:
                     results[number] = (service.evaluate_many_json([patient], engine)[0], False)
                 except PatientInputError as one:
-                    results[number] = _error(number, str(one), one.field)
+                    results[number] = _error(number, one)
     return [results[number] for number, _ in chunk]
 
 
-def _error(number: int, message: str, field: str) -> tuple[bytes, bool]:
-    return orjson.dumps({"line": number, "error": message, "field": field}), True
+def _error(number: int, error: TherapyKGError) -> tuple[bytes, bool]:
+    """The output line of an input line that could not be evaluated: its number, the message, field and code."""
+    return orjson.dumps({"line": number, "error": str(error), "field": error.field, "code": error.code}), True

@@ -11,7 +11,7 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from kg.errors import TherapyKGError
+from kg.errors import TherapyKGError, exit_code
 
 #: The entry-point group through which other packages add subcommands.
 COMMANDS = "therapy_kg.commands"
@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except TherapyKGError as exc:
-        print(f"therapy-kg {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"therapy-kg {args.command}: error [{exc.code}]: {exc}", file=sys.stderr)
+        return exit_code(exc)
 
 
 if __name__ == "__main__":

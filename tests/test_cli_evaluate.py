@@ -49,6 +49,7 @@ def test_ndjson_streams_one_line_per_patient_and_keeps_going_after_a_bad_line(se
     assert [r.get("patient") for r in results] == ["a", None, None, None, "e"]
     assert [r.get("field") for r in results[1:4]] == ["line", "conditions[0]", "age"]
     assert [r["line"] for r in results[1:4]] == [2, 3, 4]
+    assert [r["code"] for r in results[1:4]] == ["input.body", "input.patient", "input.patient"]
     stderr = capsys.readouterr().err
     assert "patient" in stderr and "3 line(s) could not be evaluated" in stderr
 
@@ -86,9 +87,19 @@ def test_explain_cites_every_reason(service, tmp_path) -> None:
 def test_cli_exit_code_and_message_for_bad_input(tmp_path, capsys) -> None:
     path = _write(tmp_path, "bad.json", json.dumps({"conditions": ["tkg:Spasticity"], "age": "old"}))
     assert cli.main(["evaluate", str(path)]) == 2
-    assert "age" in capsys.readouterr().err
+    assert "error [input.patient]: age" in capsys.readouterr().err
     broken = _write(tmp_path, "broken.json", "{")
     assert cli.main(["explain", str(broken)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
     assert cli.main(["evaluate", str(tmp_path / "missing.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_cli_exit_code_names_the_reasoner_when_java_is_missing(tmp_path, capsys, monkeypatch) -> None:
+    import owlready2
+
+    monkeypatch.setattr(owlready2, "JAVA_EXE", str(tmp_path / "no-java-here"))
+    path = _write(tmp_path, "p.json", json.dumps({"conditions": ["tkg:GeneralizedSpasticity"]}))
+    assert cli.main(["evaluate", str(path), "--engine", "owl"]) == 5
+    assert "[reasoner.unavailable]" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(path)]) == 0  # the fast engine needs no Java

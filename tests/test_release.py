@@ -51,9 +51,9 @@ def test_evaluate_and_explain_work_without_java() -> None:
 
 def test_without_java_the_owl_engine_and_build_say_so(tmp_path: Path) -> None:
     owl = _cli("evaluate", "--engine", "owl", str(PATIENT))
-    assert owl.returncode == 2 and "Java was not found" in owl.stderr
+    assert owl.returncode == 5 and "Java was not found" in owl.stderr
     build = _cli("build", "--out", str(tmp_path))
-    assert build.returncode == 2 and "Java was not found" in build.stderr
+    assert build.returncode == 5 and "Java was not found" in build.stderr
 
 
 def test_serve_starts_and_answers_without_java() -> None:

@@ -12,16 +12,6 @@ The services never call the client's FHIR server: required prefetch that is miss
 from __future__ import annotations
 
 
-class CdsRequestError(Exception):
-    """A CDS Hooks request the service refuses; `status` is the HTTP status, `field` the offending member."""
-
-    def __init__(self, status: int, field: str, message: str) -> None:
-        self.status = status
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
-
-
 def member_path(prefix: str, loc: tuple) -> str:
     """A JSON member path as the error messages write it: `context.selections[0]`."""
     path = prefix

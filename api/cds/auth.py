@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import jwt
 from starlette.concurrency import run_in_threadpool
 
-from api.cds.jwks import Issuer, KeysUnavailableError, SigningKey, is_loopback, load_issuers
-from api.settings import ConfigError, Settings
+from api.cds.jwks import Issuer, SigningKey, is_loopback, load_issuers
+from api.settings import Settings
+from kg.errors import AuthenticationError, ConfigError, KeysUnavailableError, OverloadedError
 
 log = logging.getLogger("therapy-kg.cds.auth")
 
@@ -44,25 +45,20 @@ MAX_JTI_CHARS = 256
 MAX_KEYS_TRIED = 8
 
 
-class CdsAuthError(Exception):
-    """The call is refused; `status` 401 (with a Bearer challenge) or 503 (with Retry-After)."""
+class CdsAuthError(AuthenticationError):
+    """The call is refused (401): `error` is the RFC 6750 error code, None when no credentials came at all."""
 
-    def __init__(
-        self, description: str, status: int = 401, error: str | None = "invalid_token", retry_after: int | None = None
-    ) -> None:
+    def __init__(self, description: str, error: str | None = "invalid_token") -> None:
+        super().__init__(description, field="Authorization")
         self.description = description
-        self.status = status
         self.error = error
-        self.retry_after = retry_after
-        super().__init__(description)
 
-    def headers(self) -> dict[str, str]:
-        if self.status != 401:
-            return {"Retry-After": str(self.retry_after or 1)}
+    def challenge(self) -> str:
+        """The WWW-Authenticate value of the 401."""
         challenge = f'Bearer realm="{REALM}"'
         if self.error:  # RFC 6750 §3.1: no error code when the request carried no credentials at all
             challenge += f', error="{self.error}", error_description="{self.description}"'
-        return {"WWW-Authenticate": challenge}
+        return challenge
 
 
 @dataclass(frozen=True)
@@ -100,9 +96,7 @@ class ReplayCache:
                 raise CdsAuthError("the token's jti was already used (replay)")
             if len(self._until) >= self.capacity:
                 wait = max(1, int(self._expiry[0][0] - now) + 1)
-                raise CdsAuthError(
-                    "too many recent tokens to check for replay; retry later", status=503, error=None, retry_after=wait
-                )
+                raise OverloadedError("too many recent tokens to check for replay; retry later", retry_after=wait)
             self._until[key] = until
             heapq.heappush(self._expiry, (until, key))
 
@@ -126,8 +120,8 @@ class TokenVerifier:
         """The caller, or `CdsAuthError`; `audiences` are the URLs this call's `aud` may name."""
         try:
             return await self._verify(authorization, audiences)
-        except CdsAuthError as exc:
-            log.info("CDS call refused (%s): %s", exc.status, exc.description)
+        except (CdsAuthError, OverloadedError, KeysUnavailableError) as exc:
+            log.info("CDS call refused (%s): %s", exc.code, exc)
             raise
 
     async def _verify(self, authorization: str | None, audiences: list[str]) -> VerifiedClient:
@@ -151,10 +145,7 @@ class TokenVerifier:
         kid = header.get("kid") if isinstance(header.get("kid"), str) else None
         keys = source.cached(kid, time.monotonic())
         if keys is None:
-            try:
-                keys = await run_in_threadpool(source.fetch, kid)
-            except KeysUnavailableError as exc:
-                raise CdsAuthError(str(exc), status=503, error=None, retry_after=30) from None
+            keys = await run_in_threadpool(source.fetch, kid)  # KeysUnavailableError: 503, Retry-After
         claims = self._check_signature(token, alg, keys, iss, audiences)
         return self._check_claims(claims, issuer)
 

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 
-from api.settings import ConfigError
+from kg.errors import ConfigError, KeysUnavailableError
 
 FETCH_TIMEOUT_S = 5.0
 MAX_JWKS_BYTES = 64 * 1024
@@ -38,10 +38,6 @@ REFETCH_INTERVAL_S = 30.0
 
 class JwksError(ValueError):
     """A JWK Set that is not one, or holds no usable key."""
-
-
-class KeysUnavailableError(Exception):
-    """An issuer's JWK Set URL did not answer with a usable key set (the token may still be valid: 503)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -141,7 +137,9 @@ class JwksSource:
                 except (httpx.HTTPError, ValueError):
                     pass  # the keys fetched before stay usable until their TTL ends
             if self.fetched_at is None or now - self.fetched_at >= CACHE_TTL_S:
-                raise KeysUnavailableError("the issuer's JWK Set could not be fetched")
+                raise KeysUnavailableError(
+                    "the issuer's JWK Set could not be fetched", retry_after=int(REFETCH_INTERVAL_S)
+                )
             return self._select(kid)
 
     def _select(self, kid: str | None) -> list[SigningKey]:

@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from api.cds import CdsRequestError
 from api.cds.prefetch import check_subject
+from kg.errors import InputError
 from kg.knowledge import INTERVENTION, Knowledge
 from kg.patient.document import Coding, Concept, PatientResolver
 from kg.store.terms import TermResolver
@@ -71,16 +71,16 @@ def selected_orders(context: dict[str, Any]) -> list[DraftOrder]:
     about another patient than context.patientId, is an error."""
     bundle = context["draftOrders"]
     if bundle.get("resourceType") != "Bundle":
-        raise CdsRequestError(400, "context.draftOrders.resourceType", "expected a Bundle")
+        raise InputError.at("context.draftOrders.resourceType", "expected a Bundle")
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
-        raise CdsRequestError(400, "context.draftOrders.entry", "expected a list of entries")
+        raise InputError.at("context.draftOrders.entry", "expected a list of entries")
     by_reference: dict[str, tuple[dict, str]] = {}
     for index, entry in enumerate(entries):
         where = f"context.draftOrders.entry[{index}]"
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-            raise CdsRequestError(400, f"{where}.resource", "expected an entry with a resource")
+            raise InputError.at(f"{where}.resource", "expected an entry with a resource")
         if isinstance(resource.get("id"), str):
             by_reference[f"{resource['resourceType']}/{resource['id']}"] = (resource, f"{where}.resource")
         if isinstance(entry.get("fullUrl"), str):
@@ -88,7 +88,7 @@ def selected_orders(context: dict[str, Any]) -> list[DraftOrder]:
     orders = []
     for index, selection in enumerate(context["selections"]):
         if selection not in by_reference:
-            raise CdsRequestError(400, f"context.selections[{index}]", "names no resource of context.draftOrders")
+            raise InputError.at(f"context.selections[{index}]", "names no resource of context.draftOrders")
         resource, where = by_reference[selection]
         check_subject(resource, where, context["patientId"])
         if resource["resourceType"] in ORDER_TYPES:

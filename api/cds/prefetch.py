@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.cds import CdsRequestError
+from kg.errors import InputError, PrefetchMissingError
 
 #: key → FHIR read or search the client runs before calling the service (the discovery `prefetch`).
 TEMPLATES: dict[str, str] = {
@@ -71,8 +71,7 @@ def patient_bundle(prefetch: dict[str, Any] | None, patient_id: str) -> PatientB
     prefetch = prefetch or {}
     for key in REQUIRED:
         if key not in prefetch or _is_outcome(prefetch[key]) or (key == "patient" and prefetch[key] is None):
-            raise CdsRequestError(
-                412,
+            raise PrefetchMissingError.at(
                 f"prefetch.{key}",
                 f"the required prefetch '{key}' ({TEMPLATES[key]}) is missing or failed; this service does not "
                 "query the FHIR server, so the client must send it",
@@ -81,9 +80,9 @@ def patient_bundle(prefetch: dict[str, Any] | None, patient_id: str) -> PatientB
 
     patient = prefetch["patient"]
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
-        raise CdsRequestError(400, "prefetch.patient.resourceType", "expected a Patient resource")
+        raise InputError.at("prefetch.patient.resourceType", "expected a Patient resource")
     if "id" in patient and patient["id"] != patient_id:
-        raise CdsRequestError(400, "prefetch.patient.id", "does not match context.patientId")
+        raise InputError.at("prefetch.patient.id", "does not match context.patientId")
     _add(result, patient, "prefetch.patient")
 
     for key, resource_type in SEARCHED.items():
@@ -103,22 +102,22 @@ def patient_bundle(prefetch: dict[str, Any] | None, patient_id: str) -> PatientB
 def _add_searchset(result: PatientBundle, key: str, value: object, resource_type: str, patient_id: str) -> None:
     where = f"prefetch.{key}"
     if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
-        raise CdsRequestError(400, f"{where}.resourceType", f"expected a Bundle of {resource_type} resources")
+        raise InputError.at(f"{where}.resourceType", f"expected a Bundle of {resource_type} resources")
     entries = value.get("entry", [])
     if not isinstance(entries, list):
-        raise CdsRequestError(400, f"{where}.entry", "expected a list of entries")
+        raise InputError.at(f"{where}.entry", "expected a list of entries")
     if len(entries) > MAX_ENTRIES:
-        raise CdsRequestError(400, f"{where}.entry", f"more than {MAX_ENTRIES} entries")
+        raise InputError.at(f"{where}.entry", f"more than {MAX_ENTRIES} entries")
     for index, entry in enumerate(entries):
         path = f"{where}.entry[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
-            raise CdsRequestError(400, f"{path}.resource", "expected an entry with a resource")
+            raise InputError.at(f"{path}.resource", "expected an entry with a resource")
         resource = entry["resource"]
         kind = resource.get("resourceType")
         if kind == "OperationOutcome" or kind == "Patient":
             continue  # search outcomes, and the patient already taken from prefetch.patient
         if not isinstance(kind, str):
-            raise CdsRequestError(400, f"{path}.resource.resourceType", "expected a resource type")
+            raise InputError.at(f"{path}.resource.resourceType", "expected a resource type")
         check_subject(resource, f"{path}.resource", patient_id)
         _add(result, resource, f"{path}.resource")
 
@@ -130,9 +129,7 @@ def check_subject(resource: dict, where: str, patient_id: str) -> None:
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
             found = _PATIENT_REFERENCE.search(ref["reference"])
             if found and found.group(1) != patient_id:
-                raise CdsRequestError(
-                    400, f"{where}.{member}.reference", "refers to a patient other than context.patientId"
-                )
+                raise InputError.at(f"{where}.{member}.reference", "refers to a patient other than context.patientId")
 
 
 def _add(result: PatientBundle, resource: dict, origin: str) -> None:

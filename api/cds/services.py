@@ -8,13 +8,13 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ValidationError
 
-from api.cds import CdsRequestError, member_path
+from api.cds import member_path
 from api.cds.cards import CardContext, order_cards, patient_view_cards
 from api.cds.feedback import Issued
 from api.cds.models import Card, CDSRequest, OrderSelectContext, PatientViewContext, Service
 from api.cds.orders import resolve_order, selected_orders, with_option
 from api.cds.prefetch import REQUIRED, TEMPLATES, PatientBundle, patient_bundle
-from kg.errors import PatientInputError
+from kg.errors import InputError, InvalidRequestError, NotFoundError, PatientInputError
 from kg.patient.fhir import bundle_path, read_bundle
 from kg.service import TherapyKG
 from kg.store.terms import TKG
@@ -123,7 +123,7 @@ def evaluate_bundle(service: TherapyKG, bundle: PatientBundle) -> dict | None:
         if exc.field == "Condition":  # every Condition inactive, resolved, refuted or uncoded
             return None
         message = str(exc).removeprefix(f"{exc.field}: ")
-        raise CdsRequestError(422, bundle.origin_of(exc.field), message) from None
+        raise InvalidRequestError.at(bundle.origin_of(exc.field), message) from None
     evaluation = service.evaluate(reading.patient, "fast")  # the report goes to the notes, not `unrecognized`
     for item in evaluation["unrecognized"]:
         source = bundle_path(reading, item["field"])
@@ -144,11 +144,11 @@ def call_service(
     """
     cds = SERVICES.get(service_id)
     if cds is None:
-        raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
+        raise NotFoundError.at("service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
     request = _validated(CDSRequest, body, "")
     if request.hook != cds.definition.hook:
-        raise CdsRequestError(
-            400, "hook", f"service {service_id!r} answers the {cds.definition.hook!r} hook, not {request.hook[:100]!r}"
+        raise InputError.at(
+            "hook", f"service {service_id!r} answers the {cds.definition.hook!r} hook, not {request.hook[:100]!r}"
         )
     context = _validated(cds.context_model, request.context, "context")
     cards = CardContext(
@@ -166,7 +166,7 @@ def _validated(model: type[BaseModel], data: object, prefix: str):
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise CdsRequestError(422, member_path(prefix, first["loc"]) or "body", first["msg"]) from None
+        raise InvalidRequestError.at(member_path(prefix, first["loc"]) or "body", first["msg"]) from None
 
 
 @lru_cache(maxsize=8)

@@ -19,11 +19,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from api.admission import RETRY_AFTER_HEADER, AdmissionDep
-from api.body import JsonBodyError, JsonLimits, JsonSyntaxError, decode_json, require_json
-from api.cds import CdsRequestError, member_path
+from api.body import JsonLimits, decode_json, require_json
+from api.cds import member_path
 from api.cds.auth import CdsAuthError, TokenVerifier, VerifiedClient, verifier_for
 from api.cds.feedback import FeedbackLedger, Issued
 from api.cds.models import (
@@ -38,22 +38,13 @@ from api.cds.models import (
 )
 from api.cds.services import SERVICES, call_service, discovery
 from api.deps import ServiceDep, SettingsDep
-from api.errors import problem
+from api.errors import Problem, problem_response
 from api.hosts import public_url
 from api.settings import Settings
+from kg.errors import InvalidRequestError, NotFoundError
 from kg.service import TherapyKG
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
-
-
-class CdsProblem(BaseModel):
-    detail: str
-    field: str | None = None
-
-
-class AuthProblem(BaseModel):
-    detail: str
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,10 +64,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.cds = CdsRuntime(verifier_for(settings), FeedbackLedger(), public_url(settings))
 
     @app.exception_handler(CdsAuthError)
-    async def _refused(_: Request, exc: CdsAuthError) -> JSONResponse:
-        response = problem(exc.status, exc.description, **({"error": exc.error} if exc.error else {}))
-        response.headers.update(exc.headers())
-        return response
+    async def _refused(request: Request, exc: CdsAuthError) -> JSONResponse:
+        extra = {"error": exc.error} if exc.error else {}
+        return problem_response(request, exc, headers={"WWW-Authenticate": exc.challenge()}, **extra)
 
 
 async def get_runtime(request: Request) -> CdsRuntime:
@@ -126,14 +116,14 @@ _REQUEST_BODY = {
 }
 _UNAUTHORIZED = {
     401: {
-        "model": AuthProblem,
+        "model": Problem,
         "description": "No valid CDS client JWT (Authorization: Bearer): missing, "
         "expired, wrong audience, untrusted issuer, bad signature, disallowed alg or replayed jti; the "
         "WWW-Authenticate header says why",
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
     },
     503: {
-        "model": AuthProblem,
+        "model": Problem,
         "description": "The client's token cannot be checked now (the issuer's JWK Set "
         "cannot be fetched, or too many recent tokens to check for replay); see Retry-After",
     },
@@ -141,28 +131,28 @@ _UNAUTHORIZED = {
 _ERRORS = {
     **_UNAUTHORIZED,
     400: {
-        "model": CdsProblem,
+        "model": Problem,
         "description": "Not JSON, a hook the service does not answer, or request data "
         "that cannot be used (e.g. a selection naming no draft order); the message names the member",
     },
-    404: {"model": CdsProblem, "description": "No CDS service with this id"},
+    404: {"model": Problem, "description": "No CDS service with this id"},
     412: {
-        "model": CdsProblem,
+        "model": Problem,
         "description": "A required prefetch key (patient, conditions) is missing: "
         "the service does not query the FHIR server",
     },
     422: {
-        "model": CdsProblem,
+        "model": Problem,
         "description": "A member of the request has the wrong shape, or the body nests "
         "deeper than the configured limit (default 64); the message names the member or the limit",
     },
 }
 _SERVICE_ERRORS = {
     **_ERRORS,
-    413: {"model": CdsProblem, "description": "The body is larger than the configured limit (default 1 MiB)"},
-    415: {"model": CdsProblem, "description": "The Content-Type is not application/json"},
+    413: {"model": Problem, "description": "The body is larger than the configured limit (default 1 MiB)"},
+    415: {"model": Problem, "description": "The Content-Type is not application/json"},
     503: {
-        "model": AuthProblem,
+        "model": Problem,
         "description": "Every evaluation place is taken, or the client's token cannot be "
         "checked now (the issuer's JWK Set cannot be fetched, or too many recent tokens to check for replay); "
         "see Retry-After",
@@ -198,18 +188,14 @@ async def call(
     _: ClientDep,
     service_id: ServiceId,
 ) -> JSONResponse:
-    try:
-        if service_id not in SERVICES:
-            raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
-        issued = Issued(service_id)
-        _require_json(request)
-        body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
-        async with admission.cds.place() as place:
-            cards = await place.run(
-                _cards, service_id, body, JsonLimits.of(settings), service, runtime.public_url, issued, size=len(body)
-            )
-    except CdsRequestError as exc:
-        return problem(exc.status, f"{exc.field}: {exc.message}", field=exc.field)
+    _known(service_id)
+    issued = Issued(service_id)
+    require_json(request.headers.get("content-type"))  # 415 otherwise: see `api.body`
+    body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
+    async with admission.cds.place() as place:
+        cards = await place.run(
+            _cards, service_id, body, JsonLimits.of(settings), service, runtime.public_url, issued, size=len(body)
+        )
     runtime.ledger.remember(issued)
     return JSONResponse(dump(CDSResponse(cards=cards)))
 
@@ -221,25 +207,9 @@ def _cards(
     return call_service(service_id, _document(body, limits), service, base_url=base_url, issued=issued)
 
 
-def _require_json(request: Request) -> None:
-    """CDS Hooks requests are application/json; anything else is 415 (a browser page may post text/plain
-    anywhere without a CORS preflight)."""
-    try:
-        require_json(request.headers.get("content-type"))
-    except JsonBodyError as exc:
-        raise CdsRequestError(exc.status, "Content-Type", str(exc)) from None
-
-
 def _document(body: bytes, limits: JsonLimits) -> object:
-    """The JSON body (None when empty, for the request model to name), or a `CdsRequestError` naming the limit."""
-    if not body:
-        return None
-    try:
-        return decode_json(body, limits)
-    except JsonSyntaxError as exc:
-        raise CdsRequestError(400, "body", f"not valid JSON: {exc}") from None
-    except JsonBodyError as exc:
-        raise CdsRequestError(exc.status, "body", str(exc)) from None
+    """The JSON body (None when empty, for the request model to name); `decode_json` names a limit broken."""
+    return decode_json(body, limits) if body else None
 
 
 _FEEDBACK_BODY = {
@@ -250,16 +220,16 @@ _FEEDBACK_BODY = {
 }
 _FEEDBACK_ERRORS = {
     **_UNAUTHORIZED,
-    400: {"model": CdsProblem, "description": "Not JSON"},
-    404: {"model": CdsProblem, "description": "No CDS service with this id"},
-    415: {"model": CdsProblem, "description": "The Content-Type is not application/json"},
-    422: {"model": CdsProblem, "description": "A feedback member has the wrong shape; the message names it"},
+    400: {"model": Problem, "description": "Not JSON"},
+    404: {"model": Problem, "description": "No CDS service with this id"},
+    415: {"model": Problem, "description": "The Content-Type is not application/json"},
+    422: {"model": Problem, "description": "A feedback member has the wrong shape; the message names it"},
 }
 
 
 def _known(service_id: str) -> None:
     if service_id not in SERVICES:
-        raise CdsRequestError(404, "service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
+        raise NotFoundError.at("service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
 
 
 @router.post(
@@ -272,17 +242,14 @@ def _known(service_id: str) -> None:
 async def feedback(
     request: Request, runtime: RuntimeDep, settings: SettingsDep, _: ClientDep, service_id: ServiceId
 ) -> JSONResponse:
+    _known(service_id)
+    require_json(request.headers.get("content-type"))
+    document = _document(await request.body(), JsonLimits.of(settings))
     try:
-        _known(service_id)
-        _require_json(request)
-        document = _document(await request.body(), JsonLimits.of(settings))
-        try:
-            entries = FeedbackRequest.model_validate(document).feedback
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise CdsRequestError(422, member_path("", first["loc"]) or "body", first["msg"]) from None
-    except CdsRequestError as exc:
-        return problem(exc.status, f"{exc.field}: {exc.message}", field=exc.field)
+        entries = FeedbackRequest.model_validate(document).feedback
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidRequestError.at(member_path("", first["loc"]) or "body", first["msg"]) from None
     attributed = runtime.ledger.record(service_id, entries)
     return JSONResponse({"received": len(entries), "attributed": attributed})
 
@@ -291,11 +258,8 @@ async def feedback(
     "/{service_id}/feedback",
     response_model=FeedbackCounts,
     summary="Feedback counted by this process: per card kind, intervention, statement and outcome",
-    responses={**_UNAUTHORIZED, 404: {"model": CdsProblem, "description": "No CDS service with this id"}},
+    responses={**_UNAUTHORIZED, 404: {"model": Problem, "description": "No CDS service with this id"}},
 )
 async def feedback_counts(runtime: RuntimeDep, _: ClientDep, service_id: ServiceId) -> JSONResponse:
-    try:
-        _known(service_id)
-    except CdsRequestError as exc:
-        return problem(exc.status, f"{exc.field}: {exc.message}", field=exc.field)
+    _known(service_id)
     return JSONResponse(runtime.ledger.counts(service_id))

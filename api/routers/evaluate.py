@@ -14,9 +14,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.admission import RETRY_AFTER_HEADER, AdmissionDep
-from api.body import FHIR_JSON, JsonBodyError, JsonLimits, JsonSyntaxError, decode_json, require_json
+from api.body import FHIR_JSON, JsonLimits, decode_json, require_json
 from api.deps import AppStateDep, SettingsDep
-from api.errors import problem
+from api.errors import document_problems
 from api.schemas import EvaluationOut
 from kg.errors import PatientInputError
 from kg.patient.document import PatientInput
@@ -80,18 +80,15 @@ async def evaluate(
 ) -> Response:
     limits = JsonLimits.of(settings)
     service = state.service
-    try:
-        require_json(request.headers.get("content-type"), FHIR_JSON)
-        body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
-        if engine == "fast":
-            async with admission.evaluations.place() as place:
-                return _json(await place.run(_evaluate_fast, service, body, limits, size=len(body)))
-        async with admission.reasoner.place() as slot:
-            async with admission.evaluations.place() as place:
-                document = await place.run(_decode, body, limits, size=len(body))
-            return _json(await slot.run(service.evaluate_document_json, document, "owl"))
-    except JsonBodyError as exc:
-        return problem(exc.status, f"body: {exc}", field="body")
+    require_json(request.headers.get("content-type"), FHIR_JSON)
+    body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
+    if engine == "fast":
+        async with admission.evaluations.place() as place:
+            return _json(await place.run(_evaluate_fast, service, body, limits, size=len(body)))
+    async with admission.reasoner.place() as slot:
+        async with admission.evaluations.place() as place:
+            document = await place.run(_decode, body, limits, size=len(body))
+        return _json(await slot.run(service.evaluate_document_json, document, "owl"))
 
 
 def _evaluate_fast(service: TherapyKG, body: bytes, limits: JsonLimits) -> bytes:
@@ -105,10 +102,7 @@ def _json(encoded: bytes) -> Response:
 def _decode(body: bytes, limits: JsonLimits) -> object:
     if not body:
         raise PatientInputError("body", "a JSON patient document or FHIR Bundle is required")
-    try:
-        return decode_json(body, limits)
-    except JsonSyntaxError as exc:
-        raise PatientInputError("body", f"not valid JSON: {exc}") from None
+    return decode_json(body, limits)
 
 
 def register_schemas(app) -> None:
@@ -124,6 +118,7 @@ def register_schemas(app) -> None:
         for name, definition in defs.pop("$defs", {}).items():
             components.setdefault(name, definition)
         components["PatientInput"] = defs
+        document_problems(schema)
         app.openapi_schema = schema
         return schema
 

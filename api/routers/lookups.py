@@ -11,11 +11,12 @@ from collections import defaultdict
 from typing import Literal
 
 import pyoxigraph as ox
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ServiceDep, StoreDep
-from kg.errors import PatientInputError
+from api.errors import Problem
+from kg.errors import InvalidRequestError, NotFoundError
 from kg.knowledge import KINDS
 from kg.store import Store
 from kg.store.queries import named_query
@@ -40,13 +41,6 @@ Relation = Literal["self", "inherited", "narrower"]
 
 
 # ---------------------------------------------------------------------------------------- models
-class Problem(BaseModel):
-    """An error: a message naming the problem, and for malformed input the parameter at fault."""
-
-    detail: str | list[dict] = Field(description="What is wrong (a list for request-validation errors)")
-    field: str | None = Field(default=None, description="The parameter at fault")
-
-
 _NOT_FOUND = {404: {"model": Problem, "description": "The graph holds no such term"}}
 _BAD_INPUT = {
     422: {
@@ -229,7 +223,7 @@ def to_iri(value: str, field: str, terms: TermResolver) -> str:
         iri = terms.expand(value, field=field)  # a PatientInputError for an unknown prefix
         ox.NamedNode(iri)
     except ValueError:  # not a valid IRI (e.g. a space in it)
-        raise PatientInputError(field, f"{value[:100]!r} is not a valid CURIE or IRI") from None
+        raise InvalidRequestError.at(field, f"{value[:100]!r} is not a valid CURIE or IRI") from None
     return iri
 
 
@@ -345,7 +339,7 @@ def _term_detail(store: Store, refs: _Refs, value: str, category: str, field: st
         message = f"the graph has no {category} {curie}"
         for other in sorted(found):
             message += f"; its category is {other}" + (f" (see {_ROUTES[other]}/{curie})" if other in _ROUTES else "")
-        raise HTTPException(404, message)
+        raise NotFoundError(message)
     rows = [r for r in rows if CATEGORIES[r["category"]] == category]
     parents, children, codes = _term_lists(rows, refs)
     return TermDetail(
@@ -471,7 +465,7 @@ def get_source(
     iri = to_iri(source_id if ":" in source_id else f"tkg:{source_id}", "id", refs.terms)
     rows = select(store, "source", source=iri)
     if not rows:
-        raise HTTPException(404, f"the graph has no source {refs.terms.compress(iri)}; see GET /sources")
+        raise NotFoundError(f"the graph has no source {refs.terms.compress(iri)}; see GET /sources")
     quotes = {r["other"]: refs.quote(r["other"], r["text"], r["origin"], iri) for r in rows if r["detail"] == "quote"}
     statements = {
         r["other"]: CitingStatementOut(
@@ -516,18 +510,18 @@ def lookup(
     cs = service.resolver.systems.get(system)
     if cs is None:
         known = ", ".join(sorted(service.resolver.systems))
-        raise PatientInputError(
+        raise InvalidRequestError.at(
             "system", f"code system {system[:200]!r} is not one the graph maps; use one of: {known}"
         )
     code = code.strip()
     if not code:
-        raise PatientInputError("code", "a code is required")
+        raise InvalidRequestError.at("code", "a code is required")
     for candidate in cs.code_and_parents(code):  # ICD-10-CM G35.A falls under G35, ATC M03BX01 under M03BX
         iri = cs.uri_prefix + candidate
         try:
             ox.NamedNode(iri)
         except ValueError:
-            raise PatientInputError("code", f"{code[:100]!r} is not a valid {cs.name} code") from None
+            raise InvalidRequestError.at("code", f"{code[:100]!r} is not a valid {cs.name} code") from None
         rows = select(store, "code", code=iri)
         if rows:
             note = None if candidate == code else f"{code} resolved through its parent code {candidate}"
@@ -543,7 +537,7 @@ def lookup(
             }
             ordered = sorted(matches.values(), key=lambda m: (m.curie, m.match))
             return LookupOut(system=system, code=code, matches=ordered)
-    raise HTTPException(404, f"{cs.name} code {code[:100]!r} maps to no term of the graph")
+    raise NotFoundError(f"{cs.name} code {code[:100]!r} maps to no term of the graph")
 
 
 @router.get(

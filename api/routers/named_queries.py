@@ -12,14 +12,14 @@ import re
 from typing import Literal
 
 import pyoxigraph as ox
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import ServiceDep, SettingsDep, StoreDep
-from api.routers.lookups import Problem
+from api.errors import Problem
 from api.sparql.negotiation import N_TRIPLES, SPARQL_JSON, serialize
-from kg.errors import PatientInputError
+from kg.errors import InvalidRequestError, NotFoundError
 from kg.store import Term
 from kg.store.queries import NamedQuery, QueryParameter, load_queries
 
@@ -73,7 +73,7 @@ def _describe(name: str, query: NamedQuery) -> NamedQueryOut:
 def _query(name: str) -> NamedQuery:
     queries = load_queries()
     if name not in queries:
-        raise HTTPException(404, f"no named query {name[:200]!r}; see GET /queries")
+        raise NotFoundError(f"no named query {name[:200]!r}; see GET /queries")
     return queries[name]
 
 
@@ -142,20 +142,22 @@ def _bindings(name: str, query: NamedQuery, params, terms) -> dict[str, Term]:
     for given in params:
         if given not in known:
             expected = ", ".join(sorted(known)) or "none"
-            raise PatientInputError(
+            raise InvalidRequestError.at(
                 given, f"query {name!r} has no parameter {given[:100]!r} (its parameters: {expected})"
             )
     bindings: dict[str, Term] = {}
     for parameter in query.parameters:
         values = params.getlist(parameter.name)
         if not values:
-            raise PatientInputError(
+            raise InvalidRequestError.at(
                 parameter.name, f"query {name!r} needs the parameter {parameter.name!r} ({_type(parameter)})"
             )
         if len(values) > 1:
-            raise PatientInputError(parameter.name, "give the parameter once")
+            raise InvalidRequestError.at(parameter.name, "give the parameter once")
         try:
             bindings[parameter.variable] = parameter.to_term(values[0], terms)
         except ValueError:
-            raise PatientInputError(parameter.name, f"{values[0][:100]!r} is not a valid {_type(parameter)}") from None
+            raise InvalidRequestError.at(
+                parameter.name, f"{values[0][:100]!r} is not a valid {_type(parameter)}"
+            ) from None
     return bindings

@@ -37,6 +37,7 @@ def install_sparql(
 
     Waits up to `wait_s` for the first worker, so the first query does not pay the start-up.
     """
+    from api.errors import install_error_handlers
     from api.sparql.runner import SparqlRunner
 
     previous = getattr(app.state, "sparql_runner", None)
@@ -47,6 +48,7 @@ def install_sparql(
     if not getattr(app.state, "sparql_installed", False):
         app.state.sparql_installed = True
         app.include_router(sparql_router())
+        install_error_handlers(app)  # the routes raise kg.errors; mounted alone, they still answer problem+json
         _close_on_shutdown(app)
     runner.wait_ready(wait_s)
     return runner

@@ -38,7 +38,9 @@ from rdflib.plugins.sparql.algebra import translatePrologue
 from rdflib.plugins.sparql.parser import expandUnicodeEscapes_re, parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from kg.errors import QueryRejectedError
+from kg.errors import QueryRejectedError, UpdateRefusedError
+
+__all__ = ["CheckedQuery", "SparqlRequestError", "UpdateRefusedError", "check_dataset", "check_query"]
 
 QueryForm = Literal["SELECT", "ASK", "CONSTRUCT", "DESCRIBE"]
 
@@ -68,20 +70,7 @@ STORE_BUILT_IN_SCHEMES = ("bif:", "sql:")
 
 
 class SparqlRequestError(QueryRejectedError):
-    """A request refused with a 4xx status; the message names the problem for the client."""
-
-    status: int = 400
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        if status is not None:
-            self.status = status
-
-
-class UpdateRefusedError(SparqlRequestError):
-    """Any SPARQL Update (by `update=`, by content type or inside the query text)."""
-
-    status = 403
+    """A SPARQL request refused before it runs (400); the message names the problem for the client."""
 
 
 @dataclass(frozen=True)

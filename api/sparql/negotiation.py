@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from api.sparql.guard import QueryForm, SparqlRequestError
+from api.sparql.guard import QueryForm
+from kg.errors import NotAcceptableError
 
 FORMATS_NS = "http://www.w3.org/ns/formats/"
 
@@ -117,7 +118,7 @@ def choose(offers: tuple[ResultFormat, ...], accept: str | None) -> ResultFormat
     q, _, fmt = max(scored, key=lambda item: item[:2])
     if q <= 0:
         wanted = ", ".join(f.media_type for f in offers)
-        raise SparqlRequestError(f"not acceptable: this result can be sent as {wanted}", status=406)
+        raise NotAcceptableError(f"not acceptable: this result can be sent as {wanted}", field="Accept")
     return fmt
 
 

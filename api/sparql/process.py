@@ -57,7 +57,7 @@ class WorkerProcess:
             if not select.select([self.sock], [], [], wait_s)[0]:
                 return False
             header, _ = wire.read(self.sock, max_body=0)
-        except (EOFError, OSError, ValueError, wire.AnswerTooLargeError):
+        except (EOFError, OSError, ValueError, wire.MessageTooLargeError):
             return False
         if header["kind"] == "unsandboxed":
             self.problem = str(header["problem"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from api.sparql.guard import SparqlRequestError
-from api.sparql.wire import AnswerTooLargeError
+from api.sparql.wire import MessageTooLargeError
 from api.sparql.worker import QueryJob
 from kg.errors import QueryTimeoutError, StoreError
 from kg.store import REMOTE_ACCEPT
@@ -53,6 +53,6 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > limit:
-            raise AnswerTooLargeError(size, limit)
+            raise MessageTooLargeError(size, limit)
         chunks.append(chunk)
     return b"".join(chunks)

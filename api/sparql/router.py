@@ -12,14 +12,15 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
+from api.errors import Problem
 from api.hosts import public_url
 from api.sparql.guard import READ_ONLY, SparqlRequestError, UpdateRefusedError, check_dataset
 from api.sparql.negotiation import ALL_FORMATS, RDF_OFFERS, choose
-from api.sparql.runner import QueryJob, SparqlLimitError, SparqlRunner
+from api.sparql.runner import QueryJob, SparqlRunner
 from api.sparql.service_description import PREFIXES, describe
-from kg.errors import QueryRejectedError, QueryTimeoutError, StoreError
+from kg.errors import MalformedBodyError, MediaTypeError
 
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
@@ -60,11 +61,6 @@ AcceptHeader = Annotated[
     ),
 ]
 
-_ERROR = {
-    "application/json": {
-        "schema": {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
-    }
-}
 _RESULT_SCHEMAS = {"application/sparql-results+json": {"type": "object"}, "application/ld+json": {}}
 RESPONSES: dict[int | str, dict] = {
     200: {
@@ -81,16 +77,16 @@ RESPONSES: dict[int | str, dict] = {
             "X-Row-Limit": {"description": "the row cap", "schema": {"type": "integer"}},
         },
     },
-    400: {"description": "Malformed request or query, SERVICE, or a graph outside the store", "content": _ERROR},
-    403: {"description": "SPARQL Update: this endpoint is read-only", "content": _ERROR},
-    406: {"description": "No acceptable result format", "content": _ERROR},
-    413: {"description": "Request body too large", "content": _ERROR},
-    415: {"description": "Unsupported content type or charset", "content": _ERROR},
-    502: {"description": "The graph store failed to answer", "content": _ERROR},
+    400: {"description": "Malformed request or query, SERVICE, or a graph outside the store", "model": Problem},
+    403: {"description": "SPARQL Update: this endpoint is read-only", "model": Problem},
+    406: {"description": "No acceptable result format", "model": Problem},
+    413: {"description": "Request body too large", "model": Problem},
+    415: {"description": "Unsupported content type or charset", "model": Problem},
+    502: {"description": "The graph store failed to answer", "model": Problem},
     503: {
         "description": "The query ran past the time limit or the memory ceiling of a query worker and was "
         "stopped, or every worker and queue place is taken (then with Retry-After)",
-        "content": _ERROR,
+        "model": Problem,
         "headers": {
             "Retry-After": {
                 "description": "seconds to wait before trying again (queue full)",
@@ -118,10 +114,6 @@ POST_BODY = {
 }
 
 
-def _problem(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"detail": message}, status_code=status)
-
-
 async def _answer(
     request: Request,
     runner: SparqlRunner,
@@ -130,26 +122,14 @@ async def _answer(
     default_graphs: list[str],
     named_graphs: list[str],
 ) -> Response:
-    """Run exactly one query and turn every refusal or failure into a short 4xx/5xx message."""
-    try:
-        if not queries:
-            raise SparqlRequestError("missing query: give a `query` parameter or a application/sparql-query body")
-        if len(queries) > 1:
-            raise SparqlRequestError("more than one query: give exactly one `query`")
-        check_dataset(default_graphs, named_graphs, runner.graphs)
-        job = QueryJob(queries[0], accept, tuple(default_graphs), tuple(named_graphs))
-        outcome = await runner.answer(job, client_gone=_disconnect(request))
-    except SparqlLimitError as exc:
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=headers)
-    except SparqlRequestError as exc:
-        return _problem(exc.status, str(exc))
-    except QueryRejectedError as exc:
-        return _problem(400, str(exc))
-    except QueryTimeoutError as exc:
-        return _problem(503, str(exc))
-    except StoreError as exc:
-        return _problem(502, str(exc))
+    """Run exactly one query; a refusal or failure is raised as a `kg.errors` error (`api.errors` answers it)."""
+    if not queries:
+        raise SparqlRequestError("missing query: give a `query` parameter or a application/sparql-query body")
+    if len(queries) > 1:
+        raise SparqlRequestError("more than one query: give exactly one `query`")
+    check_dataset(default_graphs, named_graphs, runner.graphs)
+    job = QueryJob(queries[0], accept, tuple(default_graphs), tuple(named_graphs))
+    outcome = await runner.answer(job, client_gone=_disconnect(request))
     headers = {
         "Vary": "Accept",
         "X-Truncated": "true" if outcome.truncated else "false",
@@ -169,10 +149,7 @@ def _public_base(request: Request) -> str:
 
 
 def _service_description(request: Request, runner: SparqlRunner, accept: str | None) -> Response:
-    try:
-        fmt = choose(RDF_OFFERS, accept)
-    except SparqlRequestError as exc:
-        return _problem(exc.status, str(exc))
+    fmt = choose(RDF_OFFERS, accept)
     endpoint = _public_base(request) + "/sparql"  # never the Host header (issue 15)
     triples = describe(endpoint, runner.graphs, runner.triple_count)
     body = ox.serialize(triples, format=fmt.writer, prefixes=PREFIXES)
@@ -213,7 +190,7 @@ def sparql_router() -> APIRouter:
     ) -> Response:
         params = request.query_params  # `query` is declared for the docs; repeats are counted here
         if any(name in params for name in UPDATE_PARAMETERS):
-            return _problem(UpdateRefusedError.status, READ_ONLY)
+            raise UpdateRefusedError(READ_ONLY)
         queries = params.getlist("query")
         if not queries and not default_graph_uri and not named_graph_uri:
             return _service_description(request, runner, accept)
@@ -235,14 +212,14 @@ def sparql_router() -> APIRouter:
     ) -> Response:
         url_params = request.query_params
         if any(name in url_params for name in UPDATE_PARAMETERS):
-            return _problem(UpdateRefusedError.status, READ_ONLY)
+            raise UpdateRefusedError(READ_ONLY)
         media, content_params = _media_type(request.headers.get("content-type"))
         if media == UPDATE:
-            return _problem(UpdateRefusedError.status, READ_ONLY)
+            raise UpdateRefusedError(READ_ONLY)
         if media not in (FORM, DIRECT):
-            return _problem(415, f"Content-Type must be {FORM} or {DIRECT}")
+            raise MediaTypeError(f"Content-Type must be {FORM} or {DIRECT}", field="Content-Type")
         if content_params.get("charset", "utf-8") != "utf-8":
-            return _problem(415, "only UTF-8 is accepted (charset=utf-8)")
+            raise MediaTypeError("only UTF-8 is accepted (charset=utf-8)", field="Content-Type")
         default_graphs, named_graphs = list(default_graph_uri or []), list(named_graph_uri or [])
         queries = url_params.getlist("query")
         try:
@@ -252,14 +229,12 @@ def sparql_router() -> APIRouter:
             else:
                 fields = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=1000)
                 if any(name in UPDATE_PARAMETERS for name, _ in fields):
-                    return _problem(UpdateRefusedError.status, READ_ONLY)
+                    raise UpdateRefusedError(READ_ONLY)
                 queries += [value for name, value in fields if name == "query"]
                 default_graphs += [value for name, value in fields if name == "default-graph-uri"]
                 named_graphs += [value for name, value in fields if name == "named-graph-uri"]
         except (UnicodeDecodeError, ValueError):
-            return _problem(400, "the form body is not valid URL-encoded UTF-8")
-        except SparqlRequestError as exc:
-            return _problem(exc.status, str(exc))
+            raise MalformedBodyError("the form body is not valid URL-encoded UTF-8", field="body") from None
         return await _answer(request, runner, queries, accept, default_graphs, named_graphs)
 
     return router

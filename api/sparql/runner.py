@@ -40,29 +40,27 @@ from api.sparql.process import OUT_OF_MEMORY_SIGNALS, WorkerProcess
 from api.sparql.remote import RemoteEndpoint
 from api.sparql.sandbox import SandboxReport, SandboxUnavailableError
 from api.sparql.worker import QueryJob, QueryOutcome, WorkerConfig, checked_from_json
-from kg.errors import QueryTimeoutError, StoreError
+from kg.errors import (
+    AnswerTooLargeError,
+    ClientGoneError,
+    InputError,
+    MediaTypeError,
+    MemoryLimitError,
+    NotAcceptableError,
+    OverloadedError,
+    QueryRejectedError,
+    QueryTimeoutError,
+    StoreError,
+    UpdateRefusedError,
+)
 from kg.store import Store
 
 if TYPE_CHECKING:
     from api.settings import Settings
 
-__all__ = ["QueryJob", "QueryOutcome", "SparqlLimitError", "SparqlRunner"]
+__all__ = ["QueryJob", "QueryOutcome", "SparqlRunner"]
 
 log = logging.getLogger("therapy-kg.sparql")
-
-
-class SparqlLimitError(SparqlRequestError):
-    """A query refused or stopped by a resource limit: 503, with `Retry-After` where waiting helps."""
-
-    status = 503
-
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class ClientGoneError(StoreError):
-    """The client disconnected while its query ran; the worker was stopped."""
 
 
 class SparqlRunner:
@@ -141,7 +139,7 @@ class SparqlRunner:
         return asyncio.run(self.answer(job))
 
     async def answer(self, job: QueryJob, client_gone: Awaitable | None = None) -> QueryOutcome:
-        """Answer one job or raise SparqlRequestError (4xx, or 503 for a limit), QueryTimeoutError or StoreError."""
+        """Answer one job, or raise an `InputError` (refused), a `LimitError` or a `StoreError`."""
         refusal = self._refusal()
         if refusal is not None:
             if asyncio.iscoroutine(client_gone):
@@ -164,8 +162,8 @@ class SparqlRunner:
                 return _unpack(await self._ask(worker, render, content, deadline, watcher))
             finally:
                 self._release(worker)
-        except wire.AnswerTooLargeError:  # from the worker, its reader here, or the remote endpoint's reader
-            raise SparqlLimitError(
+        except wire.MessageTooLargeError:  # from the worker, its reader here, or the remote endpoint's reader
+            raise AnswerTooLargeError(
                 f"the answer is larger than the {self.max_answer_bytes}-byte ceiling of one SPARQL answer "
                 "(sparql_max_answer_bytes): narrow the query or page it with LIMIT"
             ) from None
@@ -186,7 +184,7 @@ class SparqlRunner:
             return None
         wait = self.expected_wait(waiting + 1)
         if waiting >= self.queue_size or wait > self.max_wait_s:
-            return SparqlLimitError(
+            return OverloadedError(
                 f"{self.size} SPARQL queries are running and {waiting} are waiting: a new one could not start "
                 f"within {self.max_wait_s:g} s; try again shortly",
                 retry_after=max(1, min(round(wait), 60)),
@@ -251,7 +249,7 @@ class SparqlRunner:
                     raise ClientGoneError("the client went away; its query was stopped")
                 raise QueryTimeoutError(f"the query ran past the {self.timeout:g} s time limit and was cancelled")
             reply = exchange.result()
-        except wire.AnswerTooLargeError:
+        except wire.MessageTooLargeError:
             worker.doomed = True  # the answer is still in the socket: the worker goes with it
             raise
         except (EOFError, OSError, ValueError):
@@ -287,7 +285,7 @@ class SparqlRunner:
         """Why a worker stopped mid-query: its memory ceiling, most likely, or a crash."""
         code = worker.exit_code()
         if code in OUT_OF_MEMORY_SIGNALS:
-            return SparqlLimitError(
+            return MemoryLimitError(
                 f"the query needed more memory than the {self.memory_mb} MiB ceiling of a query worker and was "
                 "stopped; the worker was replaced"
             )
@@ -368,16 +366,22 @@ def _unpack_checked(reply: wire.Message) -> CheckedQuery:
     raise _failure(header)
 
 
+#: The refusals a worker may report, by code (anything else it reports is read as a refused query).
+_REFUSALS: dict[str, type[InputError]] = {
+    cls.code: cls for cls in (QueryRejectedError, UpdateRefusedError, NotAcceptableError, MediaTypeError)
+}
+
+
 def _failure(header: dict[str, Any]) -> Exception:
     kind = header["kind"]
     if kind == "refused":
-        return SparqlRequestError(str(header["message"]), status=int(header["status"]))
+        return _REFUSALS.get(str(header.get("code")), SparqlRequestError)(str(header["message"]))
     if kind == "timeout":
         return QueryTimeoutError(str(header["message"]))
     if kind == "memory":
-        return SparqlLimitError("the query needed more memory than the ceiling of a query worker and was stopped")
+        return MemoryLimitError("the query needed more memory than the ceiling of a query worker and was stopped")
     if kind == "too-large":
-        return wire.AnswerTooLargeError(int(header["size"]), 0)
+        return wire.MessageTooLargeError(int(header["size"]), 0)
     if kind == "store":
         return StoreError(str(header["message"]))
     log.error("a SPARQL worker failed with %s", str(header.get("error", kind))[:200])

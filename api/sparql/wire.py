@@ -11,7 +11,7 @@ data only: a pickle from a compromised worker would run code in the API process,
 
 A frame is `!IQ` (header length, body length), the UTF-8 JSON header (an object with a `kind`), then
 the body. The reader checks both lengths before it allocates: a header over `MAX_HEADER_BYTES` or
-a body over the caller's ceiling is refused unread (`AnswerTooLargeError`), never buffered.
+a body over the caller's ceiling is refused unread (`MessageTooLargeError`), never buffered.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import socket
 import struct
 from typing import Any
 
-__all__ = ["MAX_HEADER_BYTES", "AnswerTooLargeError", "Message", "read", "receive", "send", "write"]
+__all__ = ["MAX_HEADER_BYTES", "MessageTooLargeError", "Message", "read", "receive", "send", "write"]
 
 _PREFIX = struct.Struct("!IQ")
 #: Headers carry a query text (bounded by the request body limit), a status or a message: never more.
@@ -33,7 +33,7 @@ _CHUNK = 1024 * 1024
 Message = tuple[dict[str, Any], bytes]
 
 
-class AnswerTooLargeError(Exception):
+class MessageTooLargeError(Exception):
     """A body over the reader's ceiling (`size` bytes announced, `limit` allowed); nothing of it was read."""
 
     def __init__(self, size: int, limit: int) -> None:
@@ -50,9 +50,9 @@ def _frame(header: dict[str, Any], body_length: int) -> bytes:
 def _lengths(prefix: bytes, max_body: int) -> tuple[int, int]:
     header_length, body_length = _PREFIX.unpack(prefix)
     if header_length > MAX_HEADER_BYTES:
-        raise AnswerTooLargeError(header_length, MAX_HEADER_BYTES)
+        raise MessageTooLargeError(header_length, MAX_HEADER_BYTES)
     if body_length > max_body:
-        raise AnswerTooLargeError(body_length, max_body)
+        raise MessageTooLargeError(body_length, max_body)
     return header_length, body_length
 
 
@@ -120,7 +120,7 @@ async def _exactly_async(sock: socket.socket, size: int) -> bytes:
 
 
 async def receive(sock: socket.socket, max_body: int) -> Message:
-    """Receive one message on the running loop; AnswerTooLargeError before reading a body over `max_body`."""
+    """Receive one message on the running loop; MessageTooLargeError before reading a body over `max_body`."""
     header_length, body_length = _lengths(await _exactly_async(sock, _PREFIX.size), max_body)
     header = _header(await _exactly_async(sock, header_length))
     return header, await _exactly_async(sock, body_length)

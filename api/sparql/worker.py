@@ -31,7 +31,7 @@ from api.sparql import wire
 from api.sparql.guard import CheckedQuery, QueryForm, SparqlRequestError, check_query
 from api.sparql.negotiation import choose_for, serialize
 from api.sparql.sandbox import SandboxReport, SandboxUnavailableError, install
-from kg.errors import QueryTimeoutError, StoreError
+from kg.errors import InputError, QueryTimeoutError, StoreError
 from kg.store import parse_response
 
 #: Query workers run at a lower CPU priority than the API process: the kernel's scheduler then serves the
@@ -126,7 +126,7 @@ def execute(
 ) -> QueryOutcome:
     """Check, negotiate, evaluate and serialise one query on an embedded store.
 
-    Raises SparqlRequestError (4xx) or StoreError.
+    Raises SparqlRequestError (refused) or StoreError.
     """
     checked = check_query(job.query, graphs, functions)
     fmt = choose_for(checked.form, job.accept)
@@ -172,8 +172,8 @@ def _answer(header: dict[str, Any], body: bytes, store: ox.Store | None, config:
             outcome = render(body, header["content_type"], header["form"], header["accept"], config.max_rows)
             return _outcome(outcome, config.max_answer_bytes)
         return {"kind": "failed", "error": f"unknown message {kind!r}"}, b""
-    except SparqlRequestError as exc:
-        return {"kind": "refused", "status": exc.status, "message": str(exc)}, b""
+    except InputError as exc:  # the query, its dataset or its Accept: the code says which
+        return {"kind": "refused", "code": exc.code, "message": str(exc)}, b""
     except QueryTimeoutError as exc:
         return {"kind": "timeout", "message": str(exc)}, b""
     except MemoryError:

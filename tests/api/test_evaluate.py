@@ -48,7 +48,7 @@ def test_owl_engine_over_http_matches_fast(client) -> None:
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        (b"{not json", 422, "body"),
+        (b"{not json", 400, "body"),
         (b"", 422, "body"),
         (json.dumps({"conditions": ["tkg:Spasticity"], "age": 200}).encode(), 422, "age"),
         (json.dumps({"conditions": ["tkg:Spasticity"], "age": "seventy"}).encode(), 422, "age"),
@@ -103,9 +103,9 @@ def test_owl_engine_with_a_silent_java_is_503_naming_the_reasoner(client, monkey
     patient = {"age": 45, "conditions": ["tkg:MultipleSclerosis", "tkg:GeneralizedSpasticity"]}
     response = client.post("/evaluate", params={"engine": "owl"}, json=patient)
     assert response.status_code == 503
-    assert response.json()["detail"].startswith(
-        "the DL reasoner is unavailable: the HermiT reasoner's answer is incomplete"
-    )
+    problem = response.json()
+    assert problem["code"] == "reasoner.unavailable" and problem["title"] == "the DL reasoner is unavailable"
+    assert problem["detail"].startswith("the HermiT reasoner's answer is incomplete")
     assert client.post("/evaluate", json=patient).json()["options"]  # the fast engine still answers
 
 

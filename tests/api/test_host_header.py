@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.hosts import allowed_hosts, public_url
-from api.settings import ConfigError, Settings
+from api.settings import Settings
 from api.state import AppState
+from kg.errors import ConfigError
 from kg.service import TherapyKG
 
 PUBLIC = "https://cds.example.org/tkg"

@@ -12,8 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.body import JsonBodyError, JsonLimits, JsonSyntaxError, decode_json, deeper_than
+from api.body import JsonLimits, decode_json, deeper_than
+from api.errors import status_of
 from api.settings import Settings
+from kg.errors import BodyTooLargeError, MalformedBodyError
 
 DATA = Path(__file__).parents[1] / "data"
 BUNDLE = json.loads((DATA / "fhir" / "ms-spasticity.json").read_text())
@@ -128,12 +130,13 @@ def test_the_depth_limit_is_a_setting(app_state) -> None:
         assert small.post("/evaluate", json={"conditions": ["tkg:MultipleSclerosis"]}).status_code == 200
 
 
-@pytest.mark.parametrize("route, status", [("/evaluate", 422), ("/cds-services/therapy-kg-patient-view", 400)])
+@pytest.mark.parametrize("route", ["/evaluate", "/cds-services/therapy-kg-patient-view"])
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2", b'{"age": NaN}', b'"\xff"'])
-def test_malformed_json_is_still_a_4xx_saying_so(client, route, status, body) -> None:
+def test_malformed_json_is_400_saying_so_on_every_route(client, route, body) -> None:
     response = _post(client, route, body)
-    assert response.status_code == status, response.text
-    assert "not valid JSON" in response.json()["detail"] and response.json()["field"] == "body"
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    assert "not valid JSON" in problem["detail"] and problem["field"] == "body" and problem["code"] == "input.body"
 
 
 # ------------------------------------------------------------------ api.body on its own
@@ -156,11 +159,11 @@ def test_the_depth_counted_is_the_nesting_depth(levels) -> None:
 
 
 def test_a_body_over_the_size_limit_is_413_naming_it() -> None:
-    with pytest.raises(JsonBodyError) as refused:
+    with pytest.raises(BodyTooLargeError) as refused:
         decode_json(b" " * 1_001, LIMITS)
-    assert refused.value.status == 413 and "max_body_bytes" in str(refused.value)
+    assert status_of(refused.value.code) == 413 and "max_body_bytes" in str(refused.value)
 
 
 def test_not_json_is_a_syntax_error_with_its_place() -> None:
-    with pytest.raises(JsonSyntaxError, match="line 1, column 6"):
+    with pytest.raises(MalformedBodyError, match="line 1, column 6"):
         decode_json(b'{"a":', LIMITS)

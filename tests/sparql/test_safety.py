@@ -227,7 +227,7 @@ def test_errors_are_short_and_have_no_internals(client: TestClient) -> None:
         response = client.post("/sparql", content=query.encode(), headers=DIRECT)
         assert response.status_code == 400, (query[:40], response.text)
         body = response.json()
-        assert set(body) == {"detail"}
+        assert set(body) == {"type", "title", "status", "detail", "code"} and body["code"].startswith("input.query")
         assert len(body["detail"]) < 300
         assert "Traceback" not in body["detail"] and "/site-packages/" not in body["detail"]
 
@@ -282,7 +282,8 @@ def test_pathological_query_is_cancelled_and_others_keep_answering(slow_app) -> 
     assert health.status_code == 200
     response = slow["response"]
     assert response.status_code == 503
-    assert response.json() == {"detail": "the query ran past the 1 s time limit and was cancelled"}
+    assert response.json()["code"] == "limit.timeout"
+    assert response.json()["detail"] == "the query ran past the 1 s time limit and was cancelled"
     if runner.store_name == "oxigraph":
         # real cancellation: the worker that ran it was killed, and a fresh one replaces it
         alive = {w.process.pid for w in runner._live}
@@ -353,7 +354,9 @@ def test_body_over_the_limit_is_413(small_body_client: TestClient) -> None:
     big = "ASK { ?s ?p ?o } " + "#" * 4096
     response = small_body_client.post("/sparql", content=big, headers=DIRECT)
     assert response.status_code == 413
-    assert response.json() == {"detail": "the request body is larger than 2048 bytes"}
+    problem = response.json()
+    assert problem["code"] == "limit.body-size" and problem["status"] == 413
+    assert problem["detail"] == "the request body is larger than 2048 bytes (max_body_bytes)"
     chunked = small_body_client.post(
         "/sparql", content=(part.encode() for part in [big[:1000], big[1000:]]), headers=DIRECT
     )

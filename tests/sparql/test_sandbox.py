@@ -186,10 +186,11 @@ def test_the_89_byte_query_hits_the_ceiling_and_gets_503(release_app) -> None:
     peak_mib = watcher.stop() / 1024
 
     assert response.status_code == 503
-    assert response.json() == {
-        "detail": "the query needed more memory than the 512 MiB ceiling of a query worker "
-        "and was stopped; the worker was replaced"
-    }
+    assert response.json()["code"] == "limit.memory"
+    assert response.json()["detail"] == (
+        "the query needed more memory than the 512 MiB ceiling of a query worker and was stopped; "
+        "the worker was replaced"
+    )
     assert first in watcher.seen
     assert 256 < peak_mib <= 512, peak_mib  # it went up to the ceiling, and never past it
     assert runner.wait_ready()
@@ -232,10 +233,10 @@ def test_a_full_queue_answers_503_with_retry_after_at_once(runaway_store) -> Non
 
     assert in_flight_after == 2, "a held query ended before the refusal: nothing was tested"
     assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
-    assert refused.json() == {
-        "detail": "1 SPARQL queries are running and 1 are waiting: a new one could not start "
-        "within 0.75 s; try again shortly"
-    }
+    assert refused.json()["code"] == "limit.overloaded"
+    assert refused.json()["detail"] == (
+        "1 SPARQL queries are running and 1 are waiting: a new one could not start within 0.75 s; try again shortly"
+    )
     assert health.status_code == 200
     assert sorted(r.status_code for r in held) == [503, 503]  # the held ones ran into the time limit
 
