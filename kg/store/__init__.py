@@ -1,9 +1,10 @@
 """Stage 2, the store: one small interface to a graph store, with backends chosen by name; the release put
 into it (`release`), the named queries run on it (`queries`) and the graph's terms (`terms`).
 
-`open_store("oxigraph:")` is the embedded in-process Oxigraph store; `open_store("sparql:URL")`
-talks SPARQL 1.1 Protocol to any remote server. Both return pyoxigraph result objects, so the
-callers (named queries, the API, the engines' compiler) never know which one they hold.
+`open_store("oxigraph:")` is the embedded in-process Oxigraph store; `open_store("rdflib:")` an
+in-process rdflib Dataset (`rdflib_backend`); `open_store("sparql:URL")` talks SPARQL 1.1 Protocol
+to any remote server. All return pyoxigraph result objects, so the callers (named queries, the API,
+the engines' compiler) never know which one they hold.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ class Store(Protocol):
     def snapshot(self) -> bytes:
         """The whole dataset as N-Quads, for a query worker of its own; StoreError where the data is remote."""
         ...
+
+
+class InProcessStore(Store, Protocol):
+    """A store whose data lives in this process: the release is loaded into it, and copied from it."""
+
+    def load_ntriples(self, data: bytes) -> None: ...
 
 
 class OxigraphStore:
@@ -220,14 +227,31 @@ def values_block(bindings: Mapping[str, Term]) -> str:
     return f"\nVALUES ({names}) {{ ({terms}) }}\n"
 
 
+def _rdflib_store() -> InProcessStore:
+    from kg.store.rdflib_backend import RdflibStore  # rdflib's SPARQL engine is imported only when chosen
+
+    return RdflibStore()
+
+
+#: The backends whose data lives in this process, by name: the release is loaded into them.
+_IN_PROCESS: dict[str, Callable[[], InProcessStore]] = {"oxigraph": OxigraphStore, "rdflib": _rdflib_store}
 _BACKENDS: dict[str, Callable[[str], Store]] = {
     "oxigraph": lambda _rest: OxigraphStore(),
+    "rdflib": lambda _rest: _rdflib_store(),
     "sparql": lambda rest: RemoteSparqlStore(rest),
 }
 
 
+def open_in_process_store(name: str) -> InProcessStore:
+    """An empty in-process store by name (`oxigraph`, `rdflib`), to load the release into."""
+    if name not in _IN_PROCESS:
+        raise StoreError(f"{name!r} is not an in-process store; use one of: {', '.join(_IN_PROCESS)}")
+    return _IN_PROCESS[name]()
+
+
 def open_store(locator: str) -> Store:
-    """Open a store by name: `oxigraph:` (embedded, empty) or `sparql:http://host/query`."""
+    """Open a store by name: `oxigraph:` (embedded, empty), `rdflib:` (embedded, rdflib's SPARQL engine) or
+    `sparql:http://host/query`."""
     scheme, _, rest = locator.partition(":")
     if scheme not in _BACKENDS:
         raise StoreError(f"unknown store {locator!r}; use one of: " + ", ".join(f"{k}:" for k in _BACKENDS))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from kg.resources import release_file
-from kg.store import OxigraphStore
+from kg.store import InProcessStore, open_in_process_store
 
 if TYPE_CHECKING:
     from kg.ontology.build import BuildResult
@@ -23,14 +23,16 @@ def release_ntriples(result: BuildResult) -> bytes:
     return result.graph.serialize(format="nt", encoding="utf-8")
 
 
-def embedded_store(result: BuildResult | None = None, release: Path | None = None) -> OxigraphStore:
-    """An in-process Oxigraph store holding the release graph: `result` when given (a build just made),
-    else the committed release file."""
+def embedded_store(
+    result: BuildResult | None = None, release: Path | None = None, backend: str = "oxigraph"
+) -> InProcessStore:
+    """An in-process store holding the release graph: `result` when given (a build just made), else the
+    committed release file. `backend` names the store (`oxigraph`, or `rdflib` for rdflib's own engine)."""
     if result is not None:
         data = release_ntriples(result)
     else:
         triples = ox.parse(path=release or release_file(), format=ox.RdfFormat.TURTLE)
         data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""  # None only when writing to a file
-    store = OxigraphStore()
+    store = open_in_process_store(backend)
     store.load_ntriples(data)
     return store
