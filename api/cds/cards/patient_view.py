@@ -1,0 +1,133 @@
+"""patient-view: a card of the options, one per warning on a current therapy, missing information, unknown codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from api.cds.cards.context import STATUS_TEXT, TOPIC_SYSTEM, CardContext
+from api.cds.cards.text import (
+    cap,
+    code,
+    fit,
+    md,
+    options_card,
+    primary_source,
+    reason_lines,
+    sources_section,
+    stopping_advice,
+    unique_links,
+    unrecognized_lines,
+)
+from api.cds.feedback import override_reasons
+from api.cds.models import Card, Coding, Source
+
+
+def patient_view_cards(evaluation: dict, ctx: CardContext, notes: Iterable[str] = ()) -> list[Card]:
+    """A summary of the options, one warning per evaluation warning, missing information, unrecognised codes."""
+    cards: list[Card] = []
+    if evaluation["options"]:
+        cards.append(options_card(evaluation, ctx, list(notes)))
+    cards += [warning_card(w, i, ctx) for i, w in enumerate(evaluation["warnings"])]
+    if evaluation["missing_information"]:
+        cards.append(missing_information_card(evaluation, ctx))
+    if evaluation["unrecognized"]:
+        cards.append(unrecognized_card(evaluation, ctx))
+    return cards
+
+
+def warning_card(warning: dict, index: int, ctx: CardContext) -> Card:
+    curie = warning["intervention"]
+    label = ctx.label(curie)
+    kind = warning["kind"]
+    reasons, stopping = warning.get("reasons", []), warning.get("statements", [])
+    if kind == "current-therapy-caution":
+        about = reasons[0]["label"] if reasons else "a caution applies"
+        summary = fit(f"The patient takes {label}: {about}", f"Caution: the patient takes {label}")
+        topic = "caution"
+    elif kind.startswith("current-therapy-"):
+        status = STATUS_TEXT.get(kind.removeprefix("current-therapy-"), kind.removeprefix("current-therapy-"))
+        advice = f"; if stopping it: {stopping_advice(stopping)}" if stopping else "; review it"
+        # the graph's statements on stopping it, all, or one at a time (shortest first) where all do not fit;
+        # the detail lists every one with its claim and source
+        each = [f"{cap(label)} is now {status}; if stopping it: {s['label']}" for s in stopping]
+        summary = fit(
+            f"The patient takes {label}, now {status} for this patient{advice}",
+            f"{cap(label)} is now {status}{advice}",
+            *sorted(each, key=len),
+            f"{cap(label)} is now {status} for this patient",
+        )
+        topic = kind.removeprefix("current-therapy-")
+    else:
+        summary = fit(warning["message"], f"Warning about {label}")
+        topic = "warning"
+    lines = [md(warning["message"])]
+    if reasons:
+        lines += ["", "**Why**", ""] + [line for r in reasons for line in reason_lines(r)]
+    if stopping:
+        lines += ["", "**If it is stopped**", ""] + [line for r in stopping for line in reason_lines(r)]
+    lines += sources_section(reasons + stopping)
+    return Card(
+        uuid=ctx.issued.card(f"warning/{kind}", reasons + stopping, curie),
+        summary=summary,
+        detail="\n".join(lines),
+        indicator="warning",
+        source=primary_source(reasons or stopping, ctx, topic, f"Current therapy: {topic}"),
+        overrideReasons=override_reasons()["warning"],
+        links=unique_links(ctx.intervention_link(curie)),
+    )
+
+
+def missing_information_card(evaluation: dict, ctx: CardContext) -> Card:
+    questions = evaluation["missing_information"]
+    if len(questions) == 1:
+        summary = fit(
+            f"Missing from the record, would change options: {questions[0]['question']}",
+            "Information missing from the record would change the options",
+        )
+    else:
+        summary = fit(
+            f"{len(questions)} answers missing from the record would change the options: {questions[0]['question']}",
+            f"{len(questions)} answers missing from the record would change the options",
+        )
+    lines = ["Answers to these questions would change the options for this patient:", ""]
+    affected: set[str] = set()
+    for q in questions:
+        changed = ", ".join(md(ctx.label(o)) for o in q.get("options", []))
+        affected.update(q.get("options", []))
+        line = f"- **{md(q['question'])}** (field {code(q.get('field', '?'), 50)}) — would change: {changed or 'none'}"
+        if q.get("candidates"):
+            line += "; candidates: " + ", ".join(f"{md(ctx.label(c))} (`{c}`)" for c in q["candidates"])
+        if q.get("populations"):
+            line += "; populations: " + ", ".join(f"{md(ctx.label(p))} (`{p}`)" for p in q["populations"])
+        lines.append(line)
+    reasons = [r for o in evaluation["options"] if o["intervention"] in affected for r in o["reasons"]]
+    lines += sources_section(reasons)
+    return Card(
+        uuid=ctx.issued.card("missing-information", reasons),
+        summary=summary,
+        detail="\n".join(lines),
+        indicator="info",
+        source=primary_source(reasons, ctx, "missing-information", "Information that would change the options"),
+    )
+
+
+def unrecognized_card(evaluation: dict, ctx: CardContext) -> Card:
+    n = len(evaluation["unrecognized"])
+    noun = "entry" if n == 1 else "entries"
+    these = "this coded entry" if n == 1 else "these coded entries"
+    lines = [
+        f"therapy-kg maps no term of its graph to {these} of the record, so {'it was' if n == 1 else 'they were'} "
+        "not used:",
+        "",
+    ]
+    lines += unrecognized_lines(evaluation["unrecognized"])
+    return Card(
+        uuid=ctx.issued.card("unrecognized"),
+        summary=fit(f"{n} coded {noun} in the record not recognised by therapy-kg (not used)"),
+        detail="\n".join(lines),
+        indicator="info",
+        source=Source(
+            label="therapy-kg: code mappings",
+            topic=Coding(system=TOPIC_SYSTEM, code="unrecognized", display="Codes not recognised"),
+        ),
+    )
