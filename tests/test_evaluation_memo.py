@@ -34,7 +34,7 @@ def test_the_memo_changes_no_document(service, evaluated, memo_size) -> None:
             expected = plain.evaluate(resolution, memberships, "fast")
             assert remembering.evaluate(resolution, memberships, "fast") == expected
             assert orjson.loads(remembering.evaluate_json(resolution, memberships, "fast")) == expected
-    assert len(remembering._option_memo) <= memo_size
+    assert len(remembering.memo) <= memo_size
 
 
 def test_changing_a_document_changes_no_other(service) -> None:
