@@ -38,7 +38,6 @@ listed in the report of `read_bundle`, as `{"field", "input", "reason"}` items l
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,6 +48,8 @@ from pydantic import ValidationError
 
 from kg.errors import PatientInputError
 from kg.patient.document import Concept, PatientInput
+from kg.patient.fhir_age import age_range, birth_precision
+from kg.patient.fhir_concepts import identify, read_concept
 from kg.patient.fhir_status import (
     Doubt,
     StatusReading,
@@ -56,7 +57,7 @@ from kg.patient.fhir_status import (
     medication_request_status,
     medication_statement_status,
 )
-from kg.patient.fhir_validate import error_path, short, validate_bundle
+from kg.patient.fhir_validate import short, validate_bundle
 
 REQUEST_ORDER_INTENTS = {"order", "original-order", "reflex-order", "filler-order", "instance-order"}
 PROCEDURE_STATUS = {"completed", "in-progress", "stopped", "on-hold"}
@@ -130,39 +131,6 @@ def with_bundle_report(unrecognized: list[dict], reading: BundleReading) -> list
         source = bundle_path(reading, item["field"])
         items.append(item if source is None else {**item, "source": source})
     return items + [dict(item) for item in reading.report]
-
-
-def age_range(birth_date: date | str, today: date) -> tuple[int, int]:
-    """Youngest and oldest age in completed years a FHIR birthDate allows on `today`.
-
-    >>> age_range(date(2000, 2, 29), date(2023, 2, 28)), age_range(date(2000, 2, 29), date(2023, 3, 1))
-    ((22, 22), (23, 23))
-    >>> age_range("1960", date(2025, 6, 1)), age_range("1960-06", date(2025, 6, 15))
-    ((64, 65), (64, 65))
-    """
-    earliest, latest = _birth_interval(birth_date)
-    if earliest > today:
-        raise PatientInputError("Patient.birthDate", "the birth date is after the evaluation date")
-    return _completed_years(min(latest, today), today), _completed_years(earliest, today)
-
-
-def _birth_interval(birth_date: date | str) -> tuple[date, date]:
-    if isinstance(birth_date, date):
-        return birth_date, birth_date
-    parts = [int(p) for p in birth_date.split("-")]  # fhir.resources leaves YYYY and YYYY-MM as text
-    if len(parts) == 1:
-        return date(parts[0], 1, 1), date(parts[0], 12, 31)
-    year, month = parts[:2]
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-
-
-def _precision(birth_date: date | str) -> str:
-    return "day" if isinstance(birth_date, date) else "year" if "-" not in birth_date else "year and month"
-
-
-def _completed_years(born: date, today: date) -> int:
-    """A 29 February birthday is completed on 1 March in common years."""
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -259,9 +227,9 @@ class _Reader:
             self.report.append(
                 {
                     "field": f"entry[{found[0]}].resource.birthDate",
-                    "input": _identify(patient),
-                    "reason": f"birthDate gives only the {_precision(patient.birthDate)}: the patient is {youngest} or "
-                    f"{oldest} years old; age taken as {youngest}, the years certainly completed",
+                    "input": identify(patient),
+                    "reason": f"birthDate gives only the {birth_precision(patient.birthDate)}: the patient is "
+                    f"{youngest} or {oldest} years old; age taken as {youngest}, the years certainly completed",
                 }
             )
         return patient.id, youngest
@@ -369,36 +337,11 @@ class _Reader:
         if codeable is None:
             self._skip(where, resource, missing or f"a {resource.get_resource_type()} without a code")
             return
-        codings, positions = [], []
-        for i, coding in enumerate(codeable.coding or []):
-            if coding.system and coding.code:
-                positions.append(i)
-                codings.append(
-                    {
-                        "system": coding.system,
-                        "code": coding.code,
-                        **({"display": coding.display} if coding.display else {}),
-                    }
-                )
-            else:
-                self.report.append(
-                    {
-                        "field": f"{code_where}.coding[{i}]",
-                        "input": _identify(resource),
-                        "reason": "a coding without both system and code cannot be looked up",
-                    }
-                )
-        if not codings:
+        concept, unreadable = read_concept(codeable, code_where)
+        self.report += [{"field": f, "input": identify(resource), "reason": r} for f, r in unreadable]
+        if concept is None:
             self._skip(where, resource, "its code has no coding with a system and a code (text alone is not read)")
             return
-        try:
-            concept = Concept.model_validate({"coding": codings, **({"text": codeable.text} if codeable.text else {})})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = list(first["loc"])
-            if len(loc) > 1 and loc[0] == "coding" and isinstance(loc[1], int):
-                loc[1] = positions[loc[1]]  # back to the index in the Bundle
-            raise PatientInputError(error_path((code_where, *loc)), first["msg"]) from None
         if doubt is not None and doubt.action == "doubt":
             assert doubt.doubt is not None
             self.doubtful.append(DoubtfulFact(target, concept, code_where, where, doubt.doubt, doubt.reason))
@@ -442,7 +385,7 @@ class _Reader:
                 )
 
     def _skip(self, where: str, resource: Any, reason: str) -> None:
-        self.report.append({"field": where, "input": _identify(resource), "reason": reason})
+        self.report.append({"field": where, "input": identify(resource), "reason": reason})
 
     def _patient_input(self, patient_id: str | None, age: int | None) -> PatientInput:
         if self.terms["conditions"]:
@@ -462,12 +405,6 @@ class _Reader:
             name = str(first["loc"][0])
             where = {"conditions": "Condition", "id": "Patient.id"}.get(name, "Bundle")
             raise PatientInputError(where, f"{name.replace('_', ' ')}: {first['msg']}") from None
-
-
-def _identify(resource: Any) -> dict:
-    if resource is None:
-        return {}
-    return {"resourceType": resource.get_resource_type(), **({"id": resource.id} if resource.id else {})}
 
 
 def _unversioned(reference: str) -> str:
