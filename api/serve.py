@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -30,7 +31,7 @@ def serve(
     overrides.update(
         listen_host=host, listen_port=port, public_url=overrides.get("public_url") or _default_public_url(host, port)
     )
-    resolved = Settings(**overrides)  # invalid settings fail here, before any worker starts
+    resolved = Settings.model_validate(overrides)  # invalid settings fail here, before any worker starts
     configure_logging()
     app = create_app(resolved)  # so do a bad public URL and CDS Hooks without authentication off loopback
     _warn_about_cds(resolved, host, workers, public_url_given=bool(settings.get("public_url")))
@@ -39,7 +40,7 @@ def serve(
             "--allow-unsandboxed: SPARQL workers will run even where their network filter cannot be "
             "installed; a query could then open connections from this host"
         )
-    common = {
+    common: dict[str, Any] = {  # uvicorn.run's keyword arguments
         "host": host,
         "port": port,
         "log_level": "info",
@@ -73,7 +74,7 @@ def configure_logging() -> None:
     logger.propagate = False
 
 
-def uvicorn_limits(settings: Settings) -> dict[str, object]:
+def uvicorn_limits(settings: Settings) -> dict[str, Any]:
     """uvicorn's own limits: forwarded headers believed only from the configured proxies (uvicorn trusts
     127.0.0.1 by default), a bound on connections, idle keep-alive connections closed after a few seconds."""
     return {

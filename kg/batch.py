@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import orjson
 
 from kg.errors import MalformedBodyError, PatientInputError, TherapyKGError
 from kg.explain import explain
+
+if TYPE_CHECKING:
+    from kg.service import TherapyKG
 
 #: Patients per engine call: one HermiT run per batch for the owl engine. The fast engine goes one
 #: by one: batches of 256 cost as many instructions per patient (callgrind) and hold more in memory.
@@ -25,7 +28,7 @@ OWL_BATCH = 100
 FAST_BATCH = 1
 
 
-def _service():
+def _service() -> TherapyKG:
     from kg.service import TherapyKG
     from kg.store.release import embedded_store
 
@@ -50,7 +53,7 @@ def _is_ndjson(path: Path) -> bool:
 
 
 def evaluate_file(
-    path: Path, engine: str = "fast", out: IO[str] = sys.stdout, progress: bool = True, service=None
+    path: Path, engine: str = "fast", out: IO[str] = sys.stdout, progress: bool = True, service: TherapyKG | None = None
 ) -> int:
     service = service or _service()
     if not _is_ndjson(path):
@@ -59,7 +62,7 @@ def evaluate_file(
     return evaluate_ndjson(path, engine, out, progress, service)
 
 
-def explain_file(path: Path, engine: str = "fast", out: IO[str] = sys.stdout, service=None) -> int:
+def explain_file(path: Path, engine: str = "fast", out: IO[str] = sys.stdout, service: TherapyKG | None = None) -> int:
     service = service or _service()
     out.write(explain(service.evaluate_document(_read_document(path), engine)))
     return 0
@@ -83,7 +86,7 @@ def _count_lines(path: Path) -> int | None:
         return sum(1 for line in f if line.strip())
 
 
-def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, service) -> int:
+def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, service: TherapyKG) -> int:
     """One output line per input line, in order; returns 1 when any line failed, else 0."""
     from tqdm import tqdm
 
@@ -112,7 +115,7 @@ def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, servi
     return 1 if failures else 0
 
 
-def _json_line_writer(out: IO[str]):
+def _json_line_writer(out: IO[str]) -> Callable[[bytes], object]:
     """Write one JSON document (bytes, UTF-8) as a line: to the binary buffer under a text stream
     when it has one (stdout, a file), not decoded and encoded again."""
     buffer = getattr(out, "buffer", None)
@@ -122,7 +125,7 @@ def _json_line_writer(out: IO[str]):
     return lambda encoded: buffer.write(encoded + b"\n")
 
 
-def _evaluate_chunk(chunk: list[tuple[int, str]], engine: str, service) -> list[tuple[bytes, bool]]:
+def _evaluate_chunk(chunk: list[tuple[int, str]], engine: str, service: TherapyKG) -> list[tuple[bytes, bool]]:
     """(JSON, failed) for each numbered line in order: its evaluation, or the error that stopped it."""
     parsed, results = [], {}
     for number, line in chunk:

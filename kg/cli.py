@@ -98,7 +98,8 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
-        return args.func(args)
+        status: int = args.func(args)
+        return status
     except TherapyKGError as exc:
         print(f"therapy-kg {args.command}: error [{exc.code}]: {exc}", file=sys.stderr)
         return exit_code(exc)

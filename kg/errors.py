@@ -60,6 +60,7 @@ class PatientInputError(InputError):
 
     code = "input.patient"
     title = "invalid patient input"
+    field: str  # always given: the JSON path of the value at fault
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", field=field)

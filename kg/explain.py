@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from kg.json_types import JsonObject
+
 _MARK = {"eligible": "+", "deferred": "~", "excluded": "x", "not-indicated": "-", "undetermined": "?"}
 
 
-def _cite(reason: dict) -> str:
+def _cite(reason: JsonObject) -> str:
     refs = ", ".join(str(s["reference"]) for s in reason.get("sources", []))
     return f"[{refs}]" if refs else ""
 
 
-def explain(evaluation: dict) -> str:
+def explain(evaluation: JsonObject) -> str:
     """Render one evaluation document; sources are listed once at the end, by seed reference number."""
     lines: list[str] = []
     sources: dict[int, str] = {}
 
-    def reason_line(reason: dict, prefix: str) -> None:
+    def reason_line(reason: JsonObject, prefix: str) -> None:
         if "claim" in reason:
             for s in reason.get("sources", []):
                 sources[s["reference"]] = s["label"]

@@ -11,6 +11,7 @@ import itertools
 import random
 from collections.abc import Iterator
 
+from kg.json_types import JsonObject
 from kg.knowledge import CONDITION, FINDING, INTERVENTION, Knowledge
 from kg.store.terms import TermResolver
 
@@ -24,7 +25,7 @@ def _age_bands(knowledge: Knowledge) -> list[int | None]:
     return [None, 0, 30, 130, *sorted(bounds)]
 
 
-def systematic_patients(knowledge: Knowledge, terms: TermResolver | None = None) -> Iterator[dict]:
+def systematic_patients(knowledge: Knowledge, terms: TermResolver | None = None) -> Iterator[JsonObject]:
     """Every condition set × therapy × finding × age band the statements branch on."""
     terms = terms or TermResolver()
     c = terms.compress
@@ -53,7 +54,7 @@ def systematic_patients(knowledge: Knowledge, terms: TermResolver | None = None)
 
 def random_patients(
     knowledge: Knowledge, count: int, seed: int = 20261124, terms: TermResolver | None = None
-) -> Iterator[dict]:
+) -> Iterator[JsonObject]:
     """`count` random patients (reproducible with `seed`)."""
     terms = terms or TermResolver()
     rng = random.Random(seed)

@@ -8,13 +8,12 @@ ontology changes what the engines answer without touching this code.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-import pyoxigraph as ox
-
 from kg.errors import SourceFileError
-from kg.store import Store
+from kg.store import Row, Store, rows, solutions
 from kg.store.queries import named_query
 from kg.store.terms import TKG
 
@@ -136,17 +135,8 @@ class Knowledge:
         return frozenset(c for c, anc in self.ancestors.items() if cls in anc)
 
 
-def _value(term) -> str | None:
-    return None if term is None else term.value
-
-
-def _rows(store: Store, name: str):
-    result = named_query(f"engine/{name}").run(store)
-    if not isinstance(result, ox.QuerySolutions):
-        raise TypeError(f"engine/{name} must be a SELECT query")
-    variables = [v.value for v in result.variables]
-    for solution in result:
-        yield {v: _value(solution[v]) for v in variables}
+def _rows(store: Store, name: str) -> Iterator[Row]:
+    return rows(solutions(named_query(f"engine/{name}").run(store)))
 
 
 def compile_knowledge(store: Store) -> Knowledge:
@@ -155,10 +145,10 @@ def compile_knowledge(store: Store) -> Knowledge:
     parents: dict[str, set[str]] = defaultdict(set)
     for row in _rows(store, "class-hierarchy"):
         parents[row["class"]]
-        if row["super"]:
-            parents[row["class"]].add(row["super"])
-        if row["label"]:
-            labels[row["class"]] = row["label"]
+        if (parent := row.get("super")) is not None:
+            parents[row["class"]].add(parent)
+        if label := row.get("label"):
+            labels[row["class"]] = label
     ancestors = _close(parents)
 
     links: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -166,19 +156,19 @@ def compile_knowledge(store: Store) -> Knowledge:
         links[row["statement"]][row["link"].removeprefix(TKG)].add(row["target"])
     sources: dict[str, list[SourceRef]] = defaultdict(list)
     for row in _rows(store, "statement-sources"):
-        sources[row["statement"]].append(SourceRef(row["source"], row["label"] or "", int(row["number"])))
-        labels[row["source"]] = row["label"] or row["source"]
+        sources[row["statement"]].append(SourceRef(row["source"], row.get("label") or "", int(row["number"])))
+        labels[row["source"]] = row.get("label") or row["source"]
     quotes: dict[str, list[QuoteRef]] = defaultdict(list)
     for row in _rows(store, "statement-quotes"):
-        quotes[row["statement"]].append(QuoteRef(row["quote"], row["text"], row["origin"] or "", row["source"]))
+        quotes[row["statement"]].append(QuoteRef(row["quote"], row["text"], row.get("origin") or "", row["source"]))
     doses: dict[str, list[DoseSpec]] = defaultdict(list)
     for row in _rows(store, "dose-specifications"):
         doses[row["statement"]].append(
             DoseSpec(
                 row["role"],
                 row["roleLabel"],
-                Decimal(row["lower"]) if row["lower"] is not None else None,
-                Decimal(row["upper"]) if row["upper"] is not None else None,
+                _decimal(row.get("lower")),
+                _decimal(row.get("upper")),
                 row["unitLabel"],
                 row["ucum"],
             )
@@ -192,13 +182,13 @@ def compile_knowledge(store: Store) -> Knowledge:
             Statement(
                 iri=iri,
                 kind=KINDS[row["kind"]],
-                label=row["label"] or iri,
+                label=row.get("label") or iri,
                 claim=row["claim"],
                 interventions=frozenset(link["aboutIntervention"]),
                 conditions=frozenset(link["aboutCondition"]),
-                population=row["population"],
-                line=int(row["line"]) if row["line"] else None,
-                prior_line=int(row["priorLine"]) if row["priorLine"] else None,
+                population=row.get("population"),
+                line=_integer(row.get("line")),
+                prior_line=_integer(row.get("priorLine")),
                 required_findings=frozenset(link["requiresFinding"]),
                 preferred=frozenset(link["preferredIntervention"]),
                 sources=tuple(sorted(sources[iri], key=lambda s: s.number)),
@@ -206,25 +196,35 @@ def compile_knowledge(store: Store) -> Knowledge:
                 doses=tuple(doses[iri]),
             )
         )
-        labels[iri] = row["label"] or iri
+        labels[iri] = row.get("label") or iri
     statements = _derive(statements, ancestors)
 
     populations: dict[str, Population] = {}
     for row in _rows(store, "population-bounds"):
-        current = populations.get(row["population"], Population(row["population"], None, None))
-        populations[row["population"]] = Population(
-            row["population"],
-            int(row["minInclusive"]) if row["minInclusive"] is not None else current.min_inclusive,
-            int(row["maxExclusive"]) if row["maxExclusive"] is not None else current.max_exclusive,
+        population = row["population"]
+        current = populations.get(population, Population(population, None, None))
+        low, high = _integer(row.get("minInclusive")), _integer(row.get("maxExclusive"))
+        populations[population] = Population(
+            population,
+            low if low is not None else current.min_inclusive,
+            high if high is not None else current.max_exclusive,
         )
     codes: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for row in _rows(store, "code-mappings"):
         codes[row["code"]].append((row["term"], row["predicate"]))
     version_rows = list(_rows(store, "knowledge-version"))
     version = version_rows[0]["version"] if version_rows else ""
-    ontology_iri = version_rows[0]["ontology"] if version_rows else ""
+    ontology_iri = (version_rows[0].get("ontology") or "") if version_rows else ""
     questions = {row["class"]: row["template"] for row in _rows(store, "missing-information-questions")}
     return Knowledge(tuple(statements), labels, ancestors, populations, dict(codes), version, ontology_iri, questions)
+
+
+def _integer(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
 
 
 def _close(parents: dict[str, set[str]]) -> dict[str, frozenset[str]]:

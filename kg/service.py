@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from kg.errors import PatientInputError
+from kg.json_types import JsonObject
 from kg.knowledge import Knowledge, compile_knowledge
 from kg.ontology.hermit import HermitBounds
 from kg.ontology.mappings import read_code_systems
@@ -51,10 +53,10 @@ class TherapyKG:
             raise PatientInputError("engine", f"unknown engine {name!r}; use one of: {', '.join(ENGINE_NAMES)}")
         return self.fast if name == "fast" else self.owl
 
-    def evaluate(self, patient: PatientInput | BundleReading, engine: str = "fast") -> dict:
+    def evaluate(self, patient: PatientInput | BundleReading, engine: str = "fast") -> JsonObject:
         return self.evaluate_many([patient], engine)[0]
 
-    def evaluate_many(self, patients: list[PatientInput | BundleReading], engine: str = "fast") -> list[dict]:
+    def evaluate_many(self, patients: list[PatientInput | BundleReading], engine: str = "fast") -> list[JsonObject]:
         """Evaluate several patients; the owl engine classifies them in one reasoner run.
 
         A patient read from a FHIR Bundle keeps its report: what the Bundle held that was not read
@@ -66,7 +68,7 @@ class TherapyKG:
         """`evaluate_many`, each document as JSON bytes (what the API and NDJSON batches write)."""
         return self._evaluate(patients, engine, as_json=True)
 
-    def evaluate_document(self, data: object, engine: str = "fast") -> dict:
+    def evaluate_document(self, data: object, engine: str = "fast") -> JsonObject:
         """A decoded JSON document: the patient JSON of SPEC §4 or a FHIR R4 Bundle."""
         return self.evaluate(self.read_document(data), engine)
 
@@ -74,7 +76,7 @@ class TherapyKG:
         """`evaluate_document` as JSON bytes, written straight from the evaluator's parts."""
         return self.evaluate_many_json([self.read_document(data)], engine)[0]
 
-    def _evaluate(self, patients: list[PatientInput | BundleReading], engine: str, as_json: bool) -> list:
+    def _evaluate(self, patients: list[PatientInput | BundleReading], engine: str, as_json: bool) -> list[Any]:
         """Each patient's facts, and its facts with its doubtful ones, in one engine call
         (the owl engine classifies them in one reasoner run); doubtful facts settled by `kg.patient.doubtful`."""
         chosen = self.engine(engine)
@@ -82,7 +84,7 @@ class TherapyKG:
         memberships = iter(
             chosen.memberships([f for r, variants in prepared for f in (r.facts, *(facts for _, facts in variants))])
         )
-        documents: list = []
+        documents: list[Any] = []
         for resolution, variants in prepared:
             m = next(memberships)
             if not variants:

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 
 import jwt
+from jwt.types import Options
 from starlette.concurrency import run_in_threadpool
 
 from api.cds.jwks import Issuer, SigningKey, is_loopback, load_issuers
@@ -136,7 +137,7 @@ class TokenVerifier:
             raise CdsAuthError(f"the token's alg is not an accepted asymmetric algorithm ({', '.join(ALGORITHMS)})")
         iss = unverified.get("iss")
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
-        if issuer is None:
+        if issuer is None or not isinstance(iss, str):
             raise CdsAuthError("the token's issuer (iss) is not a trusted CDS client")
         jku = header.get("jku")
         source = issuer.source(jku) if jku is None or isinstance(jku, str) else None
@@ -153,7 +154,7 @@ class TokenVerifier:
         candidates = [k for k in keys if k.fits(alg)][:MAX_KEYS_TRIED]
         if not candidates:
             raise CdsAuthError("no key of the issuer matches the token's kid and alg")
-        options = {"require": list(REQUIRED_CLAIMS), "verify_iat": True}
+        options: Options = {"require": list(REQUIRED_CLAIMS), "verify_iat": True}
         for key in candidates:
             try:
                 return jwt.decode(

@@ -28,10 +28,13 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
-from api.cds.models import FeedbackEntry, OverrideReason
+from api.cds.models import Coding, FeedbackEntry, OverrideReason
 from kg.resources import ontology_dir
 from kg.store.terms import TKG
+
+A = TypeVar("A")  # an attribution: of a card or of a suggestion
 
 OVERRIDE_SYSTEM = TKG + "cds/override-reason"
 OVERRIDE_REASONS_FILE = "cds-override-reasons.tsv"
@@ -101,6 +104,15 @@ class Issued:
         return suggestion_uuid
 
 
+def _keep(registry: OrderedDict[str, A], items: dict[str, A], size: int) -> None:
+    """Add `items` to `registry` as the newest, and forget the oldest beyond `size`."""
+    for key, attribution in items.items():
+        registry[key] = attribution
+        registry.move_to_end(key)
+    while len(registry) > size:
+        registry.popitem(last=False)
+
+
 class FeedbackLedger:
     """Counts of feedback per service, card kind, intervention, statement and outcome; thread-safe, bounded."""
 
@@ -116,12 +128,8 @@ class FeedbackLedger:
 
     def remember(self, issued: Issued) -> None:
         with self._lock:
-            for registry, items in ((self._cards, issued.cards), (self._suggestions, issued.suggestions)):
-                for key, attribution in items.items():
-                    registry[key] = attribution
-                    registry.move_to_end(key)
-                while len(registry) > self._registry_size:
-                    registry.popitem(last=False)
+            _keep(self._cards, issued.cards, self._registry_size)
+            _keep(self._suggestions, issued.suggestions, self._registry_size)
 
     def record(self, service: str, entries: list[FeedbackEntry]) -> int:
         """Count the entries; returns how many could be attributed to a card this process issued."""
@@ -137,8 +145,7 @@ class FeedbackLedger:
                     self._outcomes[(service, card.kind, card.intervention, statement, entry.outcome)] += 1
                 reason = entry.overrideReason.reason if entry.overrideReason else None
                 if entry.outcome == "overridden":
-                    known = reason is not None and reason.system == OVERRIDE_SYSTEM and reason.code in _codes()
-                    code = reason.code if known else ("other" if reason is not None else "none")
+                    code = _override_code(reason)
                     self._reasons[(service, card.kind, card.intervention, code)] += 1
                 for accepted in entry.acceptedSuggestions or []:
                     suggestion = self._suggestions.get(str(accepted.id))
@@ -176,6 +183,13 @@ class FeedbackLedger:
 
 def _sort_key(item: tuple[tuple, int]) -> tuple:
     return tuple("" if part is None else part for part in item[0])
+
+
+def _override_code(reason: Coding | None) -> str:
+    """The override reason as counted: one of this service's codes, `other` (the client's own) or `none`."""
+    if reason is None:
+        return "none"
+    return reason.code if reason.system == OVERRIDE_SYSTEM and reason.code in _codes() else "other"
 
 
 @lru_cache(maxsize=1)

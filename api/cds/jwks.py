@@ -27,11 +27,17 @@ from urllib.parse import urlsplit
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from kg.errors import ConfigError, KeysUnavailableError
 
 FETCH_TIMEOUT_S = 5.0
 MAX_JWKS_BYTES = 64 * 1024
+#: The public keys a JWK Set may give for signatures (RSA, EC, OKP).
+PublicKey = RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey | Ed448PublicKey
 CACHE_TTL_S = 600.0
 REFETCH_INTERVAL_S = 30.0
 
@@ -59,7 +65,7 @@ _CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 class SigningKey:
     """A public key of a JWK Set with what decides which algorithms it may verify."""
 
-    key: object
+    key: PublicKey
     kty: str
     crv: str | None
     alg: str | None

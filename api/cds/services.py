@@ -29,7 +29,7 @@ _USAGE = (
 @dataclass(frozen=True)
 class HookCall:
     request: CDSRequest
-    context: BaseModel
+    context: PatientViewContext  # an OrderSelectContext for order-select
     service: TherapyKG
     cards: CardContext
 
@@ -37,7 +37,7 @@ class HookCall:
 @dataclass(frozen=True)
 class CdsService:
     definition: Service
-    context_model: type[BaseModel]
+    context_model: type[PatientViewContext]
     handler: Callable[[HookCall], list[Card]]
 
 

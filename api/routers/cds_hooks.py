@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
@@ -114,7 +114,7 @@ _REQUEST_BODY = {
         "content": {"application/json": {"schema": _inline(CDSRequest.model_json_schema())}},
     }
 }
-_UNAUTHORIZED = {
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {
         "model": Problem,
         "description": "No valid CDS client JWT (Authorization: Bearer): missing, "
@@ -128,7 +128,7 @@ _UNAUTHORIZED = {
         "cannot be fetched, or too many recent tokens to check for replay); see Retry-After",
     },
 }
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     **_UNAUTHORIZED,
     400: {
         "model": Problem,
@@ -147,7 +147,7 @@ _ERRORS = {
         "deeper than the configured limit (default 64); the message names the member or the limit",
     },
 }
-_SERVICE_ERRORS = {
+_SERVICE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
     413: {"model": Problem, "description": "The body is larger than the configured limit (default 1 MiB)"},
     415: {"model": Problem, "description": "The Content-Type is not application/json"},
@@ -218,7 +218,7 @@ _FEEDBACK_BODY = {
         "content": {"application/json": {"schema": _inline(FeedbackRequest.model_json_schema())}},
     }
 }
-_FEEDBACK_ERRORS = {
+_FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {
     **_UNAUTHORIZED,
     400: {"model": Problem, "description": "Not JSON"},
     404: {"model": Problem, "description": "No CDS service with this id"},

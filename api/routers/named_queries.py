@@ -29,6 +29,10 @@ router = APIRouter(prefix="/queries", tags=["named queries"])
 TRUNCATED_HEADER = "X-Truncated"
 
 
+Form = Literal["SELECT", "ASK", "CONSTRUCT", "DESCRIBE", "UNKNOWN"]
+FORMS: dict[str, Form] = {"SELECT": "SELECT", "ASK": "ASK", "CONSTRUCT": "CONSTRUCT", "DESCRIBE": "DESCRIBE"}
+
+
 class ParameterOut(BaseModel):
     name: str = Field(description="The query-string name of the parameter")
     type: str = Field(description="`iri` (a CURIE or IRI), `string`, `integer`, `decimal` or `boolean`")
@@ -39,7 +43,7 @@ class NamedQueryOut(BaseModel):
     name: str = Field(description="Path under queries/ without `.rq`, e.g. `qc/missing-label-violation`")
     summary: str
     method: str
-    form: Literal["SELECT", "ASK", "CONSTRUCT", "DESCRIBE", "UNKNOWN"]
+    form: Form
     parameters: list[ParameterOut]
     query: str = Field(description="The query text, header included")
 
@@ -47,11 +51,11 @@ class NamedQueryOut(BaseModel):
 _FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
 
 
-def _form(query: NamedQuery) -> str:
+def _form(query: NamedQuery) -> Form:
     """The query form: the first form keyword outside comments and IRIs."""
     body = " ".join(line for line in query.text.splitlines() if not line.lstrip().startswith("#"))
     match = _FORM.search(re.sub(r"<[^>\s]*>", " ", body))
-    return match.group(1).upper() if match else "UNKNOWN"
+    return FORMS.get(match.group(1).upper(), "UNKNOWN") if match else "UNKNOWN"
 
 
 def _type(parameter: QueryParameter) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from pyparsing import ParseBaseException
+from pyparsing import ParseBaseException, ParseResults
 from rdflib.plugins.sparql.algebra import translatePrologue
 from rdflib.plugins.sparql.parser import expandUnicodeEscapes_re, parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -202,11 +202,11 @@ def _walk(node: object) -> Iterator[CompValue]:
             stack.extend(current.values())
         elif isinstance(current, dict):
             stack.extend(current.values())
-        elif isinstance(current, (list, tuple)) or hasattr(current, "as_list"):
+        elif isinstance(current, (list, tuple, ParseResults)):
             stack.extend(current)
 
 
-def _dataset_graphs(prologue: CompValue | list, query: CompValue) -> Iterator[tuple[str, str]]:
+def _dataset_graphs(prologue: ParseResults, query: CompValue) -> Iterator[tuple[str, str]]:
     """(`FROM` or `FROM NAMED`, absolute IRI) for each dataset clause of the query."""
     clauses = dict.get(query, "datasetClause") or []  # CompValue.get returns the key when absent
     if not clauses:
@@ -221,7 +221,7 @@ def _dataset_graphs(prologue: CompValue | list, query: CompValue) -> Iterator[tu
             raise SparqlRequestError(f"{keyword} names an unresolvable graph: {exc}") from None
 
 
-def _check_names(canonical: str, parsed: CompValue | list, functions: frozenset[str]) -> None:
+def _check_names(canonical: str, parsed: ParseResults, functions: frozenset[str]) -> None:
     """Step 4: declared prefixes only, built-in or allowed functions only, no store built-in schemes."""
     for match in _TOKEN.finditer(canonical):
         if match.lastgroup == "iri" and match.group()[1:].lower().startswith(STORE_BUILT_IN_SCHEMES):

@@ -8,7 +8,9 @@ format; the row cap is applied while it writes, so an unbounded result is never 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import IO, cast
 
 import pyoxigraph as ox
 
@@ -30,6 +32,20 @@ class ResultFormat:
     @property
     def is_rdf(self) -> bool:
         return isinstance(self.writer, ox.RdfFormat)
+
+    @property
+    def rdf(self) -> ox.RdfFormat:
+        """The writer of an RDF format (CONSTRUCT, DESCRIBE); a ValueError for a results format."""
+        if not isinstance(self.writer, ox.RdfFormat):
+            raise ValueError(f"{self.media_type} is not an RDF format")
+        return self.writer
+
+    @property
+    def results(self) -> ox.QueryResultsFormat:
+        """The writer of a results format (SELECT, ASK); a ValueError for an RDF format."""
+        if not isinstance(self.writer, ox.QueryResultsFormat):
+            raise ValueError(f"{self.media_type} is not a SPARQL results format")
+        return self.writer
 
     @property
     def content_type(self) -> str:
@@ -157,22 +173,25 @@ def _cap_solutions(solutions: ox.QuerySolutions, max_rows: int) -> tuple[ox.Quer
     """
     sink = _CappedLines(max_rows + 1)  # the header line plus max_rows solutions
     try:
-        solutions.serialize(sink, format=ox.QueryResultsFormat.TSV)
+        solutions.serialize(cast("IO[bytes]", sink), format=ox.QueryResultsFormat.TSV)  # only `write` is called
     except _Enough:
         pass
     complete = b"".join(sink.chunks).split(b"\n")[:-1]  # the header, then one line per solution
     truncated = len(complete) > max_rows + 1
     kept = b"".join(line + b"\n" for line in complete[: max_rows + 1])
-    return ox.parse_query_results(kept, format=ox.QueryResultsFormat.TSV), truncated
+    reread = ox.parse_query_results(kept, format=ox.QueryResultsFormat.TSV)
+    if not isinstance(reread, ox.QuerySolutions):  # TSV holds solutions only
+        raise TypeError("TSV results read back as a boolean")
+    return reread, truncated
 
 
 def serialize(result: object, fmt: ResultFormat, max_rows: int) -> tuple[bytes, bool]:
     """Write a query result in `fmt`: (body, truncated). Never more than `max_rows` rows or triples."""
     if isinstance(result, ox.QueryBoolean):
-        return result.serialize(format=fmt.writer), False
+        return result.serialize(format=fmt.results) or b"", False
     if isinstance(result, ox.QuerySolutions):
         capped, truncated = _cap_solutions(result, max_rows)
-        return capped.serialize(format=fmt.writer), truncated
-    triples = list(itertools.islice(result, max_rows + 1))  # QueryTriples or a list of triples
+        return capped.serialize(format=fmt.results) or b"", truncated
+    triples = list(itertools.islice(cast("Iterable[ox.Triple]", result), max_rows + 1))  # QueryTriples or a list
     truncated = len(triples) > max_rows
-    return ox.serialize(triples[:max_rows], format=fmt.writer), truncated
+    return ox.serialize(triples[:max_rows], format=fmt.rdf) or b"", truncated

@@ -27,7 +27,9 @@ class RemoteEndpoint:
 
     async def query(self, text: str, job: QueryJob, timeout: float) -> tuple[bytes, str]:
         """The endpoint's answer (body, content type) to a query the guard has checked."""
-        params = [("default-graph-uri", g) for g in job.default_graphs]
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("default-graph-uri", g) for g in job.default_graphs
+        ]
         params += [("named-graph-uri", g) for g in job.named_graphs]
         headers = {"Content-Type": "application/sparql-query", "Accept": REMOTE_ACCEPT}
         try:

@@ -152,7 +152,7 @@ def _service_description(request: Request, runner: SparqlRunner, accept: str | N
     fmt = choose(RDF_OFFERS, accept)
     endpoint = _public_base(request) + "/sparql"  # never the Host header (issue 15)
     triples = describe(endpoint, runner.graphs, runner.triple_count)
-    body = ox.serialize(triples, format=fmt.writer, prefixes=PREFIXES)
+    body = ox.serialize(triples, format=fmt.rdf, prefixes=PREFIXES)
     return Response(body, media_type=fmt.content_type, headers={"Vary": "Accept"})
 
 

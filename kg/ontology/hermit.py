@@ -72,7 +72,8 @@ class Inferences:
 
 def java_executable() -> str:
     """The Java binary owlready2 would use, or a clear error when there is none."""
-    java = owlready2.JAVA_EXE if os.path.isabs(owlready2.JAVA_EXE) else shutil.which(owlready2.JAVA_EXE)
+    configured: str = owlready2.JAVA_EXE
+    java = configured if os.path.isabs(configured) else shutil.which(configured)
     if not java or not os.path.exists(java):
         raise ReasonerUnavailableError(
             "Java was not found (needed by the HermiT reasoner): install a Java runtime "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import rdflib
@@ -20,7 +21,7 @@ def read_shapes(ontology_dir: Path) -> rdflib.Graph:
     return shapes
 
 
-def validate(graph: rdflib.Graph, shapes: rdflib.Graph, locate=lambda iri: None) -> None:
+def validate(graph: rdflib.Graph, shapes: rdflib.Graph, locate: Callable[[str], str | None] = lambda iri: None) -> None:
     """Raise ShapeViolationError listing focus node (with file:line), shape path and message."""
     from pyshacl import validate as shacl_validate
 

@@ -10,13 +10,17 @@ back in `unrecognized`, never dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from kg.errors import PatientInputError
+from kg.json_types import JsonObject
 from kg.knowledge import CONDITION, FINDING, INTERVENTION, Knowledge
 from kg.store.terms import TKG, TermResolver
+
+if TYPE_CHECKING:
+    from kg.ontology.mappings import CodeSystem
 
 MAX_TERMS = 100
 
@@ -94,15 +98,15 @@ class PatientFacts:
     current: frozenset[str]
     findings: frozenset[str]
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return (self.age, self.conditions, self.tried, self.current, self.findings)
 
 
 @dataclass
 class Resolution:
     facts: PatientFacts
-    resolved: list[dict] = field(default_factory=list)
-    unrecognized: list[dict] = field(default_factory=list)
+    resolved: list[JsonObject] = field(default_factory=list)
+    unrecognized: list[JsonObject] = field(default_factory=list)
 
 
 _CATEGORIES = {
@@ -116,15 +120,15 @@ _CATEGORIES = {
 class PatientResolver:
     """Resolves patient terms against the compiled knowledge and the code systems."""
 
-    def __init__(self, knowledge: Knowledge, code_systems: list, terms: TermResolver | None = None) -> None:
+    def __init__(self, knowledge: Knowledge, code_systems: list[CodeSystem], terms: TermResolver | None = None) -> None:
         self.knowledge = knowledge
         self.terms = terms or TermResolver()
         self.systems = {cs.fhir_system: cs for cs in code_systems}
         self.systems_by_prefix = {cs.uri_prefix: cs for cs in code_systems}
 
     def resolve(self, patient: PatientInput) -> Resolution:
-        resolved: list[dict] = []
-        unrecognized: list[dict] = []
+        resolved: list[JsonObject] = []
+        unrecognized: list[JsonObject] = []
         classes: dict[str, set[str]] = {}
         for field_name, (root, _) in _CATEGORIES.items():
             found: set[str] = set()
@@ -161,7 +165,7 @@ class PatientResolver:
             tried=frozenset(self._most_specific(set(facts.tried | current))),
         )
 
-    def _resolve_concept(self, concept: Concept, where: str, root: str) -> dict:
+    def _resolve_concept(self, concept: Concept, where: str, root: str) -> JsonObject:
         """The most specific class any coding maps to; the codings are meant to name one concept,
         so a coding that maps to a broader class (M62.838 muscle spasm beside the graph's own
         rheumatic muscle spasm) does not widen it. Codings naming unrelated classes: the first wins,
@@ -199,7 +203,7 @@ class PatientResolver:
             return classes
         return {c for c in classes if not any(o != c and self.knowledge.is_a(o, c) for o in classes)}
 
-    def resolve_term(self, term: TermInput, where: str, root: str) -> dict:
+    def resolve_term(self, term: TermInput, where: str, root: str) -> JsonObject:
         """One term under `root` (a condition, intervention or finding class).
 
         The outcome has `iri`, `term`, `label` and `via` when it resolved, else `field`, `input` and
@@ -221,7 +225,7 @@ class PatientResolver:
                 return self._resolve_code(system.fhir_system, iri.removeprefix(uri_prefix), where, root, given=term)
         return {"field": where, "input": term, "reason": "an IRI outside the graph and its code systems"}
 
-    def _resolve_code(self, system: str, code: str, where: str, root: str, given: object | None = None) -> dict:
+    def _resolve_code(self, system: str, code: str, where: str, root: str, given: object | None = None) -> JsonObject:
         given = given if given is not None else {"system": system, "code": code}
         if system == GRAPH_SYSTEM:
             return self._resolve_graph_code(code, where, root, given)
@@ -243,7 +247,7 @@ class PatientResolver:
         noun = _CATEGORIES_BY_ROOT[root].split(" ", 1)[1]
         return {"field": where, "input": given, "reason": f"{system} code {code!r} maps to no {noun} of the graph"}
 
-    def _resolve_graph_code(self, code: str, where: str, root: str, given: object) -> dict:
+    def _resolve_graph_code(self, code: str, where: str, root: str, given: object) -> JsonObject:
         """A coding in the graph's own namespace names a term by its local name (a FHIR client has
         no standard code for, e.g., rheumatic muscle spasm). Being a code, an unknown one is
         reported, not refused."""
@@ -256,7 +260,7 @@ class PatientResolver:
         outcome["code"] = {"system": GRAPH_SYSTEM, "code": code}
         return outcome
 
-    def _found(self, given: object, iri: str, where: str, via: str) -> dict:
+    def _found(self, given: object, iri: str, where: str, via: str) -> JsonObject:
         return {
             "field": where,
             "input": given,

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kg.errors import SourceFileError
+from kg.json_types import JsonObject
 from kg.knowledge import CONDITION, INTERVENTION, Knowledge
 from kg.store import Store, solutions
 from kg.store.queries import named_query
@@ -68,12 +69,12 @@ class QuestionTemplates:
         raise SourceFileError(iri, "no question template applies to this class")
 
 
-def settle(base: dict, variants: list[tuple[tuple[Doubtful, ...], dict]]) -> dict:
+def settle(base: JsonObject, variants: list[tuple[tuple[Doubtful, ...], JsonObject]]) -> JsonObject:
     """The evaluation `base` (without the doubtful facts), with every option that `variants`
     (the evaluations with some of them) answer differently made `undetermined`; see the module notes.
     `base` is changed and returned; it must be a document of the caller's own."""
     by_intervention = {o["intervention"]: o for o in base["options"]}
-    changed: dict[str, list[tuple[tuple[Doubtful, ...], dict | None]]] = {}
+    changed: dict[str, list[tuple[tuple[Doubtful, ...], JsonObject | None]]] = {}
     for group, document in variants:
         theirs = {o["intervention"]: o for o in document["options"]}
         for intervention in by_intervention.keys() | theirs.keys():
@@ -82,7 +83,7 @@ def settle(base: dict, variants: list[tuple[tuple[Doubtful, ...], dict]]) -> dic
                 changed.setdefault(intervention, []).append((group, other))
     asked: dict[str, set[str]] = {}
     for intervention, differences in changed.items():
-        single: list[tuple[tuple[Doubtful, ...], dict | None]] = [(g, o) for g, o in differences if len(g) == 1]
+        single: list[tuple[tuple[Doubtful, ...], JsonObject | None]] = [(g, o) for g, o in differences if len(g) == 1]
         attributed = single or differences  # an interaction of several facts: each of them
         option = by_intervention.get(intervention) or _first_option(attributed)
         by_intervention[intervention] = _undetermined(option, attributed, intervention in by_intervention)
@@ -112,7 +113,9 @@ def settle(base: dict, variants: list[tuple[tuple[Doubtful, ...], dict]]) -> dic
     return base
 
 
-def _possible_warnings(base: dict, variants: list[tuple[tuple[Doubtful, ...], dict]]) -> dict[str, set[str]]:
+def _possible_warnings(
+    base: JsonObject, variants: list[tuple[tuple[Doubtful, ...], JsonObject]]
+) -> dict[str, set[str]]:
     """Add the warnings a doubtful fact would raise (a doubtful current therapy that is excluded)
     to `base`, each naming the facts it depends on; the warning kinds per fact."""
     known = {(w["kind"], w["intervention"]) for w in base["warnings"]}
@@ -132,13 +135,15 @@ def _possible_warnings(base: dict, variants: list[tuple[tuple[Doubtful, ...], di
     return warned
 
 
-def _first_option(differences: list[tuple[tuple[Doubtful, ...], dict | None]]) -> dict:
+def _first_option(differences: list[tuple[tuple[Doubtful, ...], JsonObject | None]]) -> JsonObject:
     return next(o for _, o in differences if o is not None)
 
 
-def _undetermined(option: dict, differences: list[tuple[tuple[Doubtful, ...], dict | None]], in_base: bool) -> dict:
-    depends: list[dict] = []
-    reasons: list[dict] = []
+def _undetermined(
+    option: JsonObject, differences: list[tuple[tuple[Doubtful, ...], JsonObject | None]], in_base: bool
+) -> JsonObject:
+    depends: list[JsonObject] = []
+    reasons: list[JsonObject] = []
     seen: set[str] = set()
     for group, other in differences:
         for fact in group:

@@ -47,6 +47,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from kg.errors import PatientInputError
+from kg.json_types import JsonObject
 from kg.patient.document import Concept, PatientInput
 from kg.patient.fhir_age import age_range, birth_precision
 from kg.patient.fhir_concepts import identify, read_concept
@@ -85,7 +86,7 @@ class BundleReading:
     """The patient read from a Bundle, what was left out, and where each term came from."""
 
     patient: PatientInput
-    report: list[dict] = field(default_factory=list)
+    report: list[JsonObject] = field(default_factory=list)
     # PatientInput list field → the Bundle path of each of its terms, index for index
     sources: dict[str, list[str]] = field(default_factory=dict)
     doubtful: tuple[DoubtfulFact, ...] = ()
@@ -96,7 +97,7 @@ def bundle_to_patient(bundle: object, today: date | None = None) -> PatientInput
     return read_bundle(bundle, today).patient
 
 
-def bundle_to_patient_with_report(bundle: object, today: date | None = None) -> tuple[PatientInput, list[dict]]:
+def bundle_to_patient_with_report(bundle: object, today: date | None = None) -> tuple[PatientInput, list[JsonObject]]:
     """The patient, and the Bundle contents left out of it (`{"field", "input", "reason"}` items)."""
     reading = read_bundle(bundle, today)
     return reading.patient, reading.report
@@ -122,7 +123,7 @@ def bundle_path(reading: BundleReading, field: str) -> str | None:
     return paths[int(index)] if index.isdigit() and int(index) < len(paths) else None
 
 
-def with_bundle_report(unrecognized: list[dict], reading: BundleReading) -> list[dict]:
+def with_bundle_report(unrecognized: list[JsonObject], reading: BundleReading) -> list[JsonObject]:
     """The `unrecognized` items of a patient read from a Bundle, each saying where in the Bundle it
     was read (`source`), followed by what the reading left out (skipped resources, uncoded
     codings, an imprecise birth date), so nothing the Bundle held goes unmentioned."""
@@ -144,7 +145,7 @@ class _Reader:
         self.today = today
         self.terms: dict[str, list[Concept]] = {name: [] for name in _LIST_FIELDS}
         self.sources: dict[str, list[str]] = {name: [] for name in _LIST_FIELDS}
-        self.report: list[dict] = []
+        self.report: list[JsonObject] = []
         self.doubtful: list[DoubtfulFact] = []
         self.read_contained: set[str] = set()  # paths of contained resources read as part of their container
         self.referenced: set[int] = set()  # entries holding a Medication some statement refers to

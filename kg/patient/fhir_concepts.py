@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kg.errors import PatientInputError
+from kg.json_types import JsonObject
 from kg.patient.document import Concept
 from kg.patient.fhir_validate import error_path
 
@@ -48,7 +49,7 @@ def read_concept(codeable: Any, code_where: str) -> tuple[Concept | None, list[t
     return concept, unreadable
 
 
-def identify(resource: Any) -> dict:
+def identify(resource: Any) -> JsonObject:
     """A resource named by its type and id, for a report item (no clinical value)."""
     if resource is None:
         return {}

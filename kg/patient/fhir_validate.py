@@ -13,6 +13,7 @@ from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from kg.errors import PatientInputError
+from kg.json_types import JsonObject
 
 
 def validate_bundle(bundle: object) -> Bundle:
@@ -31,7 +32,7 @@ def validate_bundle(bundle: object) -> Bundle:
         raise PatientInputError("Bundle", "not a valid FHIR R4 Bundle") from None
 
 
-def _check_resource_types(document: dict) -> None:
+def _check_resource_types(document: JsonObject) -> None:
     """fhir_core reads a resource without a resourceType as a bare `Resource` and fails with a
     KeyError on an unknown one: name the element first."""
     entries = document.get("entry")
@@ -74,7 +75,7 @@ def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
-def error_path(loc: tuple) -> str:
+def error_path(loc: tuple[str | int, ...]) -> str:
     """A pydantic error location as a FHIR element path: `entry[2].resource.code`."""
     parts = list(loc)
     if parts and parts[-1] == "root":  # fhir_core's name for "the value itself"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kg.json_types import JsonObject
 from kg.knowledge import CONDITION, FINDING, LINE_OF_THERAPY, PATIENT, Knowledge, Statement
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
@@ -25,16 +26,16 @@ def missing_information(
     statements_about: Callable[[str], tuple[Statement, ...]],
     facts: PatientFacts,
     m: Memberships,
-    options: dict[str, dict],
-) -> list[dict]:
+    options: dict[str, JsonObject],
+) -> list[JsonObject]:
     """The questions whose answers would change an option, each with the options it would change."""
-    questions: dict[tuple, dict] = {}
+    questions: dict[tuple[object, ...], JsonObject] = {}
     for intervention, option in options.items():
         for s in statements_about(intervention):
             if s.iri not in m.possibly:
                 continue
             if s.population and facts.age is None and option["status"] in ("eligible", "deferred"):
-                key: tuple = ("age",)
+                key: tuple[object, ...] = ("age",)
                 q = questions.setdefault(
                     key,
                     {"question": k.question(PATIENT), "field": "age", "populations": set(), "options": set()},
@@ -77,8 +78,8 @@ def missing_information(
 
 
 def current_therapy_warnings(
-    k: Knowledge, writer: ReasonWriter, facts: PatientFacts, m: Memberships, options: dict[str, dict]
-) -> list[dict]:
+    k: Knowledge, writer: ReasonWriter, facts: PatientFacts, m: Memberships, options: dict[str, JsonObject]
+) -> list[JsonObject]:
     """Current therapies that are now excluded or not indicated (with the statements on stopping
     them), and cautions that apply to a current therapy because of the patient's conditions."""
     compress = writer.terms.compress

@@ -18,6 +18,7 @@ from collections import defaultdict
 
 import orjson
 
+from kg.json_types import JsonObject
 from kg.knowledge import STATUS_KINDS, Knowledge, Statement
 from kg.patient.document import PatientFacts, Resolution
 from kg.reasoning import Memberships
@@ -41,15 +42,16 @@ class Evaluator:
         self._relevant: dict[str, tuple[Statement, ...]] = {}
         self._scopes: dict[str, OptionScope] = {}
 
-    def evaluate(self, resolution: Resolution, m: Memberships, engine: str) -> dict:
+    def evaluate(self, resolution: Resolution, m: Memberships, engine: str) -> JsonObject:
         """The evaluation document, a tree of its own that the caller may change at will."""
-        return orjson.loads(self.evaluate_json(resolution, m, engine))
+        document: JsonObject = orjson.loads(self.evaluate_json(resolution, m, engine))
+        return document
 
     def evaluate_json(self, resolution: Resolution, m: Memberships, engine: str) -> bytes:
         """The evaluation document as JSON (UTF-8), what the API and NDJSON batches send."""
         return orjson.dumps(self._document(resolution, m, engine))
 
-    def _document(self, resolution: Resolution, m: Memberships, engine: str) -> dict:
+    def _document(self, resolution: Resolution, m: Memberships, engine: str) -> JsonObject:
         """The document, with shared parts: only for writing out at once (see the module notes)."""
         facts = resolution.facts
         options = {iri: self._memoised_option(iri, facts, m) for iri in self._entries(facts, m)}
@@ -85,7 +87,7 @@ class Evaluator:
             )
         return self._relevant[intervention]
 
-    def _memoised_option(self, intervention: str, facts: PatientFacts, m: Memberships) -> dict:
+    def _memoised_option(self, intervention: str, facts: PatientFacts, m: Memberships) -> JsonObject:
         """`_option`, remembered by what it reads (`kg.reasoning.option_memo`)."""
         scope = self._scopes.get(intervention)
         if scope is None:  # the graph is fixed: one scope per intervention
@@ -93,7 +95,7 @@ class Evaluator:
             self._scopes[intervention] = scope
         return self.memo.option(intervention, scope, facts, m, lambda: self._option(intervention, facts, m))
 
-    def _option(self, intervention: str, facts: PatientFacts, m: Memberships) -> dict:
+    def _option(self, intervention: str, facts: PatientFacts, m: Memberships) -> JsonObject:
         by_kind: dict[str, list[Statement]] = defaultdict(list)
         applying: list[Statement] = []
         possible: list[Statement] = []

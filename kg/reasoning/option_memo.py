@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
+from kg.json_types import JsonObject
 from kg.knowledge import Statement
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
@@ -47,14 +48,19 @@ class OptionMemo:
 
     def __init__(self, size: int = OPTION_MEMO_SIZE) -> None:
         self.size = size
-        self._documents: dict[tuple, dict] = {}
+        self._documents: dict[tuple[object, ...], JsonObject] = {}
 
     def __len__(self) -> int:
         return len(self._documents)
 
     def option(
-        self, intervention: str, scope: OptionScope, facts: PatientFacts, m: Memberships, build: Callable[[], dict]
-    ) -> dict:
+        self,
+        intervention: str,
+        scope: OptionScope,
+        facts: PatientFacts,
+        m: Memberships,
+        build: Callable[[], JsonObject],
+    ) -> JsonObject:
         """The remembered document of this option for these facts, or `build()`'s, remembered."""
         key = (
             intervention,

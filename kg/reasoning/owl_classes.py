@@ -15,6 +15,7 @@ decides membership; nothing relies on the open-world reasoner inferring a negati
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import rdflib
 from rdflib import BNode, Literal, URIRef
@@ -143,7 +144,7 @@ def eligibility_graph(knowledge: Knowledge) -> rdflib.Graph:
 
 def _define_statement(b: _Builder, knowledge: Knowledge, s: Statement) -> None:
     label = s.label
-    applies: list = []
+    applies: list[Any] = []
     if s.conditions:
         applies.append(b.some(HAS_CONDITION, b.union(s.conditions)))
     if s.population:
@@ -155,7 +156,7 @@ def _define_statement(b: _Builder, knowledge: Knowledge, s: Statement) -> None:
         f"A patient to whom the statement {local_name(s.iri)} applies.",
     )
     if s.condition_parents or s.population:
-        possibly: list = []
+        possibly: list[Any] = []
         if s.conditions:
             recorded = {recorded_as_class(p) for p in s.condition_parents}
             possibly.append(b.some(HAS_CONDITION, b.union(set(s.conditions) | recorded)))
@@ -168,7 +169,7 @@ def _define_statement(b: _Builder, knowledge: Knowledge, s: Statement) -> None:
             f"A patient to whom the statement {local_name(s.iri)} applies or would apply if the record said more.",
         )
     if s.prior_line is not None or s.required_findings:
-        met: list = []
+        met: list[Any] = []
         if s.prior_line is not None:
             met.append(b.some(HAS_TRIED, b.union(s.prior_options)))
         for finding in sorted(s.required_findings):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from kg.json_types import JsonObject
 from kg.knowledge import Knowledge, Statement
 from kg.patient.document import PatientFacts
 from kg.store.terms import TermResolver
@@ -33,11 +34,11 @@ class ReasonWriter:
         self.matchable: dict[str, Matchable] = {s.iri: self._matchable_terms(s) for s in knowledge.statements}
         self._doses = {s.iri: self._dose_docs(s) for s in knowledge.statements}
 
-    def statement(self, s: Statement) -> dict:
+    def statement(self, s: Statement) -> JsonObject:
         """The statement's own text and sources (shared: never to be changed)."""
         return self._statement_json[s.iri]
 
-    def reason(self, s: Statement, facts: PatientFacts, possible: bool = False) -> dict:
+    def reason(self, s: Statement, facts: PatientFacts, possible: bool = False) -> JsonObject:
         """The statement as a reason for this patient: its text, sources and what it matched."""
         doc = dict(self._statement_json[s.iri])
         doc["matched"] = self._matched(s, facts)
@@ -45,7 +46,7 @@ class ReasonWriter:
             doc["applies"] = "possibly"
         return doc
 
-    def dosing(self, s: Statement, facts: PatientFacts, possible: bool = False) -> dict:
+    def dosing(self, s: Statement, facts: PatientFacts, possible: bool = False) -> JsonObject:
         """A dosing statement as a reason, with its population and dose figures."""
         doc = self.reason(s, facts, possible=possible)
         if s.population:
@@ -53,7 +54,7 @@ class ReasonWriter:
         doc["doses"] = self._doses[s.iri]
         return doc
 
-    def unmet(self, s: Statement, facts: PatientFacts) -> list[dict]:
+    def unmet(self, s: Statement, facts: PatientFacts) -> list[JsonObject]:
         """The prerequisites of a recommendation that the patient record does not meet."""
         unmet = []
         if s.prior_line is not None and not any(self.k.is_a(t, o) for t in facts.tried for o in s.prior_options):
@@ -76,7 +77,7 @@ class ReasonWriter:
                 )
         return unmet
 
-    def _statement_doc(self, s: Statement) -> dict:
+    def _statement_doc(self, s: Statement) -> JsonObject:
         doc = {
             "statement": self.terms.compress(s.iri),
             "kind": s.kind,
@@ -92,10 +93,10 @@ class ReasonWriter:
             ]
         return doc
 
-    def _matched(self, s: Statement, facts: PatientFacts) -> list[dict]:
+    def _matched(self, s: Statement, facts: PatientFacts) -> list[JsonObject]:
         """The patient facts a statement matched: each recorded term, then the age."""
         conditions, tried, findings = self.matchable[s.iri]
-        matched: list[dict] = []
+        matched: list[JsonObject] = []
         for c in sorted(facts.conditions & conditions):
             matched += self._term_matches(s, "conditions", c)
         if s.population and facts.age is not None:
@@ -117,7 +118,7 @@ class ReasonWriter:
 
         return under(s.conditions) | s.condition_parents, under(s.prior_options), under(s.required_findings)
 
-    def _term_matches(self, s: Statement, field: str, term: str) -> list[dict]:
+    def _term_matches(self, s: Statement, field: str, term: str) -> list[JsonObject]:
         """What one recorded term (among the statement's matchable ones) matches in it."""
         c = self.terms.compress
         if field == "conditions":
@@ -137,7 +138,7 @@ class ReasonWriter:
             if self.k.is_a(term, r)
         ]
 
-    def _dose_docs(self, s: Statement) -> list[dict]:
+    def _dose_docs(self, s: Statement) -> list[JsonObject]:
         """The dose figures of a statement, as numbers with units."""
         return [
             {

@@ -18,7 +18,7 @@ differential test compares. Statements are any objects with a `kind`; the tests 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from kg.knowledge import STATUS_KINDS
 
@@ -31,7 +31,7 @@ EXCLUDING = ("contraindication", "not-indicated")
 
 class Decision(NamedTuple):
     status: Status
-    deciding: list
+    deciding: list[Any]  # the statements (of the caller's type) the status rests on
 
 
 def decide(

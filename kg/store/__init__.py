@@ -9,8 +9,8 @@ the engines' compiler) never know which one they hold.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol, TypeAlias
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import IO, Protocol, TypeAlias
 
 import httpx
 import pyoxigraph as ox
@@ -26,7 +26,7 @@ class TripleList(list[ox.Triple]):
     def __init__(self, quads: Iterable[ox.Quad]) -> None:
         super().__init__(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
 
-    def serialize(self, output=None, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES):  # noqa: A002
+    def serialize(self, output: IO[bytes] | None = None, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> bytes | None:  # noqa: A002
         return ox.serialize(self, output, format=format)
 
 
@@ -207,6 +207,37 @@ def solutions(result: QueryResult) -> ox.QuerySolutions:
     if not isinstance(result, ox.QuerySolutions):
         raise StoreError(f"expected the solutions of a SELECT query, got {type(result).__name__}")
     return result
+
+
+class Row:
+    """One solution of a SELECT query as the values of its terms, by variable name.
+
+    `row[v]` is a variable the query binds in every row of its kind (a `StoreError` naming it otherwise:
+    the query and this code disagree); `row.get(v)` one it may leave unbound (an OPTIONAL label).
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, str | None]) -> None:
+        self._values = values
+
+    def __getitem__(self, name: str) -> str:
+        value = self._values.get(name)
+        if value is None:
+            raise StoreError(f"a query left ?{name} unbound where it must be bound")
+        return value
+
+    def get(self, name: str) -> str | None:
+        return self._values.get(name)
+
+
+def rows(result: ox.QuerySolutions) -> Iterator[Row]:
+    """The solutions as `Row`s of term values (an IRI, a literal's lexical form)."""
+    variables = [v.value for v in result.variables]
+    for solution in result:
+        yield Row(
+            {v: (None if (term := solution[v]) is None else str(getattr(term, "value", term))) for v in variables}
+        )
 
 
 def triples(result: QueryResult) -> Iterable[ox.Triple]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -64,7 +65,11 @@ class NamedQuery:
         return {p.variable: p.to_term(values[p.name], resolver) for p in self.parameters}
 
     def run(
-        self, store: Store, values: Mapping[str, str] | None = None, resolver: TermResolver | None = None, **kwargs
+        self,
+        store: Store,
+        values: Mapping[str, str] | None = None,
+        resolver: TermResolver | None = None,
+        **kwargs: Any,
     ) -> QueryResult:
         return store.query(self.text, self.bindings(values or {}, resolver), **kwargs)
 

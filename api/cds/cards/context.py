@@ -48,8 +48,8 @@ class CardContext:
 
     def intervention_link(self, curie: str) -> Link | None:
         url = self.url(f"/interventions/{quote(curie, safe=':')}")
-        return url and Link(label=f"therapy-kg: {self.label(curie)}", url=url, type="absolute")
+        return Link(label=f"therapy-kg: {self.label(curie)}", url=url, type="absolute") if url else None
 
     def therapy_lines_link(self, curie: str, label: str) -> Link | None:
         url = self.url(f"/therapy-lines?condition={quote(curie, safe=':')}")
-        return url and Link(label=f"therapy-kg: therapy lines for {label}", url=url, type="absolute")
+        return Link(label=f"therapy-kg: therapy lines for {label}", url=url, type="absolute") if url else None

@@ -98,7 +98,8 @@ def sources_section(reasons: Iterable[dict]) -> list[str]:
 
 def render_input(value: object) -> str:
     if isinstance(value, dict):
-        codings = value.get("coding") if isinstance(value.get("coding"), list) else [value]
+        coding = value.get("coding")
+        codings: list[object] = coding if isinstance(coding, list) else [value]
         parts = []
         for c in codings:
             if isinstance(c, dict):

@@ -21,7 +21,7 @@ from api.routers.lookups.models import (
 )
 from kg.errors import InvalidRequestError, NotFoundError, StoreError
 from kg.knowledge import KINDS
-from kg.store import Store, solutions
+from kg.store import Row, Store, rows, solutions
 from kg.store.queries import named_query
 from kg.store.terms import TKG, TermResolver
 
@@ -46,33 +46,9 @@ _TERM_LINKS = {
 _LINE_LINKS = {TKG + "lineOfTherapy": "line", TKG + "requiresPriorLine": "requires_prior_line"}
 
 
-class Row:
-    """One solution of a lookup query as the values of its terms, by variable name.
-
-    `row[v]` is a variable the query binds in every row of its kind (a `StoreError` naming it otherwise:
-    the query and this code disagree); `row.get(v)` one it may leave unbound (an OPTIONAL label).
-    """
-
-    __slots__ = ("_values",)
-
-    def __init__(self, values: dict[str, str | None]) -> None:
-        self._values = values
-
-    def __getitem__(self, name: str) -> str:
-        value = self._values.get(name)
-        if value is None:
-            raise StoreError(f"a lookup query left ?{name} unbound where it must be bound")
-        return value
-
-    def get(self, name: str) -> str | None:
-        return self._values.get(name)
-
-
 def select(store: Store, name: str, **values: str) -> list[Row]:
     """Run the SELECT query `queries/api/<name>.rq` with full-IRI or plain values; rows of term values."""
-    result = solutions(named_query(f"api/{name}").run(store, values))
-    variables = [v.value for v in result.variables]
-    return [Row({v: (None if (t := s[v]) is None else t.value) for v in variables}) for s in result]
+    return list(rows(solutions(named_query(f"api/{name}").run(store, values))))
 
 
 def to_iri(value: str, field: str, terms: TermResolver) -> str:
@@ -214,9 +190,9 @@ def term_detail(store: Store, refs: Refs, value: str, category: Category, field:
     return TermDetail(
         curie=refs.terms.compress(iri),
         iri=iri,
-        label=rows[0]["label"] or local_name(iri),
+        label=rows[0].get("label") or local_name(iri),
         category=category,
-        definition=rows[0]["definition"],
+        definition=rows[0].get("definition"),
         parents=sorted_terms(parents),
         children=sorted_terms(children),
         codes=codes,
@@ -229,15 +205,15 @@ def term_list(store: Store, refs: Refs, category: str) -> list[TermSummary]:
     for row in select(store, "terms", category=category):
         grouped[row["term"]].append(row)
     out = []
-    for iri, rows in grouped.items():
-        parents, _, codes = term_lists(rows, refs)
+    for iri, group in grouped.items():
+        parents, _, codes = term_lists(group, refs)
         out.append(
             TermSummary(
                 curie=refs.terms.compress(iri),
                 iri=iri,
-                label=rows[0]["label"] or local_name(iri),
+                label=group[0].get("label") or local_name(iri),
                 category=CATEGORIES[category],
-                definition=rows[0]["definition"],
+                definition=group[0].get("definition"),
                 parents=sorted_terms(parents),
                 codes=codes,
             )

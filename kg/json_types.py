@@ -1,0 +1,13 @@
+"""The JSON documents passed between stages, named for type checking.
+
+A `JsonObject` is a parsed JSON object: a patient document (SPEC §4), an evaluation or one of its
+parts (SPEC §5: an option, a reason, a question, a warning), a report item. Their fields are the
+SPEC's; the models that check them at the boundary are `kg.patient.document.PatientInput` and the
+API's response models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+JsonObject = dict[str, Any]
