@@ -44,7 +44,7 @@ check: $(VENV)/.installed
 # Refresh the committed release file and the generated example classes (never edit those by hand).
 release: $(VENV)/.installed
 	$(VENV)/bin/therapy-kg build --out ontology
-	$(VENV)/bin/python -m kg.ontology.examples ontology/examples
+	$(VENV)/bin/python -m kg.examples ontology/examples
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run_all.py

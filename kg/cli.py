@@ -28,7 +28,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from kg.ontology.qc import run_checks
+    from kg.qc import run_checks
 
     problems = run_checks(args.source)
     for problem in problems:

@@ -9,9 +9,9 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
+from kg.examples import example_patients, examples_graphs
 from kg.ontology.build import RELEASE_FILE
 from kg.ontology.classify import world_from_graphs
-from kg.ontology.examples import example_patients, examples_graphs
 from kg.ontology.hermit import classify
 from kg.patient.document import parse_patient
 from kg.reasoning.owl_classes import QUESTIONS, question_class

@@ -39,3 +39,44 @@ def test_the_import_graph_in_architecture_md_is_current() -> None:
     assert render() in (ROOT / "ARCHITECTURE.md").read_text(), (
         "run python -m tests.import_graph, update ARCHITECTURE.md"
     )
+
+
+#: kg's stages in the order data flows (ARCHITECTURE.md); a module may import its own stage and earlier ones.
+STAGES = (
+    "kg.ontology",
+    "kg.store",
+    "kg.knowledge",
+    "kg.qc",
+    "kg.generate",
+    "kg.patient",
+    "kg.reasoning",
+    "kg.explain",
+    "kg.service",
+    "kg.examples",
+    "kg.batch",
+    "kg.cli",
+)
+#: What every stage may use: the package itself, its errors, JSON type names and data files.
+SHARED = ("kg", "kg.errors", "kg.json_types", "kg.resources")
+
+
+def _stage(module: str) -> str | None:
+    return next((s for s in STAGES if module == s or module.startswith(s + ".")), None)
+
+
+def test_every_module_of_kg_imports_only_its_own_and_earlier_stages() -> None:
+    against: dict[str, list[str]] = {}
+    for path in sorted(KG.rglob("*.py")):
+        module = ".".join(path.relative_to(KG.parent).with_suffix("").parts).removesuffix(".__init__")
+        own = _stage(module)
+        if own is None:
+            assert module in SHARED, f"{module} is in no stage: add it to STAGES or SHARED"
+            continue
+        later = [
+            m
+            for m in _imports(path)
+            if m.startswith("kg") and m not in SHARED and (s := _stage(m)) and STAGES.index(s) > STAGES.index(own)
+        ]
+        if later:
+            against[module] = sorted(later)
+    assert not against, f"imports against the stage order: {against}"

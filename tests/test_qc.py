@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from kg import cli
-from kg.ontology.qc import check_graph, run_checks, violation_queries
+from kg.qc import check_graph, run_checks, violation_queries
 from tests.ontology_edits import edited_ontology
 
 CONDITIONS = "components/conditions.ttl"

@@ -14,7 +14,7 @@ import curies
 import rdflib
 
 from kg.errors import SourceFileError
-from kg.patient.codes import SYNTAXES
+from kg.ontology.codes import SYNTAXES
 
 MAPPINGS_FILE = "mappings.sssom.tsv"
 CODE_SYSTEMS_FILE = "code-systems.tsv"
@@ -36,7 +36,7 @@ class Mapping:
 @dataclass(frozen=True)
 class CodeSystem:
     """A terminology: its CURIE prefix, IRI prefix, FHIR `system` URI, name, and the name of its
-    syntax in `kg.patient.codes` (which strings are codes, and which codes are a code's parents)."""
+    syntax in `kg.ontology.codes` (which strings are codes, and which codes are a code's parents)."""
 
     prefix: str
     uri_prefix: str
