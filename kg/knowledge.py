@@ -7,6 +7,7 @@ ontology changes what the engines answer without touching this code.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ INTERVENTION = TKG + "Intervention"
 FINDING = TKG + "Finding"
 PATIENT = TKG + "Patient"
 LINE_OF_THERAPY = TKG + "LineOfTherapy"
+ROUTE = TKG + "RouteOfAdministration"
 
 #: The statement classes of the graph and the `kind` the evaluation output calls them.
 KINDS = {
@@ -98,6 +100,34 @@ class Population:
         )
 
 
+@dataclass(frozen=True)
+class Routes:
+    """The routes of administration as the graph gives them (queries/engine/routes.rq)."""
+
+    words: dict[str, str] = field(default_factory=dict)  # a word naming a route, lower case → route IRI
+    forms: dict[str, str] = field(default_factory=dict)  # product form IRI → its route IRI
+    assumed: dict[str, tuple[str, str]] = field(default_factory=dict)  # drug IRI → (assumed route, the note)
+
+    def in_text(self, text: str) -> str | None:
+        """The route the words of `text` name; of several, the one a product form is given by (an
+        "intrathecal injection" is intrathecal); None when none is named, or several are and none of
+        them or more than one is a product form's.
+
+        >>> routes = Routes({"oral": "tkg:Oral", "injection": "tkg:Inj", "intrathecal": "tkg:IT"}, {"tkg:F": "tkg:IT"})
+        >>> routes.in_text("Intrathecal injection"), routes.in_text("by injection"), routes.in_text("IV")
+        ('tkg:IT', 'tkg:Inj', None)
+        """
+        named = {route for word, route in self.words.items() if re.search(rf"\b{re.escape(word)}\b", text, re.I)}
+        if len(named) > 1:
+            named &= set(self.forms.values())
+        return next(iter(named)) if len(named) == 1 else None
+
+    def form(self, k: Knowledge, drug: str, route: str) -> str | None:
+        """The one product form of `drug` given by `route` (baclofen + oral route → oral baclofen), or None."""
+        forms = [f for f, r in self.forms.items() if r == route and f != drug and k.is_a(f, drug)]
+        return forms[0] if len(forms) == 1 else None
+
+
 @dataclass
 class Knowledge:
     statements: tuple[Statement, ...]
@@ -108,6 +138,7 @@ class Knowledge:
     version: str
     ontology_iri: str
     questions: dict[str, str] = field(default_factory=dict)  # class IRI → its missing-information question
+    routes: Routes = field(default_factory=Routes)
     by_iri: dict[str, Statement] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -216,7 +247,31 @@ def compile_knowledge(store: Store) -> Knowledge:
     version = version_rows[0]["version"] if version_rows else ""
     ontology_iri = (version_rows[0].get("ontology") or "") if version_rows else ""
     questions = {row["class"]: row["template"] for row in _rows(store, "missing-information-questions")}
-    return Knowledge(tuple(statements), labels, ancestors, populations, dict(codes), version, ontology_iri, questions)
+    return Knowledge(
+        tuple(statements),
+        labels,
+        ancestors,
+        populations,
+        dict(codes),
+        version,
+        ontology_iri,
+        questions,
+        _routes(_rows(store, "routes")),
+    )
+
+
+def _routes(found: Iterator[Row]) -> Routes:
+    words: dict[str, str] = {}
+    forms: dict[str, str] = {}
+    assumed: dict[str, tuple[str, str]] = {}
+    for row in found:
+        if row["detail"] == "word":
+            words[row["word"].lower()] = row["route"]
+        elif row["detail"] == "form":
+            forms[row["form"]] = row["route"]
+        else:
+            assumed[row["drug"]] = (row["route"], row.get("note") or "")
+    return Routes(words, forms, assumed)
 
 
 def _integer(value: str | None) -> int | None:

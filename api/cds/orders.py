@@ -2,21 +2,21 @@
 
 An order's medication (or service) code is resolved through the graph's mappings, the same way a
 patient's therapies are. RxNorm 1292 is the baclofen *ingredient*, any route, so the form is
-decided from the order itself:
+decided from the order's route, as the graph gives routes (`tkg:RouteOfAdministration`):
 
-- the route of a dosage instruction (SNOMED CT route codes or text), else the words of the
-  medication's text, display or dose form ("oral", "tablet", "by mouth", "intrathecal",
-  "injectable"); a route with no form of its own in the graph (injection) is assessed as the
-  ingredient, which no statement speaks of, so it gets no card;
-- **an order that does not say its route is assessed as the oral form.** order-select fires while
-  details may still be missing; oral tablets are what an unspecified baclofen order in CPOE
-  usually is, and the FDA tablet label's statements (not indicated for rheumatic muscle spasm,
-  not recommended after stroke) would otherwise be silently skipped. The card says so.
+- the route of a dosage instruction, by its code (the graph's route mappings, e.g. SNOMED CT) or the
+  words of its text (the route's alternative labels), else the words of the medication's text,
+  display or dose form ("oral", "tablet", "intrathecal", "injectable"); the form of the drug given by
+  that route (`tkg:administrationRoute`) is assessed; a route with no form of its own (an
+  injection) is assessed as the ingredient, which no statement speaks of, so it gets no card, and a
+  route the graph does not know is said, never assumed;
+- **an order that states no route is assessed by the route the graph assumes for the drug**
+  (`tkg:assumedRouteWhenUnstated`, with the reason on that assertion; for baclofen the oral form),
+  and the card says so.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,22 +24,19 @@ from pydantic import ValidationError
 
 from api.cds.prefetch import check_subject
 from kg.errors import InputError
-from kg.knowledge import INTERVENTION, Knowledge
+from kg.knowledge import INTERVENTION, ROUTE, Knowledge
 from kg.patient.document import Coding, Concept, PatientResolver
 from kg.store.terms import TermResolver
 
-SNOMED = "http://snomed.info/sct"
-#: SNOMED CT route of administration codes this service reads (verified against public route tables).
-ROUTE_CODES = {"26643006": "oral", "72607000": "intrathecal"}
-#: Words of free text that name a route.
-_ROUTE_WORDS = (
-    (re.compile(r"\bintrathecal(ly)?\b", re.I), "intrathecal"),
-    (re.compile(r"\binject(ion|able)\b", re.I), "injection"),
-    (re.compile(r"\boral(ly)?\b|\bby mouth\b|\bPO\b|\btablets?\b", re.I), "oral"),
-)
-#: The route assumed when the order does not say (see the module docstring).
-DEFAULT_ROUTE = "oral"
 ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
+
+
+@dataclass(frozen=True)
+class RouteGiven:
+    """The route of one dosage instruction, as the order gives it."""
+
+    codes: tuple[tuple[str, str], ...]  # (system, code) of its codings
+    text: str  # its text and codings' displays
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,8 @@ class DraftOrder:
     resource_type: str
     description: str  # the order's own words, for display
     concept: dict | None  # the CodeableConcept of what is ordered
-    route: str | None  # `oral`, `intrathecal`, another route's text, or None when unspecified
+    routes: tuple[RouteGiven, ...]  # the routes its dosage instructions give, in order
+    product_text: str  # the words of the medication's text, display and dose form
     where: str  # path of the order in the request
 
 
@@ -62,7 +60,10 @@ class OrderMatch:
     code: dict  # the coding that mapped
     assessed: str  # CURIE of the form assessed (tkg:OralBaclofen)
     assessed_label: str
-    route_assumed: bool  # True when the order did not say its route
+    route: str | None  # the route IRI assessed by, the words of a route the graph does not know, or None
+    route_label: str  # how the card names that route
+    route_assumed: bool  # True when the order did not state its route and the graph's assumption applied
+    assumption: str  # the graph's note on that assumption ("" when none was made)
     option: dict | None  # the evaluation's option for `assessed` (or its nearest superclass)
 
 
@@ -108,9 +109,9 @@ def _draft_order(reference: str, resource: dict, where: str, by_reference: dict)
             form_text = _concept_text(_as_dict(medication.get("form")))
     else:
         concept = _as_dict(resource.get("code"))
-    route = _route(resource) or _route_from_text(" ".join([_concept_text(concept), form_text]))
     description = _concept_text(concept) or reference
-    return DraftOrder(reference, kind, description, concept, route, where)
+    product_text = " ".join([_concept_text(concept), form_text])
+    return DraftOrder(reference, kind, description, concept, _routes_given(resource), product_text, where)
 
 
 def _referenced_medication(resource: dict, by_reference: dict) -> dict | None:
@@ -127,38 +128,43 @@ def _referenced_medication(resource: dict, by_reference: dict) -> dict | None:
     return found[0] if found else None
 
 
-def _route(resource: dict) -> str | None:
+def _routes_given(resource: dict) -> tuple[RouteGiven, ...]:
+    given = []
     for dosage in _as_list(resource.get("dosageInstruction")):
         route = _as_dict(dosage.get("route")) if isinstance(dosage, dict) else None
         if not route:
             continue
-        for coding in _as_list(route.get("coding")):
-            if (
-                isinstance(coding, dict)
-                and coding.get("system") == SNOMED
-                and isinstance(coding.get("code"), str)
-                and coding["code"] in ROUTE_CODES
-            ):
-                return ROUTE_CODES[coding["code"]]
+        codes = tuple(
+            (c["system"], c["code"])
+            for c in _as_list(route.get("coding"))
+            if isinstance(c, dict) and isinstance(c.get("system"), str) and isinstance(c.get("code"), str)
+        )
+        unsystematic = [
+            c["code"]
+            for c in _as_list(route.get("coding"))
+            if isinstance(c, dict) and isinstance(c.get("code"), str) and not isinstance(c.get("system"), str)
+        ]
         text = _concept_text(route)
-        named = _route_from_text(text)
+        if codes or text or unsystematic:
+            given.append(RouteGiven(codes or tuple(("", c) for c in unsystematic), text))
+    return tuple(given)
+
+
+def _route(order: DraftOrder, resolver: PatientResolver, knowledge: Knowledge) -> str | None:
+    """The route IRI the order gives (by code, else by the words of its route or its product), the words
+    of a route the graph does not know (said, so never assumed), or None when it states no route."""
+    for given in order.routes:
+        for system, code in given.codes:
+            cs = resolver.systems.get(system)
+            mapped = knowledge.codes.get(cs.uri_prefix + code, []) if cs is not None else []
+            for term, _ in mapped:
+                if knowledge.is_a(term, ROUTE):
+                    return term
+        named = knowledge.routes.in_text(given.text)
         if named:
             return named
-        codes = [
-            c.get("code")
-            for c in _as_list(route.get("coding"))
-            if isinstance(c, dict) and isinstance(c.get("code"), str)
-        ]
-        if text or codes:  # a route this service has no form for: said, so never assumed oral
-            return (text or f"route {codes[0]}").lower()[:100]
-    return None
-
-
-def _route_from_text(text: str) -> str | None:
-    for pattern, route in _ROUTE_WORDS:
-        if pattern.search(text):
-            return route
-    return None
+        return (given.text or f"route {given.codes[0][1]}").lower()[:100]
+    return knowledge.routes.in_text(order.product_text)
 
 
 def _as_dict(value: object) -> dict | None:
@@ -205,7 +211,11 @@ def resolve_order(
     if "iri" not in outcome:
         return None
     requested = outcome["iri"]
-    assessed = _form_for_route(knowledge, requested, order.route or DEFAULT_ROUTE)
+    route = _route(order, resolver, knowledge)
+    assumed, assumption = (None, "") if route is not None else knowledge.routes.assumed.get(requested, (None, ""))
+    route = route or assumed
+    form = knowledge.routes.form(knowledge, requested, route) if route in knowledge.labels else None
+    assessed = form or requested
     return OrderMatch(
         order=order,
         requested=terms.compress(requested),
@@ -213,7 +223,10 @@ def resolve_order(
         code=outcome.get("code", {}),
         assessed=terms.compress(assessed),
         assessed_label=knowledge.label(assessed),
-        route_assumed=order.route is None,
+        route=route,
+        route_label=knowledge.label(route) if route in knowledge.labels else (route or ""),
+        route_assumed=assumed is not None,
+        assumption=assumption,
         option=None,
     )
 
@@ -221,12 +234,6 @@ def resolve_order(
 def with_option(match: OrderMatch, evaluation: dict, knowledge: Knowledge, terms: TermResolver) -> OrderMatch:
     """The match with the evaluation's option for the form assessed (or its nearest superclass)."""
     return replace(match, option=_option_for(evaluation, knowledge, terms, terms.expand(match.assessed, field="order")))
-
-
-def _form_for_route(knowledge: Knowledge, iri: str, route: str) -> str:
-    """The subclass of `iri` named for `route` (baclofen + oral → oral baclofen), else `iri` itself."""
-    forms = [c for c in knowledge.descendants(iri) if c != iri and knowledge.label(c).lower().startswith(route + " ")]
-    return forms[0] if len(forms) == 1 else iri
 
 
 def _option_for(evaluation: dict, knowledge: Knowledge, terms: TermResolver, iri: str) -> dict | None:

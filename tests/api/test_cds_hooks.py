@@ -178,7 +178,7 @@ def test_order_select_rheumatic_spasm_oral_baclofen_warns_not_indicated(kg_servi
         "not indicated in the treatment of skeletal muscle spasm resulting from rheumatic disorders" in card["detail"]
     )
     assert "\\[2\\] Source 2: FDA label for baclofen tablets" in card["detail"]
-    assert "(route: oral)" in card["detail"]
+    assert "(route: oral route)" in card["detail"]
     assert "tkg:BaclofenNotFirstLineForMuscleSpasm" in card["detail"]  # the related evidence is cited too
     # nothing is eligible for rheumatic muscle spasm: no alternative, only removing the draft order
     assert "No option of the graph is eligible" in card["detail"]
@@ -498,6 +498,32 @@ def test_the_route_decides_the_form_assessed(kg_service, order, assessed, assume
     assert match.requested == "tkg:Baclofen"
     assert match.assessed == assessed
     assert match.route_assumed is assumed
+
+
+def test_every_route_word_of_the_graph_names_its_route(kg_service) -> None:
+    """The words are the routes' alternative labels in the ontology, not a list in the code."""
+    routes = kg_service.knowledge.routes
+    assert routes.words and routes.forms
+    for word, route in routes.words.items():
+        _, match = _order_cards(kg_service, {"age": 50, "conditions": ["tkg:Stroke"]}, text=f"baclofen {word.upper()}")
+        assert match.route == route and not match.route_assumed, word
+        form = routes.form(kg_service.knowledge, "https://w3id.org/therapy-kg/Baclofen", route)
+        assert kg_service.terms.expand(match.assessed, field="x") == (form or "https://w3id.org/therapy-kg/Baclofen")
+
+
+def test_a_route_is_assumed_only_where_the_graph_states_the_assumption(kg_service) -> None:
+    assumed = kg_service.knowledge.routes.assumed
+    assert set(assumed) == {"https://w3id.org/therapy-kg/Baclofen"}
+    route, note = assumed["https://w3id.org/therapy-kg/Baclofen"]
+    assert route.endswith("OralRoute") and note.startswith("Modelling assumption:")
+    cards, match = _order_cards(kg_service, {"age": 50, "conditions": ["tkg:Stroke"]})
+    assert match.route_assumed and match.assumption == note and note in cards[0].detail
+    # diazepam: no assumption in the graph, so an order without a route is the drug itself, nothing assumed
+    context = _order_context()
+    context["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"]["coding"][0]["code"] = "3322"
+    (draft,) = selected_orders(context)
+    diazepam = resolve_order(draft, kg_service.resolver, kg_service.knowledge, kg_service.terms)
+    assert diazepam.assessed == "tkg:Diazepam" and not diazepam.route_assumed and diazepam.route is None
 
 
 def test_intravenous_baclofen_gets_no_card_about_tablets(kg_service) -> None:

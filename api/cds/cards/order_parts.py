@@ -29,12 +29,18 @@ def order_header(match: OrderMatch, option: dict | None) -> list[str]:
     if match.assessed != match.requested:
         line += f"; assessed as **{md(match.assessed_label)}** (`{match.assessed}`)"
         if match.route_assumed:
-            line += ". The order does not state its route: an unspecified route is assessed as oral"
+            line += (
+                f". The order does not state its route: the graph assumes the {md(match.route_label)} for "
+                f"{md(match.requested_label)} orders that state none"
+            )
         else:
-            line += f" (route: {md(order.route or '', 100)})"
+            line += f" (route: {md(match.route_label, 100)})"
     if option is not None and option["intervention"] != match.assessed:
         line += f"; the graph's statements about **{md(option['label'])}** (`{option['intervention']}`) apply"
-    return [line + "."]
+    lines = [line + "."]
+    if match.route_assumed and match.assumption:
+        lines += ["", f"*{md(match.assumption, 1000)}*"]
+    return lines
 
 
 def eligible_options(evaluation: dict) -> list[dict]:
