@@ -1,4 +1,4 @@
-"""The two CDS services, each a discovery entry, a context model and a handler, looked up by id."""
+"""The two CDS services, each a hook, a context model and a handler, looked up by id."""
 
 from __future__ import annotations
 
@@ -11,19 +11,13 @@ from pydantic import BaseModel, ValidationError
 from api.cds import member_path
 from api.cds.cards import CardContext, order_cards, patient_view_cards
 from api.cds.feedback import Issued
-from api.cds.models import Card, CDSRequest, OrderSelectContext, PatientViewContext, Service
+from api.cds.models import Card, CDSRequest, OrderSelectContext, PatientViewContext
 from api.cds.orders import resolve_order, selected_orders, with_option
-from api.cds.prefetch import REQUIRED, TEMPLATES, PatientBundle, patient_bundle
+from api.cds.prefetch import REQUIRED, PatientBundle, patient_bundle
 from kg.errors import InputError, InvalidRequestError, NotFoundError, PatientInputError
 from kg.patient.fhir import bundle_path, read_bundle
 from kg.service import TherapyKG
 from kg.store.terms import TKG
-
-_USAGE = (
-    "Send the prefetch keys 'patient' and 'conditions' (required: the service has no access to the "
-    "FHIR server and answers 412 without them); 'medications', 'medicationRequests' and 'procedures' "
-    "make current and tried therapies known."
-)
 
 
 @dataclass(frozen=True)
@@ -36,7 +30,7 @@ class HookCall:
 
 @dataclass(frozen=True)
 class CdsService:
-    definition: Service
+    hook: str
     context_model: type[PatientViewContext]
     handler: Callable[[HookCall], list[Card]]
 
@@ -70,42 +64,11 @@ def _order_select(call: HookCall) -> list[Card]:
     return cards
 
 
+#: The services by id: their hook, context and handler (their discovery wording: `api.cds.discovery`).
 SERVICES: dict[str, CdsService] = {
-    "therapy-kg-patient-view": CdsService(
-        Service(
-            id="therapy-kg-patient-view",
-            hook="patient-view",
-            title="therapy-kg: spasticity and muscle spasm treatment options",
-            description="When a chart is opened: which treatment options (non-pharmacological therapy, baclofen, "
-            "tizanidine, dantrolene, botulinum toxin, intrathecal baclofen) are eligible, deferred, excluded or "
-            "not indicated for the patient, warnings about current therapies (with the graph's statements on "
-            "stopping them), and the information whose absence leaves options open, each citing its numbered sources.",
-            prefetch=TEMPLATES,
-            usageRequirements=_USAGE,
-        ),
-        PatientViewContext,
-        _patient_view,
-    ),
-    "therapy-kg-order-select": CdsService(
-        Service(
-            id="therapy-kg-order-select",
-            hook="order-select",
-            title="therapy-kg: check a spasticity or muscle spasm drug order",
-            description="When a drug is selected (e.g. baclofen, RxNorm 1292): warns when it is excluded, not "
-            "indicated or premature for the patient (baclofen is not indicated for rheumatic muscle spasm and "
-            "not recommended after stroke; non-pharmacological therapy comes first), suggests the first-line "
-            "options eligible instead, and gives dosing for the patient's age group when it is eligible.",
-            prefetch=TEMPLATES,
-            usageRequirements=_USAGE + " An order without a route is assessed as the oral form.",
-        ),
-        OrderSelectContext,
-        _order_select,
-    ),
+    "therapy-kg-patient-view": CdsService("patient-view", PatientViewContext, _patient_view),
+    "therapy-kg-order-select": CdsService("order-select", OrderSelectContext, _order_select),
 }
-
-
-def discovery() -> list[Service]:
-    return [s.definition for s in SERVICES.values()]
 
 
 def evaluate_bundle(service: TherapyKG, bundle: PatientBundle) -> dict | None:
@@ -146,10 +109,8 @@ def call_service(
     if cds is None:
         raise NotFoundError.at("service_id", f"no CDS service {service_id[:100]!r}; see GET /cds-services")
     request = _validated(CDSRequest, body, "")
-    if request.hook != cds.definition.hook:
-        raise InputError.at(
-            "hook", f"service {service_id!r} answers the {cds.definition.hook!r} hook, not {request.hook[:100]!r}"
-        )
+    if request.hook != cds.hook:
+        raise InputError.at("hook", f"service {service_id!r} answers the {cds.hook!r} hook, not {request.hook[:100]!r}")
     context = _validated(cds.context_model, request.context, "context")
     cards = CardContext(
         labels=_labels(service),
@@ -180,4 +141,4 @@ def _pharmacological(service: TherapyKG) -> frozenset[str]:
     return frozenset(service.terms.compress(c) for c in classes)
 
 
-__all__ = ["REQUIRED", "SERVICES", "call_service", "discovery", "evaluate_bundle"]
+__all__ = ["REQUIRED", "SERVICES", "call_service", "evaluate_bundle"]

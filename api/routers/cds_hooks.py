@@ -25,6 +25,7 @@ from api.admission import RETRY_AFTER_HEADER, AdmissionDep
 from api.body import JsonLimits, decode_json, require_json
 from api.cds import member_path
 from api.cds.auth import CdsAuthError, TokenVerifier, VerifiedClient, verifier_for
+from api.cds.discovery import discovery
 from api.cds.feedback import FeedbackLedger, Issued
 from api.cds.models import (
     Card,
@@ -36,7 +37,7 @@ from api.cds.models import (
     FeedbackRequest,
     dump,
 )
-from api.cds.services import SERVICES, call_service, discovery
+from api.cds.services import SERVICES, call_service
 from api.deps import ServiceDep, SettingsDep
 from api.errors import Problem, problem_response
 from api.hosts import public_url
@@ -167,8 +168,8 @@ _SERVICE_ERRORS: dict[int | str, dict[str, Any]] = {
     response_model_exclude_none=True,
     summary="CDS Hooks discovery: the services, their hooks and prefetch templates",
 )
-def list_services() -> Discovery:
-    return Discovery(services=discovery())
+def list_services(service: ServiceDep) -> Discovery:
+    return Discovery(services=discovery(service))
 
 
 @router.post(

@@ -22,7 +22,7 @@ from kg.service import TherapyKG
 
 DATA = Path(__file__).parents[1] / "data" / "cds"
 REQUESTS = {p.stem: json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))}
-SERVICE_OF_HOOK = {s.definition.hook: s.definition.id for s in SERVICES.values()}
+SERVICE_OF_HOOK = {s.hook: service_id for service_id, s in SERVICES.items()}
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
 
@@ -653,3 +653,19 @@ def test_patient_view_caution_for_a_current_therapy(kg_service) -> None:
     assert warning.summary == "The patient takes oral baclofen: baclofen may worsen obstructive sleep apnea"
     assert "tkg:BaclofenObstructiveSleepApnea" in warning.detail
     assert warning.source.topic.code == "caution"
+
+
+def test_discovery_wording_is_data_filled_from_the_graph(cds_client, kg_service) -> None:
+    """The titles and descriptions come from ontology/cds-services.tsv; what they list, from the graph."""
+    from api.cds.discovery import service_texts
+
+    services = {s["id"]: s for s in cds_client.get("/cds-services").json()["services"]}
+    assert services.keys() == service_texts().keys()
+    k = kg_service.knowledge
+    recommended = {i for s in k.statements if s.kind == "recommendation" and s.line for i in s.interventions}
+    view, order = services["therapy-kg-patient-view"], services["therapy-kg-order-select"]
+    assert recommended and all(k.label(i) in view["description"] for i in recommended)
+    assert "spasticity" in view["title"] and "muscle spasm" in view["title"]
+    assert "baclofen" in order["description"] and "oral route" in order["usageRequirements"]
+    for service in services.values():
+        assert "{" not in service["title"] + service["description"] + service["usageRequirements"]
