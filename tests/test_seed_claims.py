@@ -2,8 +2,9 @@
 
 The seed is parsed here, not summarised by hand: every sentence that carries citation numbers is
 a claim, and must be covered by a statement whose tkg:claimText is a verbatim span of that
-sentence and whose tkg:hasSource includes those numbers. Conversely every tkg:claimText is a
-verbatim span of the seed, and cites nothing its sentence does not cite.
+sentence without its citation digits (SPEC §3: "… labeling provides", not "… labeling 2 provides")
+and whose tkg:hasSource includes those numbers. Conversely every tkg:claimText is such a span of
+the seed, and cites nothing its sentence does not cite.
 (tests/data/seed.txt is a byte-for-byte copy of the seed; tests/data/README.md says where from.)
 """
 
@@ -77,7 +78,18 @@ def seed_claims(text: str) -> list[SeedClaim]:
     return claims
 
 
+def uncited(text: str) -> str:
+    """`text` without its citation digits, as a claim text quotes it (SPEC §3): "labeling 2 provides" →
+    "labeling provides", "guidelines 1, 3, which" → "guidelines, which".
+
+    >>> uncited("the FDA labeling 2 provides"), uncited("guidelines 1, 3, which"), uncited("5 mg up to 3 times")
+    ('the FDA labeling provides', 'guidelines, which', '5 mg up to 3 times')
+    """
+    return re.sub(r"\s+" + _CITATION.pattern.removeprefix("(?<=\\s)"), "", text)
+
+
 SEED_TEXT = SEED.read_text(encoding="utf-8")
+SEED_UNCITED = "\n".join(uncited(line) for line in SEED_TEXT.splitlines())
 CLAIMS = seed_claims(SEED_TEXT)
 
 
@@ -144,7 +156,8 @@ def test_the_parser_finds_every_cited_sentence_of_the_seed() -> None:
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=[c.id for c in CLAIMS])
 def test_seed_claim_is_in_the_graph_with_its_sources(graph, claim: SeedClaim) -> None:
-    covering = {s: source_numbers(graph, s) for s in statements(graph) if claim_text(graph, s) in claim.sentence}
+    sentence = uncited(claim.sentence)
+    covering = {s: source_numbers(graph, s) for s in statements(graph) if claim_text(graph, s) in sentence}
     assert covering, f"no statement's tkg:claimText is a span of seed line {claim.line}: {claim.sentence!r}"
     with_sources = [s for s, numbers in covering.items() if claim.numbers <= numbers]
     assert with_sources, (
@@ -161,8 +174,9 @@ def test_claim_text_is_a_verbatim_span_of_the_seed_citing_no_other_source(graph,
     node = rdflib.URIRef(statement)
     text = claim_text(graph, node)
     assert text.strip(), f"{statement}: empty claim text"
-    assert text in SEED_TEXT, f"{statement}: claim text is not verbatim in the seed: {text!r}"
-    cited = set().union(*(c.numbers for c in CLAIMS if text in c.sentence), set())
+    assert text in SEED_UNCITED, f"{statement}: claim text is not verbatim in the seed (citations left out): {text!r}"
+    assert uncited(text) == text, f"{statement}: the claim text keeps the seed's citation digits: {text!r}"
+    cited = set().union(*(c.numbers for c in CLAIMS if text in uncited(c.sentence)), set())
     assert cited, f"{statement}: its claim text lies in no cited sentence of the seed"
     assert source_numbers(graph, node) <= cited, (
         f"{statement} cites {sorted(source_numbers(graph, node))} but its seed sentence cites {sorted(cited)}"
