@@ -242,12 +242,13 @@ def test_pharmacological_options_are_never_first_line(graph) -> None:
             assert ranks and min(ranks) >= 2, (rec, drugs, ranks)
 
 
-def test_intrathecal_baclofen_is_third_line_and_requires_refractoriness(graph) -> None:
+def test_intrathecal_baclofen_is_third_line_and_requires_refractoriness_and_the_first_line(graph) -> None:
     intrathecal = [r for r in _recommendations(graph) if (r, TKG.aboutIntervention, TKG.IntrathecalBaclofen) in graph]
     assert intrathecal
     for rec in intrathecal:
         assert set(graph.objects(rec, TKG.lineOfTherapy)) == {TKG.ThirdLine}, rec
         assert TKG.RefractoryToMaximalOralDose in set(graph.objects(rec, TKG.requiresFinding)), rec
+        assert set(graph.objects(rec, TKG.requiresPriorLine)) == {TKG.FirstLine}, rec  # before any pharmacological
     assert is_subclass(graph, TKG.RefractoryToMaximalOralDose, TKG.Finding)
 
 

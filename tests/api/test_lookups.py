@@ -469,7 +469,7 @@ def test_generalized_spasticity_ladder(client) -> None:
     assert refractory["inherited"] and _curies(refractory["conditions"]) == ["tkg:Spasticity"]
     assert _curies(refractory["requires_findings"]) == ["tkg:RefractoryToMaximalOralDose"]
     assert refractory["requires_findings"][0]["label"] == "refractory to maximal oral dose"
-    assert refractory["requires_prior_line"] is None
+    assert refractory["requires_prior_line"]["rank"] == 1  # non-pharmacological first, before any drug (SPEC §3)
     assert body["narrower_conditions"] == []
 
 
