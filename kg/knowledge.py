@@ -24,6 +24,7 @@ FINDING = TKG + "Finding"
 PATIENT = TKG + "Patient"
 LINE_OF_THERAPY = TKG + "LineOfTherapy"
 ROUTE = TKG + "RouteOfAdministration"
+DOSING_REGIMEN = TKG + "DosingRegimen"
 
 #: The statement classes of the graph and the `kind` the evaluation output calls them.
 KINDS = {
@@ -139,6 +140,7 @@ class Knowledge:
     ontology_iri: str
     questions: dict[str, str] = field(default_factory=dict)  # class IRI → its missing-information question
     routes: Routes = field(default_factory=Routes)
+    notes: dict[str, str] = field(default_factory=dict)  # class IRI → its no-applicable-regimen note template
     by_iri: dict[str, Statement] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -153,6 +155,15 @@ class Knowledge:
         if cls not in self.questions:
             raise SourceFileError(cls, "the graph gives no tkg:missingInformationQuestion for this class")
         return self.questions[cls].replace("{term}", term)
+
+    def note(self, cls: str, **values: str) -> str:
+        """The graph's note for class `cls` (tkg:noApplicableRegimenNote), its placeholders filled in."""
+        if cls not in self.notes:
+            raise SourceFileError(cls, "the graph gives no tkg:noApplicableRegimenNote for this class")
+        text = self.notes[cls]
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", value)
+        return text
 
     def is_a(self, cls: str, ancestor: str) -> bool:
         """`cls` is `ancestor` or under it (a class the graph does not hold is only itself)."""
@@ -257,6 +268,7 @@ def compile_knowledge(store: Store) -> Knowledge:
         ontology_iri,
         questions,
         _routes(_rows(store, "routes")),
+        {row["class"]: row["template"] for row in _rows(store, "notes")},
     )
 
 

@@ -250,7 +250,7 @@ DOSING = {
         ("tkg:OralBaclofenOlderAdultDosing", "tkg:StartingDosesPerDay", None, Decimal(3), "{dose}/d"),
         ("tkg:OralBaclofenOlderAdultDosing", "tkg:RarelyToleratedDailyDoseAbove", Decimal(30), Decimal(40), "mg/d"),
     },
-    ("tkg:OralBaclofen", "tkg:PatientYoungerThan65"): {
+    ("tkg:OralBaclofen", "tkg:AdultYoungerThan65"): {
         ("tkg:OralBaclofenDosing", "tkg:StartingDailyDose", Decimal(5), Decimal(10), "mg/d"),
         ("tkg:OralBaclofenDosing", "tkg:TargetDailyDose", Decimal(30), Decimal(80), "mg/d"),
         ("tkg:OralBaclofenDosing", "tkg:DosesPerDay", Decimal(3), Decimal(4), "{dose}/d"),

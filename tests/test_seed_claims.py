@@ -268,15 +268,21 @@ def _datatype_facets(graph: rdflib.Graph, defined: rdflib.URIRef) -> list[tuple[
 
 def test_older_adult_is_65_or_more_in_the_owl_definition(graph) -> None:
     assert _datatype_facets(graph, TKG.OlderAdult) == [(XSD.minInclusive, rdflib.Literal(65))]
-    assert _datatype_facets(graph, TKG.PatientYoungerThan65) == [(XSD.maxExclusive, rdflib.Literal(65))]
+    assert _datatype_facets(graph, TKG.AdultYoungerThan65) == [
+        (XSD.minInclusive, rdflib.Literal(18)),
+        (XSD.maxExclusive, rdflib.Literal(65)),
+    ]
     definition = str(graph.value(TKG.OlderAdult, OBO_DEFINITION))
     assert "65" in definition and "assumption" in definition.lower(), "state the age assumption in the ontology"
 
 
+AGES = (17, 18, 64, 65, 90)
+
+
 @pytest.mark.owl
-def test_hermit_puts_a_65_year_old_among_older_adults_and_a_64_year_old_not(graph) -> None:
+def test_hermit_puts_each_age_in_its_band_and_a_child_in_none(graph) -> None:
     patients = rdflib.Graph()
-    for age in (64, 65, 90):
+    for age in AGES:
         patient = TKG[f"TestPatientAged{age}"]
         patients.add((patient, RDF.type, OWL.NamedIndividual))
         patients.add((patient, RDF.type, TKG.Patient))
@@ -286,10 +292,12 @@ def test_hermit_puts_a_65_year_old_among_older_adults_and_a_64_year_old_not(grap
         inferences = classify(world)
     finally:
         world.close()
-    types = {age: inferences.all_types(str(TKG[f"TestPatientAged{age}"])) for age in (64, 65, 90)}
-    assert str(TKG.OlderAdult) not in types[64] and str(TKG.PatientYoungerThan65) in types[64]
-    assert str(TKG.OlderAdult) in types[65] and str(TKG.PatientYoungerThan65) not in types[65]
+    types = {age: inferences.all_types(str(TKG[f"TestPatientAged{age}"])) for age in AGES}
+    assert str(TKG.OlderAdult) not in types[64] and str(TKG.AdultYoungerThan65) in types[64]
+    assert str(TKG.OlderAdult) in types[65] and str(TKG.AdultYoungerThan65) not in types[65]
     assert str(TKG.OlderAdult) in types[90]
+    assert str(TKG.AdultYoungerThan65) in types[18]
+    assert not {str(TKG.AdultYoungerThan65), str(TKG.OlderAdult)} & types[17]  # a child: no regimen's population
 
 
 #: (regimen, dose role, lower, upper, UCUM unit), read off the seed sentence of each regimen.

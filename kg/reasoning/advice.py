@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kg.json_types import JsonObject
-from kg.knowledge import CONDITION, FINDING, LINE_OF_THERAPY, PATIENT, Knowledge, Statement
+from kg.knowledge import CONDITION, DOSING_REGIMEN, FINDING, LINE_OF_THERAPY, PATIENT, Knowledge, Statement
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
 from kg.reasoning.reasons import ReasonWriter, is_about
 from kg.store.terms import TermResolver
 
 EXCLUDING_STATUSES = ("excluded", "not-indicated")
+#: Statuses under which an option may be started, so its dosing matters.
+OPEN_STATUSES = ("eligible", "deferred", "undetermined")
 CAUTION_KINDS = ("caution", "discontinuation-caution")
 
 
@@ -121,3 +123,38 @@ def current_therapy_warnings(
                     }
                 )
     return warnings
+
+
+def regimen_gaps(
+    k: Knowledge,
+    writer: ReasonWriter,
+    statements_about: Callable[[str], tuple[Statement, ...]],
+    facts: PatientFacts,
+    m: Memberships,
+    options: dict[str, JsonObject],
+) -> list[JsonObject]:
+    """A note for each open option whose dosing regimens are all for other ages than the patient's (a child,
+    where the sources address adults): no regimen is presented as applying, and the regimens are cited."""
+    if facts.age is None:  # no age: the regimens may apply, and the age is asked (missing_information)
+        return []
+    notes = []
+    for intervention, option in options.items():
+        if option["status"] not in OPEN_STATUSES:
+            continue
+        regimens = [s for s in statements_about(intervention) if s.kind == "dosing" and s.population]
+        if not regimens or any(s.iri in m.applies or s.iri in m.possibly for s in regimens):
+            continue
+        populations = sorted({k.label(s.population) for s in regimens if s.population})
+        message = k.note(
+            DOSING_REGIMEN, term=k.label(intervention), age=str(facts.age), populations=" and ".join(populations)
+        )
+        notes.append(
+            {
+                "kind": "no-regimen-for-age",
+                "intervention": writer.terms.compress(intervention),
+                "message": message,
+                "reasons": [],
+                "statements": [writer.statement(s) for s in regimens],
+            }
+        )
+    return notes

@@ -22,7 +22,7 @@ from kg.json_types import JsonObject
 from kg.knowledge import STATUS_KINDS, Knowledge, Statement
 from kg.patient.document import PatientFacts, Resolution
 from kg.reasoning import Memberships
-from kg.reasoning.advice import current_therapy_warnings, missing_information
+from kg.reasoning.advice import current_therapy_warnings, missing_information, regimen_gaps
 from kg.reasoning.option_memo import OPTION_MEMO_SIZE, OptionMemo, OptionScope
 from kg.reasoning.reasons import ReasonWriter, is_about
 from kg.reasoning.status import decide
@@ -63,7 +63,8 @@ class Evaluator:
             "unrecognized": resolution.unrecognized,
             "options": sorted(options.values(), key=lambda o: (o["line"] if o["line"] is not None else 99, o["label"])),
             "missing_information": missing_information(self.k, self.terms, self._statements_about, facts, m, options),
-            "warnings": current_therapy_warnings(self.k, self.writer, facts, m, options),
+            "warnings": current_therapy_warnings(self.k, self.writer, facts, m, options)
+            + regimen_gaps(self.k, self.writer, self._statements_about, facts, m, options),
         }
 
     def _entries(self, facts: PatientFacts, m: Memberships) -> list[str]:
