@@ -189,8 +189,8 @@ def _statement_without_source(tmp_path: Path) -> tuple[Path, type[TherapyKGError
         tmp_path,
         (
             "components/statements.ttl",
-            "    tkg:aboutCondition tkg:Stroke ;\n    tkg:hasSource tkg:Source1 .\n",
-            "    tkg:aboutCondition tkg:Stroke .\n",
+            "    tkg:withCoexistingCondition tkg:Stroke ;\n    tkg:hasSource tkg:Source1 ;\n",
+            "    tkg:withCoexistingCondition tkg:Stroke ;\n",
         ),
     )
     path = source / "components" / "statements.ttl"

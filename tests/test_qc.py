@@ -17,7 +17,7 @@ from tests.ontology_edits import edited_ontology
 
 CONDITIONS = "components/conditions.ttl"
 STATEMENTS = "components/statements.ttl"
-STROKE_DEFINITION = '    obo:IAO_0000115 "A cerebrovascular accident, including the recovery period after it."@en .'
+STROKE_DEFINITION = '    obo:IAO_0000115 "A cerebrovascular accident, including the recovery period after it."@en ;'
 BENZODIAZEPINE_CLAIM = (
     '    tkg:claimText "Benzodiazepines (like diazepam) should be avoided during stroke recovery due to '
     'deleterious effects on recovery" ;\n'
@@ -50,7 +50,7 @@ FAULTS = {
     ),
     "missing-definition": Fault(
         "qc/missing-definition-violation",
-        ((CONDITIONS, '    rdfs:label "stroke"@en ;\n' + STROKE_DEFINITION, '    rdfs:label "stroke"@en .'),),
+        ((CONDITIONS, '    rdfs:label "stroke"@en ;\n' + STROKE_DEFINITION, '    rdfs:label "stroke"@en ;'),),
         ("tkg:Stroke",),
         CONDITIONS,
     ),
@@ -65,8 +65,8 @@ FAULTS = {
         (
             (
                 STATEMENTS,
-                "    tkg:aboutCondition tkg:Stroke ;\n    tkg:hasSource tkg:Source1 .\n",
-                "    tkg:aboutCondition tkg:Stroke .\n",
+                "    tkg:withCoexistingCondition tkg:Stroke ;\n    tkg:hasSource tkg:Source1 ;\n",
+                "    tkg:withCoexistingCondition tkg:Stroke ;\n",
             ),
         ),
         ("tkg:BenzodiazepinesAvoidedInStrokeRecovery",),
