@@ -141,6 +141,7 @@ class Knowledge:
     questions: dict[str, str] = field(default_factory=dict)  # class IRI → its missing-information question
     routes: Routes = field(default_factory=Routes)
     notes: dict[str, str] = field(default_factory=dict)  # class IRI → its no-applicable-regimen note template
+    candidate_causes: dict[str, frozenset[str]] = field(default_factory=dict)  # condition → its candidate causes
     by_iri: dict[str, Statement] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -164,6 +165,13 @@ class Knowledge:
         for name, value in values.items():
             text = text.replace("{" + name + "}", value)
         return text
+
+    def causes_declared_for(self, condition: str) -> frozenset[str]:
+        """The candidate causes of `condition` and of every condition it falls under (spasticity's for focal)."""
+        declared: frozenset[str] = frozenset()
+        for ancestor in self.ancestors.get(condition, {condition}):
+            declared |= self.candidate_causes.get(ancestor, frozenset())
+        return declared
 
     def is_a(self, cls: str, ancestor: str) -> bool:
         """`cls` is `ancestor` or under it (a class the graph does not hold is only itself)."""
@@ -269,7 +277,15 @@ def compile_knowledge(store: Store) -> Knowledge:
         questions,
         _routes(_rows(store, "routes")),
         {row["class"]: row["template"] for row in _rows(store, "notes")},
+        _candidate_causes(_rows(store, "candidate-causes")),
     )
+
+
+def _candidate_causes(found: Iterator[Row]) -> dict[str, frozenset[str]]:
+    causes: dict[str, set[str]] = defaultdict(set)
+    for row in found:
+        causes[row["condition"]].add(row["cause"])
+    return {condition: frozenset(c) for condition, c in causes.items()}
 
 
 def _routes(found: Iterator[Row]) -> Routes:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 from kg.errors import PatientInputError
 from kg.json_types import JsonObject
 from kg.knowledge import CONDITION, FINDING, INTERVENTION, Knowledge
+from kg.patient.causes import Cause, causes_of
 from kg.store.terms import TKG, TermResolver
 
 if TYPE_CHECKING:
@@ -45,6 +46,17 @@ class Concept(BaseModel):
 TermInput = Annotated[StrictStr, Field(min_length=1, max_length=500)] | Coding | Concept
 
 
+class ConditionWithCause(BaseModel):
+    """A condition with the condition it results from (in FHIR: the `condition-dueTo` extension)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    condition: TermInput
+    due_to: TermInput = Field(description="The condition this one results from; also a recorded condition.")
+
+
+ConditionInput = TermInput | ConditionWithCause
+
+
 class PatientInput(BaseModel):
     """The patient document of SPEC §4."""
 
@@ -68,7 +80,14 @@ class PatientInput(BaseModel):
     )
     id: Annotated[StrictStr | None, Field(default=None, max_length=200)] = None
     age: Annotated[StrictInt | None, Field(default=None, ge=0, le=130, description="Age in completed years.")] = None
-    conditions: Annotated[list[TermInput], Field(min_length=1, max_length=MAX_TERMS)]
+    conditions: Annotated[
+        list[ConditionInput],
+        Field(
+            min_length=1,
+            max_length=MAX_TERMS,
+            description="A term, or {condition, due_to} naming its cause (spasticity due to a spinal cord injury).",
+        ),
+    ]
     therapies_tried: Annotated[
         list[TermInput],
         Field(default_factory=list, max_length=MAX_TERMS, description="Therapies started, ongoing or stopped."),
@@ -97,9 +116,7 @@ class PatientFacts:
     tried: frozenset[str]  # includes current therapies: a current therapy has been started
     current: frozenset[str]
     findings: frozenset[str]
-
-    def key(self) -> tuple[object, ...]:
-        return (self.age, self.conditions, self.tried, self.current, self.findings)
+    due_to: frozenset[tuple[str, str]] = frozenset()  # (condition, the cause the record names) pairs
 
 
 @dataclass
@@ -130,17 +147,24 @@ class PatientResolver:
         resolved: list[JsonObject] = []
         unrecognized: list[JsonObject] = []
         classes: dict[str, set[str]] = {}
+        due_to: set[tuple[str, str]] = set()
         for field_name, (root, _) in _CATEGORIES.items():
             found: set[str] = set()
-            for index, term in enumerate(getattr(patient, field_name)):
+            for index, entry in enumerate(getattr(patient, field_name)):
                 where = f"{field_name}[{index}]"
-                outcome = self.resolve_term(term, where, root)
-                if "term" in outcome:
-                    found.add(outcome["iri"])
-                    if field_name == "conditions":
-                        resolved.append({k: v for k, v in outcome.items() if k != "iri"})
-                else:
-                    unrecognized.append(outcome)
+                pairs = _with_cause(entry, where)
+                iris = []
+                for term, at in pairs:
+                    outcome = self.resolve_term(term, at, root)
+                    if "term" in outcome:
+                        found.add(outcome["iri"])
+                        iris.append(outcome["iri"])
+                        if field_name == "conditions":
+                            resolved.append({k: v for k, v in outcome.items() if k != "iri"})
+                    else:
+                        unrecognized.append(outcome)
+                if len(pairs) == 2 and len(iris) == 2:
+                    due_to.add((iris[0], iris[1]))
             classes[field_name] = found
         current = frozenset(self._most_specific(classes["current_therapies"]))
         facts = PatientFacts(
@@ -150,7 +174,9 @@ class PatientResolver:
             tried=frozenset(self._most_specific(classes["therapies_tried"] | current)),
             current=current,
             findings=frozenset(self._most_specific(classes["findings"])),
+            due_to=frozenset(due_to),
         )
+        _describe_causes(resolved, causes_of(self.knowledge, facts.conditions, facts.due_to), self)
         return Resolution(facts, resolved, unrecognized)
 
     def adding(
@@ -268,6 +294,27 @@ class PatientResolver:
             "iri": iri,
             "label": self.knowledge.label(iri),
             "via": via,
+        }
+
+
+def _with_cause(entry: object, where: str) -> list[tuple[TermInput, str]]:
+    """(term, field) of a list entry: the term itself, or the condition and then its cause."""
+    if isinstance(entry, ConditionWithCause):
+        return [(entry.condition, f"{where}.condition"), (entry.due_to, f"{where}.due_to")]
+    return [(entry, where)]  # type: ignore[list-item]  # a TermInput: the list's other member type
+
+
+def _describe_causes(resolved: list[JsonObject], causes: dict[str, Cause], resolver: PatientResolver) -> None:
+    """Add to each resolved condition what causes it (SPEC §5: conditions, resolved, with causes)."""
+    compress, label = resolver.terms.compress, resolver.knowledge.label
+    for item in resolved:
+        cause = causes.get(resolver.terms.expand(item["term"], field=item["field"]))
+        if cause is None:
+            continue
+        item["cause"] = {
+            "basis": cause.basis,
+            "due_to": [{"term": compress(c), "label": label(c)} for c in sorted(cause.causes)],
+            "candidates": [{"term": compress(c), "label": label(c)} for c in sorted(cause.candidates)],
         }
 
 
