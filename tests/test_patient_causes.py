@@ -98,3 +98,63 @@ def test_an_entry_with_a_cause_and_nothing_else_is_refused(service) -> None:
     with pytest.raises(PatientInputError) as refused:
         parse_patient({"conditions": [{"condition": "tkg:Spasticity", "due_to": "tkg:Stroke", "since": "2020"}]})
     assert refused.value.field.startswith("conditions.0")
+
+
+# ---------------------------------------------------------------------------------- FHIR: condition-dueTo
+DUE_TO = "http://hl7.org/fhir/StructureDefinition/condition-dueTo"
+SNOMED = "http://snomed.info/sct"
+
+
+def _condition(cid: str, code: str, **extra: object) -> dict:
+    return {
+        "fullUrl": f"urn:uuid:{cid}",
+        "resource": {
+            "resourceType": "Condition",
+            "id": cid,
+            "clinicalStatus": {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+            },
+            "code": {"coding": [{"system": SNOMED, "code": code}]},
+            "subject": {"reference": "Patient/p1"},
+            **extra,
+        },
+    }
+
+
+def _bundle(*conditions: dict) -> dict:
+    patient = {"resource": {"resourceType": "Patient", "id": "p1", "birthDate": "1970-01-01"}}
+    return {"resourceType": "Bundle", "type": "collection", "entry": [patient, *conditions]}
+
+
+SPASTICITY, STROKE, MS = "221360009", "230690007", "24700007"
+
+
+def test_a_fhir_condition_names_its_cause_by_reference(service) -> None:
+    due_to = {"url": DUE_TO, "valueReference": {"reference": "Condition/stroke"}}
+    bundle = _bundle(
+        _condition("sp", SPASTICITY, extension=[due_to]), _condition("stroke", STROKE), _condition("ms", MS)
+    )
+    evaluation = service.evaluate_document(bundle)
+    spasticity = next(c for c in evaluation["conditions"] if c["term"] == "tkg:Spasticity")
+    assert spasticity["cause"]["basis"] == "stated"
+    assert [c["term"] for c in spasticity["cause"]["due_to"]] == ["tkg:Stroke"]
+
+
+def test_a_fhir_condition_names_its_cause_by_code_and_an_unmapped_one_is_reported_where_it_is(service) -> None:
+    due_to = {"url": DUE_TO, "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": MS}]}}
+    evaluation = service.evaluate_document(_bundle(_condition("sp", SPASTICITY, extension=[due_to])))
+    spasticity = next(c for c in evaluation["conditions"] if c["term"] == "tkg:Spasticity")
+    assert (
+        spasticity["cause"]["basis"] == "stated" and spasticity["cause"]["due_to"][0]["term"] == "tkg:MultipleSclerosis"
+    )
+    unmapped = {"url": DUE_TO, "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "38341003"}]}}
+    evaluation = service.evaluate_document(_bundle(_condition("sp", SPASTICITY, extension=[unmapped])))
+    (item,) = [u for u in evaluation["unrecognized"] if u["field"] == "conditions[0].due_to"]
+    assert item["source"] == "entry[1].resource.extension[0].valueCodeableConcept"
+
+
+def test_a_fhir_cause_that_is_not_in_the_bundle_is_an_error_naming_the_extension(service) -> None:
+    due_to = {"url": DUE_TO, "valueReference": {"reference": "Condition/elsewhere"}}
+    with pytest.raises(PatientInputError) as refused:
+        service.evaluate_document(_bundle(_condition("sp", SPASTICITY, extension=[due_to])))
+    assert refused.value.field == "entry[1].resource.extension[0].valueReference"

@@ -48,7 +48,7 @@ from pydantic import ValidationError
 
 from kg.errors import PatientInputError
 from kg.json_types import JsonObject
-from kg.patient.document import Concept, PatientInput
+from kg.patient.document import Concept, ConditionInput, ConditionWithCause, PatientInput
 from kg.patient.fhir_age import age_range, birth_precision
 from kg.patient.fhir_concepts import identify, read_concept
 from kg.patient.fhir_status import (
@@ -66,6 +66,10 @@ READ_TYPES = ("Patient", "Condition", "MedicationStatement", "MedicationRequest"
 MAX_AGE = 130
 
 _LIST_FIELDS = ("conditions", "therapies_tried", "current_therapies", "findings")
+#: The FHIR R4 extension a Condition names what it results from with (a Condition reference or a code).
+DUE_TO = "http://hl7.org/fhir/StructureDefinition/condition-dueTo"
+#: `sources` key of the Bundle path of each condition's cause ("" where the condition names none).
+CAUSE_SOURCES = "conditions.due_to"
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)$")
 
 
@@ -118,9 +122,9 @@ def bundle_path(reading: BundleReading, field: str) -> str | None:
     ('entry[2].resource.code', None, None)
     """
     name, _, rest = field.partition("[")
-    index = rest.split("]", 1)[0]
-    paths = reading.sources.get(name, [])
-    return paths[int(index)] if index.isdigit() and int(index) < len(paths) else None
+    index, _, member = rest.partition("]")
+    paths = reading.sources.get(CAUSE_SOURCES if member == ".due_to" else name, [])
+    return (paths[int(index)] or None) if index.isdigit() and int(index) < len(paths) else None
 
 
 def with_bundle_report(unrecognized: list[JsonObject], reading: BundleReading) -> list[JsonObject]:
@@ -143,8 +147,8 @@ class _Reader:
     def __init__(self, bundle: Bundle, today: date) -> None:
         self.entries = list(bundle.entry or [])
         self.today = today
-        self.terms: dict[str, list[Concept]] = {name: [] for name in _LIST_FIELDS}
-        self.sources: dict[str, list[str]] = {name: [] for name in _LIST_FIELDS}
+        self.terms: dict[str, list[ConditionInput]] = {name: [] for name in _LIST_FIELDS}
+        self.sources: dict[str, list[str]] = {name: [] for name in (*_LIST_FIELDS, CAUSE_SOURCES)}
         self.report: list[JsonObject] = []
         self.doubtful: list[DoubtfulFact] = []
         self.read_contained: set[str] = set()  # paths of contained resources read as part of their container
@@ -251,7 +255,53 @@ class _Reader:
         if reading.action == "skip":
             self._skip(where, resource, reading.reason)
             return
-        self._add("conditions", resource, resource.code, f"{where}.resource.code", where, doubt=reading)
+        added = self._add("conditions", resource, resource.code, f"{where}.resource.code", where, doubt=reading)
+        cause = self._due_to(resource, where) if added else None
+        if cause is not None:
+            concept, cause_where = cause
+            condition = self.terms["conditions"][-1]
+            assert isinstance(condition, Concept)  # just added by `_add`
+            self.terms["conditions"][-1] = ConditionWithCause(condition=condition, due_to=concept)
+            self.sources[CAUSE_SOURCES][-1] = cause_where
+
+    def _due_to(self, resource: Any, where: str) -> tuple[Concept, str] | None:
+        """The cause a Condition names (the condition-dueTo extension): a code, or a reference to another
+        Condition of the Bundle (or contained) whose code is read; None when it names none."""
+        for i, extension in enumerate(resource.extension or []):
+            if extension.url != DUE_TO:
+                continue
+            at = f"{where}.resource.extension[{i}]"
+            if extension.valueCodeableConcept is not None:
+                at = f"{at}.valueCodeableConcept"
+                concept, unreadable = read_concept(extension.valueCodeableConcept, at)
+            elif extension.valueReference is not None and extension.valueReference.reference:
+                target, target_where = self._referenced(resource, extension.valueReference.reference, at)
+                if target.get_resource_type() != "Condition" or target.code is None:
+                    self._skip(at, resource, "condition-dueTo names something other than a coded Condition: not read")
+                    continue
+                concept, unreadable = read_concept(target.code, f"{target_where}.code")
+                at = f"{target_where}.code"
+            else:
+                self._skip(at, resource, "condition-dueTo without a code or a reference: not read")
+                continue
+            self.report += [{"field": f, "input": identify(resource), "reason": r} for f, r in unreadable]
+            if concept is not None:
+                return concept, at
+        return None
+
+    def _referenced(self, resource: Any, reference: str, at: str) -> tuple[Any, str]:
+        """The resource a reference names: contained (`#id`) or in the Bundle; an input error otherwise."""
+        if reference.startswith("#"):
+            for i, contained in enumerate(resource.contained or []):
+                if contained.id == reference[1:]:
+                    return contained, f"{at.rsplit('.extension', 1)[0]}.contained[{i}]"
+            raise PatientInputError(f"{at}.valueReference", f"no contained resource has id {short(reference[1:])}")
+        index = self.by_reference.get(_unversioned(reference))
+        if index is None:
+            raise PatientInputError(
+                f"{at}.valueReference", f"{short(reference)} is neither contained nor in the Bundle"
+            )
+        return self.entries[index].resource, f"entry[{index}].resource"
 
     def _MedicationStatement(self, resource: Any, where: str) -> None:
         reading = medication_statement_status(resource.status)
@@ -334,22 +384,26 @@ class _Reader:
         where: str,
         missing: str | None = None,
         doubt: StatusReading | None = None,
-    ) -> None:
+    ) -> bool:
+        """Read one coded term into `target` (or as a doubtful fact); whether it was added to `target`."""
         if codeable is None:
             self._skip(where, resource, missing or f"a {resource.get_resource_type()} without a code")
-            return
+            return False
         concept, unreadable = read_concept(codeable, code_where)
         self.report += [{"field": f, "input": identify(resource), "reason": r} for f, r in unreadable]
         if concept is None:
             self._skip(where, resource, "its code has no coding with a system and a code (text alone is not read)")
-            return
+            return False
         if doubt is not None and doubt.action == "doubt":
             assert doubt.doubt is not None
             self.doubtful.append(DoubtfulFact(target, concept, code_where, where, doubt.doubt, doubt.reason))
             self._skip(where, resource, doubt.reason)
-            return
+            return False
         self.terms[target].append(concept)
         self.sources[target].append(code_where)
+        if target == "conditions":
+            self.sources[CAUSE_SOURCES].append("")  # the cause's path, index for index; set by `_Condition`
+        return True
 
     def _contained(self) -> None:
         """Every contained resource not read as part of its container: a Condition is a doubtful
@@ -398,7 +452,7 @@ class _Reader:
         return patient.model_copy(update={"conditions": []})
 
     @staticmethod
-    def _validated(patient_id: str | None, age: int | None, terms: dict[str, list[Concept]]) -> PatientInput:
+    def _validated(patient_id: str | None, age: int | None, terms: dict[str, list[ConditionInput]]) -> PatientInput:
         try:
             return PatientInput.model_validate({"id": patient_id, "age": age, **terms})
         except ValidationError as exc:
