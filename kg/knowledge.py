@@ -87,6 +87,11 @@ class Statement:
     prior_options: frozenset[str] = frozenset()
     #: conditions less specific than `conditions` (a patient recorded with one of them may qualify)
     condition_parents: frozenset[str] = frozenset()
+    #: the roles of `conditions` (SPEC §3): the indications it treats, causes of the indication it treats,
+    #: conditions the patient has besides the indication; every condition named has at least one role
+    indications: frozenset[str] = frozenset()
+    indication_causes: frozenset[str] = frozenset()
+    coexisting: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,9 @@ def compile_knowledge(store: Store) -> Knowledge:
                 prior_line=_integer(row.get("priorLine")),
                 required_findings=frozenset(link["requiresFinding"]),
                 preferred=frozenset(link["preferredIntervention"]),
+                indications=frozenset(link["forIndication"]),
+                indication_causes=frozenset(link["forIndicationDueTo"]),
+                coexisting=frozenset(link["withCoexistingCondition"]),
                 sources=tuple(sorted(sources[iri], key=lambda s: s.number)),
                 quotes=tuple(quotes[iri]),
                 doses=tuple(doses[iri]),

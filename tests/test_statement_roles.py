@@ -94,3 +94,17 @@ def test_a_condition_without_a_role_refuses_the_build_naming_the_statement(tmp_p
     with pytest.raises(ShapeViolationError) as refused:
         build(source, reason=False)
     assert "BenzodiazepinesAvoidedInStrokeRecovery" in str(refused.value) and "role" in str(refused.value)
+
+
+def test_the_engines_knowledge_reads_the_roles(store) -> None:
+    """What the engines compile from the store (queries/engine/statement-links.rq) holds every role."""
+    from kg.knowledge import compile_knowledge
+
+    k = compile_knowledge(store)
+    stroke = k.by_iri[str(TKG.OralBaclofenNotRecommendedStrokeCerebralPalsyParkinson)]
+    named = {str(TKG[c]) for c in ("Stroke", "CerebralPalsy", "ParkinsonDisease")}
+    assert stroke.indications == stroke.indication_causes == named and not stroke.coexisting
+    benzodiazepines = k.by_iri[str(TKG.BenzodiazepinesAvoidedInStrokeRecovery)]
+    assert benzodiazepines.coexisting == {str(TKG.Stroke)} and not benzodiazepines.indications
+    for s in k.statements:
+        assert s.conditions == s.indications | s.indication_causes | s.coexisting, s.iri
