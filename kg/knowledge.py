@@ -134,6 +134,20 @@ class Routes:
         return forms[0] if len(forms) == 1 else None
 
 
+@dataclass(frozen=True)
+class Presupposition:
+    """A finding's presupposed therapies, and what is asked and said when the record names none."""
+
+    therapies: frozenset[str]
+    question: str  # {presupposed} to fill in
+    note: str  # {term}, {presupposed} to fill in
+
+    def met_by(self, k: Knowledge, tried: frozenset[str]) -> bool:
+        """Whether a tried or current therapy is one of the therapies, falls under one, or is a class one of
+        them falls under (baclofen of unstated form for oral baclofen)."""
+        return any(k.is_a(t, p) or k.is_a(p, t) for t in tried for p in self.therapies)
+
+
 @dataclass
 class Knowledge:
     statements: tuple[Statement, ...]
@@ -147,6 +161,7 @@ class Knowledge:
     routes: Routes = field(default_factory=Routes)
     notes: dict[str, str] = field(default_factory=dict)  # class IRI → its no-applicable-regimen note template
     candidate_causes: dict[str, frozenset[str]] = field(default_factory=dict)  # condition → its candidate causes
+    presuppositions: dict[str, Presupposition] = field(default_factory=dict)  # finding → what it presupposes
     by_iri: dict[str, Statement] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -286,7 +301,17 @@ def compile_knowledge(store: Store) -> Knowledge:
         _routes(_rows(store, "routes")),
         {row["class"]: row["template"] for row in _rows(store, "notes")},
         _candidate_causes(_rows(store, "candidate-causes")),
+        _presuppositions(_rows(store, "presuppositions")),
     )
+
+
+def _presuppositions(found: Iterator[Row]) -> dict[str, Presupposition]:
+    therapies: dict[str, set[str]] = defaultdict(set)
+    texts: dict[str, tuple[str, str]] = {}
+    for row in found:
+        therapies[row["finding"]].add(row["therapy"])
+        texts[row["finding"]] = (row["question"], row["note"])
+    return {f: Presupposition(frozenset(t), *texts[f]) for f, t in therapies.items()}
 
 
 def _candidate_causes(found: Iterator[Row]) -> dict[str, frozenset[str]]:

@@ -15,7 +15,7 @@ from kg.knowledge import Knowledge, compile_knowledge
 from kg.ontology.hermit import HermitBounds
 from kg.ontology.mappings import read_code_systems
 from kg.patient.document import PatientFacts, PatientInput, PatientResolver, Resolution, parse_patient
-from kg.patient.doubtful import ROOTS, Doubtful, QuestionTemplates, settle
+from kg.patient.doubtful import ROOTS, Doubtful, QuestionTemplates, inconsistent_findings, settle
 from kg.patient.fhir import BundleReading, read_bundle, with_bundle_report
 from kg.reasoning import ENGINE_NAMES, Engine
 from kg.reasoning.evaluation import Evaluator
@@ -26,7 +26,8 @@ from kg.store.terms import TermResolver
 
 #: A patient ready for the engine: the resolution without doubtful facts, and the facts with them.
 _Variant = tuple[tuple[Doubtful, ...], PatientFacts]
-_Prepared = tuple[Resolution, list[_Variant]]
+#: ... and warnings about the record itself (a finding without the therapy it presupposes)
+_Prepared = tuple[Resolution, list[_Variant], list[JsonObject]]
 
 
 class TherapyKG:
@@ -82,12 +83,12 @@ class TherapyKG:
         chosen = self.engine(engine)
         prepared = [self._prepare(p) for p in patients]
         memberships = iter(
-            chosen.memberships([f for r, variants in prepared for f in (r.facts, *(facts for _, facts in variants))])
+            chosen.memberships([f for r, variants, _ in prepared for f in (r.facts, *(facts for _, facts in variants))])
         )
         documents: list[Any] = []
-        for resolution, variants in prepared:
+        for resolution, variants, record_warnings in prepared:
             m = next(memberships)
-            if not variants:
+            if not variants and not record_warnings:
                 write = self.evaluator.evaluate_json if as_json else self.evaluator.evaluate
                 documents.append(write(resolution, m, chosen.name))
                 continue
@@ -97,13 +98,23 @@ class TherapyKG:
                 for group, facts in variants
             ]
             document = settle(base, others)
+            document["warnings"] += record_warnings
             documents.append(orjson.dumps(document) if as_json else document)
         return documents
 
     def _prepare(self, patient: PatientInput | BundleReading) -> _Prepared:
-        if not isinstance(patient, BundleReading):
-            return self.resolver.resolve(patient), []
-        resolution = self.resolver.resolve(patient.patient)
+        reading = patient if isinstance(patient, BundleReading) else None
+        document = patient.patient if isinstance(patient, BundleReading) else patient
+        resolution = self.resolver.resolve(document)
+        facts, inconsistent, warnings = inconsistent_findings(self.knowledge, resolution.facts, self.terms.compress)
+        resolution = replace(resolution, facts=facts)
+        if reading is None:
+            return resolution, self._variants(facts, inconsistent), warnings
+        resolved, variants = self._prepare_bundle(reading, resolution)
+        return resolved, self._variants(facts, inconsistent + variants), warnings
+
+    def _prepare_bundle(self, patient: BundleReading, resolution: Resolution) -> tuple[Resolution, list[Doubtful]]:
+        """The Bundle's report in `unrecognized`, and its doubtful facts (a status the record does not state)."""
         unrecognized = with_bundle_report(resolution.unrecognized, patient)
         found: dict[tuple[str, str], list[str]] = {}  # (field, class) → records
         doubts: dict[tuple[str, str], str] = {}
@@ -126,7 +137,7 @@ class TherapyKG:
             )
             for (field, iri), records in sorted(found.items())
         ]
-        return replace(resolution, unrecognized=unrecognized), self._variants(resolution.facts, facts)
+        return replace(resolution, unrecognized=unrecognized), facts
 
     def _variants(self, base: PatientFacts, doubtful: list[Doubtful]) -> list[_Variant]:
         """The facts with each doubtful fact, and with all of them when there are several."""
@@ -137,6 +148,7 @@ class TherapyKG:
                 base,
                 conditions=frozenset(d.iri for d in group if d.field == "conditions"),
                 current=frozenset(d.iri for d in group if d.field == "current_therapies"),
+                findings=frozenset(d.iri for d in group if d.field == "findings"),
             )
             if facts != base:
                 variants.append((group, facts))

@@ -180,15 +180,20 @@ class PatientResolver:
         return Resolution(facts, resolved, unrecognized)
 
     def adding(
-        self, facts: PatientFacts, conditions: frozenset[str] = frozenset(), current: frozenset[str] = frozenset()
+        self,
+        facts: PatientFacts,
+        conditions: frozenset[str] = frozenset(),
+        current: frozenset[str] = frozenset(),
+        findings: frozenset[str] = frozenset(),
     ) -> PatientFacts:
-        """`facts` with more conditions and current therapies (classes), most specific only."""
+        """`facts` with more conditions, current therapies and findings (classes), most specific only."""
         current = frozenset(self._most_specific(set(facts.current | current)))
         return replace(
             facts,
             conditions=frozenset(self._most_specific(set(facts.conditions | conditions))),
             current=current,
             tried=frozenset(self._most_specific(set(facts.tried | current))),
+            findings=frozenset(self._most_specific(set(facts.findings | findings))),
         )
 
     def _resolve_concept(self, concept: Concept, where: str, root: str) -> JsonObject:

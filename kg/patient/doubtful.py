@@ -20,11 +20,13 @@ classes, not by the size of the record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from kg.errors import SourceFileError
 from kg.json_types import JsonObject
 from kg.knowledge import CONDITION, INTERVENTION, Knowledge
+from kg.patient.document import PatientFacts
 from kg.store import Store, solutions
 from kg.store.queries import named_query
 
@@ -97,6 +99,12 @@ def settle(base: JsonObject, variants: list[tuple[tuple[Doubtful, ...], JsonObje
     facts = {f.iri: f for group, _ in variants for f in group}
     for iri in sorted(asked.keys() | warned.keys()):
         fact, interventions = facts[iri], sorted(asked.get(iri, ()))
+        # one question per fact: the doubt's own replaces the base's plain one about the same fact
+        base["missing_information"] = [
+            q
+            for q in base["missing_information"]
+            if not (q["field"] == fact.field and q.get("candidates") == [fact.term])
+        ]
         base["missing_information"].append(
             {
                 "question": fact.question,
@@ -165,3 +173,39 @@ def _undetermined(
                 )
     kept = option["reasons"] if in_base else []
     return {**option, "status": "undetermined", "preferred": False, "reasons": reasons + kept, "depends_on": depends}
+
+
+def inconsistent_findings(
+    k: Knowledge, facts: PatientFacts, compress: Callable[[str], str]
+) -> tuple[PatientFacts, list[Doubtful], list[JsonObject]]:
+    """Findings the record gives without a therapy they presuppose (`tkg:presupposesTherapy`: refractory
+    to maximal oral doses with no oral agent tried): each is taken out of the facts and made doubtful (what
+    it decides is undetermined, and asked), with a `record-inconsistency` warning (SPEC §3)."""
+    doubtful: list[Doubtful] = []
+    warnings: list[JsonObject] = []
+    kept = set(facts.findings)
+    for finding in sorted(facts.findings):
+        holders = [p for a in k.ancestors.get(finding, {finding}) if (p := k.presuppositions.get(a))]
+        unmet = [p for p in holders if not p.met_by(k, facts.tried)]
+        if not unmet:
+            continue
+        presupposed = " or ".join(sorted(k.label(t) for p in unmet for t in p.therapies))
+        kept.discard(finding)
+        question = unmet[0].question.replace("{presupposed}", presupposed)
+        doubtful.append(Doubtful("findings", finding, compress(finding), question, ()))
+        note = unmet[0].note.replace("{term}", k.label(finding)).replace("{presupposed}", presupposed)
+        decided = {
+            i for s in k.statements if any(k.is_a(finding, r) for r in s.required_findings) for i in s.interventions
+        }
+        for intervention in sorted(decided):  # one warning per option the finding decides
+            warnings.append(
+                {
+                    "kind": "record-inconsistency",
+                    "intervention": compress(intervention),
+                    "finding": compress(finding),
+                    "message": note,
+                    "reasons": [],
+                    "statements": [],
+                }
+            )
+    return replace(facts, findings=frozenset(kept)), doubtful, warnings

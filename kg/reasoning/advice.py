@@ -72,6 +72,7 @@ def missing_information(
                         {
                             "question": text,
                             "field": "therapies_tried" if unmet["requirement"] == "prior-line" else "findings",
+                            **({"candidates": [unmet["finding"]]} if unmet["requirement"] == "finding" else {}),
                             "options": set(),
                         },
                     )
