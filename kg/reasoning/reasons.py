@@ -15,6 +15,8 @@ from kg.knowledge import Knowledge, Statement
 from kg.patient.document import PatientFacts
 from kg.store.terms import TermResolver
 
+#: The FHIR system URI of UCUM, the units of every dose figure.
+UCUM = "http://unitsofmeasure.org"
 #: The three kinds of patient terms a statement can match: conditions, tried therapies, findings.
 Matchable = tuple[frozenset[str], frozenset[str], frozenset[str]]
 
@@ -139,7 +141,8 @@ class ReasonWriter:
         ]
 
     def _dose_docs(self, s: Statement) -> list[JsonObject]:
-        """The dose figures of a statement, as numbers with units."""
+        """The dose figures of a statement, as numbers with units, and as a FHIR `Range` of UCUM quantities
+        (what a `Dosage.doseAndRate.doseRange`, or a `maxDosePerPeriod`'s numerator, can carry)."""
         return [
             {
                 "role": self.terms.compress(d.role),
@@ -148,6 +151,11 @@ class ReasonWriter:
                 "upper": _number(d.upper),
                 "unit": d.unit,
                 "ucum": d.ucum,
+                "range": {
+                    bound: {"value": value, "unit": d.unit, "system": UCUM, "code": d.ucum}
+                    for bound, value in (("low", _number(d.lower)), ("high", _number(d.upper)))
+                    if value is not None
+                },
             }
             for d in s.doses
         ]
