@@ -107,3 +107,12 @@ def test_vignettes_cover_every_statement(service, evaluations) -> None:
             seen |= {s["statement"] for s in warning["statements"]}
     every = {service.terms.compress(s.iri) for s in service.knowledge.statements}
     assert every - seen == set()
+
+
+@pytest.mark.parametrize("name", list(VIGNETTES))
+def test_every_vignette_names_the_seed_sentence_it_rests_on(name: str) -> None:
+    """The seed's own words (its citation digits left out), as the statements quote them."""
+    from tests.test_seed_claims import SEED_UNCITED
+
+    seed = VIGNETTES[name].get("seed", "")
+    assert seed and seed in SEED_UNCITED, f"{name}: 'seed' is not a span of the seed: {seed!r}"
