@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.cds.cards.context import STATUS_TEXT, TOPIC_SYSTEM, CardContext
+from api.cds.cards.context import STATUS_TEXT, CardContext
 from api.cds.cards.dosing import dosing_lines
 from api.cds.cards.order_parts import (
     alternative_suggestions,
@@ -16,6 +16,7 @@ from api.cds.cards.order_parts import (
 )
 from api.cds.cards.text import (
     cap,
+    code_mappings_source,
     fit,
     md,
     primary_source,
@@ -28,7 +29,7 @@ from api.cds.cards.text import (
     unrecognized_lines,
 )
 from api.cds.feedback import override_reasons
-from api.cds.models import Action, Card, Coding, Source, Suggestion
+from api.cds.models import Action, Card, Suggestion
 from api.cds.orders import OrderMatch
 
 
@@ -174,9 +175,6 @@ def order_unassessed_card(evaluation: dict, match: OrderMatch, ctx: CardContext)
         summary=fit(f"Cannot assess the {match.requested_label} order: {n} coded {noun} of the record not recognised"),
         detail="\n".join(lines),
         indicator="info",
-        source=Source(
-            label="therapy-kg: code mappings",
-            topic=Coding(system=TOPIC_SYSTEM, code="unrecognized", display="Codes not recognised"),
-        ),
+        source=code_mappings_source(),
         links=unique_links(ctx.intervention_link(match.assessed)),
     )

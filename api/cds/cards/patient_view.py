@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from api.cds.cards.context import STATUS_TEXT, TOPIC_SYSTEM, CardContext
+from api.cds.cards.context import STATUS_ORDER, STATUS_TEXT, CardContext
 from api.cds.cards.text import (
     cap,
     code,
+    code_mappings_source,
+    condition_links,
     fit,
+    grouped_option_lines,
+    listing,
     md,
-    options_card,
+    notes_section,
+    option_sort_key,
     primary_source,
     reason_lines,
     sources_section,
@@ -19,7 +24,7 @@ from api.cds.cards.text import (
     unrecognized_lines,
 )
 from api.cds.feedback import override_reasons
-from api.cds.models import Card, Coding, Source
+from api.cds.models import Card
 
 
 def patient_view_cards(evaluation: dict, ctx: CardContext, notes: Iterable[str] = ()) -> list[Card]:
@@ -33,6 +38,43 @@ def patient_view_cards(evaluation: dict, ctx: CardContext, notes: Iterable[str] 
     if evaluation["unrecognized"]:
         cards.append(unrecognized_card(evaluation, ctx))
     return cards
+
+
+def options_card(evaluation: dict, ctx: CardContext, notes: list[str] | None = None) -> Card:
+    options = evaluation["options"]
+    eligible = sorted((o for o in options if o["status"] == "eligible"), key=option_sort_key)
+    if eligible:
+        names = [o["label"] + (" (preferred)" if o["preferred"] else "") for o in eligible]
+        summary = listing("Eligible now: ", names)
+    else:
+        names = [f"{o['label']} {STATUS_TEXT[o['status']]}" for o in sorted(options, key=option_sort_key)]
+        summary = listing("No option is eligible now: ", names)
+
+    conditions = (
+        ", ".join(md(c.get("label") or c["term"]) for c in evaluation.get("conditions", [])) or "none recognised"
+    )
+    lines = [
+        f"Options for this patient from therapy-kg {md(evaluation['knowledge_version'])} "
+        f"({md(evaluation['engine'])} engine). Conditions: {conditions}."
+    ]
+    for status in STATUS_ORDER:
+        group = [o for o in options if o["status"] == status]
+        if not group:
+            continue
+        lines += ["", f"**{cap(STATUS_TEXT[status])}**", ""]
+        lines += grouped_option_lines(group)
+    all_reasons = [r for o in options for r in o["reasons"]]
+    lines += sources_section(all_reasons)
+    lines += notes_section(notes or [])
+    deciding = [r for o in (eligible or options) for r in o["reasons"]]
+    return Card(
+        uuid=ctx.issued.card("options", deciding),
+        summary=summary,
+        detail="\n".join(lines),
+        indicator="info",
+        source=primary_source(deciding, ctx, "options", "Treatment options for this patient"),
+        links=unique_links(*condition_links(evaluation, ctx)),
+    )
 
 
 def warning_card(warning: dict, index: int, ctx: CardContext) -> Card:
@@ -126,8 +168,5 @@ def unrecognized_card(evaluation: dict, ctx: CardContext) -> Card:
         summary=fit(f"{n} coded {noun} in the record not recognised by therapy-kg (not used)"),
         detail="\n".join(lines),
         indicator="info",
-        source=Source(
-            label="therapy-kg: code mappings",
-            topic=Coding(system=TOPIC_SYSTEM, code="unrecognized", display="Codes not recognised"),
-        ),
+        source=code_mappings_source(),
     )

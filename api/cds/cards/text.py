@@ -6,8 +6,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from api.cds.cards.context import STATUS_ORDER, STATUS_TEXT, TOPIC_SYSTEM, CardContext
-from api.cds.models import SUMMARY_MAX, Card, Coding, Link, Source
+from api.cds.cards.context import TOPIC_SYSTEM, CardContext
+from api.cds.models import SUMMARY_MAX, Coding, Link, Source
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 
@@ -141,40 +141,11 @@ def option_sort_key(option: dict) -> tuple:
     return (not option["preferred"], option["line"] if option["line"] is not None else 99, option["label"])
 
 
-def options_card(evaluation: dict, ctx: CardContext, notes: list[str] | None = None) -> Card:
-    options = evaluation["options"]
-    eligible = sorted((o for o in options if o["status"] == "eligible"), key=option_sort_key)
-    if eligible:
-        names = [o["label"] + (" (preferred)" if o["preferred"] else "") for o in eligible]
-        summary = listing("Eligible now: ", names)
-    else:
-        names = [f"{o['label']} {STATUS_TEXT[o['status']]}" for o in sorted(options, key=option_sort_key)]
-        summary = listing("No option is eligible now: ", names)
-
-    conditions = (
-        ", ".join(md(c.get("label") or c["term"]) for c in evaluation.get("conditions", [])) or "none recognised"
-    )
-    lines = [
-        f"Options for this patient from therapy-kg {md(evaluation['knowledge_version'])} "
-        f"({md(evaluation['engine'])} engine). Conditions: {conditions}."
-    ]
-    for status in STATUS_ORDER:
-        group = [o for o in options if o["status"] == status]
-        if not group:
-            continue
-        lines += ["", f"**{cap(STATUS_TEXT[status])}**", ""]
-        lines += grouped_option_lines(group)
-    all_reasons = [r for o in options for r in o["reasons"]]
-    lines += sources_section(all_reasons)
-    lines += notes_section(notes or [])
-    deciding = [r for o in (eligible or options) for r in o["reasons"]]
-    return Card(
-        uuid=ctx.issued.card("options", deciding),
-        summary=summary,
-        detail="\n".join(lines),
-        indicator="info",
-        source=primary_source(deciding, ctx, "options", "Treatment options for this patient"),
-        links=unique_links(*condition_links(evaluation, ctx)),
+def code_mappings_source() -> Source:
+    """The source of a card about codes the graph does not map: its own code mappings."""
+    return Source(
+        label="therapy-kg: code mappings",
+        topic=Coding(system=TOPIC_SYSTEM, code="unrecognized", display="Codes not recognised"),
     )
 
 
