@@ -41,7 +41,7 @@ def examples_graphs(service: TherapyKG, examples_dir: Path) -> tuple[rdflib.Grap
     for iri, doc in example_patients(examples_dir):
         patients.append((iri, service.resolver.resolve(parse_patient(doc)).facts))
         labels[iri] = f"example patient {doc['id']}"
-    graph = patients_graph(patients, labels)
+    graph = patients_graph(patients, service.knowledge, labels)
     onto = rdflib.URIRef(PATIENTS_ONTOLOGY)
     graph.add((onto, RDF.type, OWL.Ontology))
     graph.add((onto, OWL.imports, rdflib.URIRef(ELIGIBILITY_ONTOLOGY)))

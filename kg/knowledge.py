@@ -92,6 +92,14 @@ class Statement:
     indications: frozenset[str] = frozenset()
     indication_causes: frozenset[str] = frozenset()
     coexisting: frozenset[str] = frozenset()
+    #: conditions less specific than `indications`: a patient's condition recorded as one may be an indication
+    indication_parents: frozenset[str] = frozenset()
+
+    @property
+    def by_indication(self) -> bool:
+        """Whether it applies per indication of the patient (it names an indication or a cause of one), not
+        to the patient as a whole (it names only coexisting conditions, or none)."""
+        return bool(self.indications or self.indication_causes)
 
 
 @dataclass(frozen=True)
@@ -382,7 +390,15 @@ def _derive(statements: list[Statement], ancestors: dict[str, frozenset[str]]) -
         parents_of: set[str] = set()
         for c in s.conditions:
             parents_of |= ancestors.get(c, {c}) - {c, CONDITION}
+        indication_parents: set[str] = set()
+        for c in s.indications:
+            indication_parents |= ancestors.get(c, {c}) - {c, CONDITION}
         derived.append(
-            replace(s, prior_options=frozenset(prior), condition_parents=frozenset(parents_of - s.conditions))
+            replace(
+                s,
+                prior_options=frozenset(prior),
+                condition_parents=frozenset(parents_of - s.conditions),
+                indication_parents=frozenset(indication_parents - s.indications),
+            )
         )
     return derived

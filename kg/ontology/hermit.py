@@ -27,6 +27,11 @@ from kg.errors import ReasonerUnavailableError, ReasoningError
 OWL_NOTHING = "http://www.w3.org/2002/07/owl#Nothing"
 OWL_THING = "http://www.w3.org/2002/07/owl#Thing"
 _RESULT = re.compile(r"([A-Za-z]+)\( ((?:<[^>]+>\s*)+)\)")
+#: HermiT's property hierarchy over inverse properties (printed once a class uses an inverse): an answer line
+#: the engines do not read, but a line of HermiT's answer all the same
+_INVERSE_PROPERTY_RESULT = re.compile(
+    r"(?:SubObjectPropertyOf|EquivalentObjectProperties)\((?: (?:<[^>]+>|ObjectInverseOf\( <[^>]+> \)))+ \)"
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,9 @@ def parse_output(output: str) -> Inferences:
     >>> inf = parse_output("SubClassOf( <http://x/A> <http://x/B> )\\nType( <http://x/i> <http://x/A> )")
     >>> sorted(inf.all_types("http://x/i"))
     ['http://x/A', 'http://x/B']
+    >>> inverse = "SubObjectPropertyOf( ObjectInverseOf( <http://x/p> ) ObjectInverseOf( <http://x/q> ) )"
+    >>> sorted(parse_output(inverse + "\\nType( <http://x/i> <http://x/A> )").types)
+    ['http://x/i']
     >>> parse_output("Type( <http://x/i> <http://x/A> )\\nSegmentation fault")
     Traceback (most recent call last):
     kg.errors.ReasonerUnavailableError: the HermiT reasoner printed something that is not a result (line 2)
@@ -98,6 +106,8 @@ def parse_output(output: str) -> Inferences:
         if not line.strip():
             continue
         match = _RESULT.fullmatch(line)
+        if match is None and _INVERSE_PROPERTY_RESULT.fullmatch(line):
+            continue
         if match is None:
             raise ReasonerUnavailableError(
                 f"the HermiT reasoner printed something that is not a result (line {number})"

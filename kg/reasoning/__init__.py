@@ -24,6 +24,11 @@ class Memberships:
     applies: frozenset[str]
     possibly: frozenset[str]  # might apply, given information the record lacks; disjoint from applies
     met: frozenset[str]  # prerequisites met (only statements that have prerequisites)
+    #: (statement, condition) for statements that apply per indication (`Statement.by_indication`): the
+    #: patient's condition as the indication the statement treats; a statement is in `applies` (`possibly`)
+    #: when it applies (possibly applies) for one of them
+    applies_for: frozenset[tuple[str, str]] = frozenset()
+    possibly_for: frozenset[tuple[str, str]] = frozenset()  # disjoint from applies_for
 
 
 class Engine(Protocol):

@@ -5,6 +5,12 @@ statement applies when a patient condition is the statement's condition or a sub
 the age lies in its population; it possibly applies when a condition is recorded only as a less
 specific class, or the age is unknown; its prerequisites are met when an option of the prior line
 has been tried and every required finding is recorded.
+
+A statement that names an indication or a cause of one (`Statement.by_indication`) is decided per
+condition of the patient, as a possible indication: it applies for a condition under one of its
+indications, or whose cause (`kg.patient.causes`) falls under one of its causes; it possibly applies
+where the condition is recorded less specifically, or its cause is undetermined among candidates that
+include one of its causes. It applies to the patient when it applies for one of the conditions.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kg.knowledge import Knowledge, Population
+from kg.patient.causes import Cause, causes_of
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
 
@@ -24,6 +31,11 @@ class _Rule:
     population: Population | None
     prior_options: frozenset[str] | None
     findings: frozenset[str]
+    by_indication: bool = False
+    indications: frozenset[str] = frozenset()
+    indication_parents: frozenset[str] = frozenset()
+    causes: frozenset[str] = frozenset()
+    coexisting: frozenset[str] = frozenset()
 
     @property
     def has_prerequisites(self) -> bool:
@@ -43,6 +55,11 @@ class FastEngine:
                 knowledge.populations[s.population] if s.population else None,
                 s.prior_options if s.prior_line is not None else None,
                 s.required_findings,
+                s.by_indication,
+                s.indications,
+                s.indication_parents,
+                s.indication_causes,
+                s.coexisting,
             )
             for s in knowledge.statements
         )
@@ -61,27 +78,74 @@ class FastEngine:
         finding_closure: set[str] = set()
         for f in patient.findings:
             finding_closure |= ancestors.get(f, {f})
-        age = patient.age
+        causes = causes_of(self.knowledge, patient.conditions, patient.due_to)
         applies, possibly, met = [], [], []
+        applies_for: list[tuple[str, str]] = []
+        possibly_for: list[tuple[str, str]] = []
         for rule in self.rules:
-            if rule.conditions:
-                condition_match = not rule.conditions.isdisjoint(condition_closure)
-                condition_possible = condition_match or not rule.condition_parents.isdisjoint(patient.conditions)
+            if rule.by_indication:
+                rows, maybe_rows = self._for_indications(rule, patient, condition_closure, causes)
+                applies_for += rows
+                possibly_for += maybe_rows
+                does, may = bool(rows), bool(maybe_rows)
             else:
-                condition_match = condition_possible = True
-            if rule.population is None:
-                population_match = population_possible = True
-            elif age is None:
-                population_match, population_possible = False, True
-            else:
-                population_match = population_possible = rule.population.contains(age)
-            if condition_match and population_match:
+                does, may = self._for_patient(rule, patient, condition_closure)
+            if does:
                 applies.append(rule.iri)
-            elif condition_possible and population_possible:
+            elif may:
                 possibly.append(rule.iri)
             if rule.has_prerequisites and (
                 (rule.prior_options is None or not rule.prior_options.isdisjoint(tried_closure))
                 and rule.findings <= finding_closure
             ):
                 met.append(rule.iri)
-        return Memberships(frozenset(applies), frozenset(possibly), frozenset(met))
+        return Memberships(
+            frozenset(applies), frozenset(possibly), frozenset(met), frozenset(applies_for), frozenset(possibly_for)
+        )
+
+    def _for_patient(self, rule: _Rule, patient: PatientFacts, condition_closure: set[str]) -> tuple[bool, bool]:
+        """Whether a rule for the whole patient applies, and whether it possibly does."""
+        if rule.conditions:
+            condition_match = not rule.conditions.isdisjoint(condition_closure)
+            condition_possible = condition_match or not rule.condition_parents.isdisjoint(patient.conditions)
+        else:
+            condition_match = condition_possible = True
+        population_match, population_possible = _population(rule.population, patient.age)
+        return condition_match and population_match, condition_possible and population_possible
+
+    def _for_indications(
+        self, rule: _Rule, patient: PatientFacts, condition_closure: set[str], causes: dict[str, Cause]
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(statement, condition) pairs where the patient's condition is an indication the rule applies to
+        (it falls under one of its indications, or its cause under one of its causes), and pairs where it
+        possibly does (recorded less specifically, or its cause undetermined among candidates that include
+        one of the rule's causes)."""
+        ancestors = self.knowledge.ancestors
+        population_match, population_possible = _population(rule.population, patient.age)
+        coexisting = not rule.coexisting or not rule.coexisting.isdisjoint(condition_closure)
+        if not coexisting or not population_possible:
+            return [], []
+        rows, maybe = [], []
+        for condition in sorted(patient.conditions):
+            indication = not rule.indications.isdisjoint(ancestors.get(condition, {condition}))
+            cause = causes.get(condition)
+            due = cause is not None and self._under(cause.causes, rule.causes)
+            possibly_due = cause is not None and self._under(cause.candidates, rule.causes)
+            if (indication or due) and population_match:
+                rows.append((rule.iri, condition))
+            elif indication or due or possibly_due or condition in rule.indication_parents:
+                maybe.append((rule.iri, condition))
+        return rows, maybe
+
+    def _under(self, classes: frozenset[str], targets: frozenset[str]) -> bool:
+        ancestors = self.knowledge.ancestors
+        return any(not targets.isdisjoint(ancestors.get(c, {c})) for c in classes)
+
+
+def _population(population: Population | None, age: int | None) -> tuple[bool, bool]:
+    """Whether the age lies in the population, and whether it may (no age recorded)."""
+    if population is None:
+        return True, True
+    if age is None:
+        return False, True
+    return population.contains(age), population.contains(age)

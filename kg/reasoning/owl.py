@@ -19,7 +19,14 @@ from kg.knowledge import Knowledge
 from kg.ontology.hermit import HermitBounds, Inferences, classify
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
-from kg.reasoning.owl_classes import QUESTIONS, eligibility_graph, patients_graph, question_class
+from kg.reasoning.owl_classes import (
+    CONDITION_QUESTIONS,
+    QUESTIONS,
+    condition_individual,
+    eligibility_graph,
+    patients_graph,
+    question_class,
+)
 from kg.store import Store, triples
 
 _RUN_NS = "https://w3id.org/therapy-kg/run/"
@@ -46,7 +53,9 @@ class OwlEngine:
         )
         static.write(eligibility.serialize(format="nt", encoding="utf-8"))
         self._static = static.getvalue()
-        self._questions = {question_class(q, s.iri): (q, s.iri) for s in knowledge.statements for q in QUESTIONS}
+        self._questions = {
+            question_class(q, s.iri): (q, s.iri) for s in knowledge.statements for q in QUESTIONS + CONDITION_QUESTIONS
+        }
 
     def memberships(self, patients: list[PatientFacts]) -> list[Memberships]:
         """Classify in chunks: HermiT's realisation time grows faster than linearly with individuals."""
@@ -58,7 +67,7 @@ class OwlEngine:
     def _classify_batch(self, patients: list[PatientFacts]) -> list[Memberships]:
         run = f"{_RUN_NS}{uuid.uuid4().hex}/"
         iris = [f"{run}patient{i}" for i in range(len(patients))]
-        data = self._static + patients_graph(list(zip(iris, patients, strict=False))).serialize(
+        data = self._static + patients_graph(list(zip(iris, patients, strict=False)), self.knowledge).serialize(
             format="nt", encoding="utf-8"
         )
         world = World()
@@ -68,7 +77,13 @@ class OwlEngine:
         finally:
             world.close()
         self._check_complete(inferences, iris)
-        return [self._read(inferences.all_types(iri)) for iri in iris]
+        return [
+            self._read(
+                inferences.all_types(iri),
+                {c: inferences.all_types(condition_individual(iri, c)) for c in sorted(facts.conditions)},
+            )
+            for iri, facts in zip(iris, patients, strict=True)
+        ]
 
     def _check_complete(self, inferences: Inferences, iris: list[str]) -> None:
         """Fail closed: an answer missing a class of the hierarchy or a patient's types is no answer (a
@@ -81,12 +96,26 @@ class OwlEngine:
                 f"classes and {len(untyped)} of {len(iris)} patients are missing from it"
             )
 
-    def _read(self, types: set[str]) -> Memberships:
+    def _read(self, types: set[str], condition_types: dict[str, set[str]]) -> Memberships:
+        """The memberships from the classes of the patient and of each of its conditions."""
         found: dict[str, set[str]] = {q: set() for q in QUESTIONS}
         for cls in types:
-            if cls in self._questions:
+            if cls in self._questions and self._questions[cls][0] in found:
                 question, statement = self._questions[cls]
                 found[question].add(statement)
+        pairs: dict[str, set[tuple[str, str]]] = {q: set() for q in CONDITION_QUESTIONS}
+        for condition, classes in condition_types.items():
+            for cls in classes:
+                if cls in self._questions and self._questions[cls][0] in pairs:
+                    question, statement = self._questions[cls]
+                    pairs[question].add((statement, condition))
         applies = frozenset(found["Applies"])
+        applies_for = frozenset(pairs["AppliesFor"])
         # closed-world step, explicit: "possibly" means a member of PossiblyApplies but not of Applies
-        return Memberships(applies, frozenset(found["PossiblyApplies"] - applies), frozenset(found["PrerequisitesMet"]))
+        return Memberships(
+            applies,
+            frozenset(found["PossiblyApplies"] - applies),
+            frozenset(found["PrerequisitesMet"]),
+            applies_for,
+            frozenset(pairs["PossiblyAppliesFor"] - applies_for),
+        )
