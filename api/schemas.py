@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Open(BaseModel):
@@ -26,9 +26,17 @@ class ReasonOut(_Open):
     matched: list[dict]
 
 
+class IndicationOut(_Open):
+    term: str
+    label: str
+
+
 class OptionOut(_Open):
     intervention: str
     label: str
+    indication: IndicationOut | None = Field(
+        default=None, description="The patient's condition this option is for; null for a statement naming none"
+    )
     line: int | None
     status: Literal["eligible", "deferred", "excluded", "not-indicated", "undetermined"]
     preferred: bool

@@ -43,8 +43,10 @@ def explain(evaluation: JsonObject) -> str:
             lines.append("")
             lines.append(f"Line {current_line}" if current_line is not None else "No line of therapy")
         preferred = ", preferred" if option["preferred"] else ""
+        indication = f" for {option['indication']['label']}" if option.get("indication") else ""
         lines.append(
-            f"  {_MARK[option['status']]} {option['label']} ({option['intervention']}): {option['status']}{preferred}"
+            f"  {_MARK[option['status']]} {option['label']} ({option['intervention']}){indication}: "
+            f"{option['status']}{preferred}"
         )
         for reason in option["reasons"]:
             reason_line(reason, "      because ")

@@ -170,6 +170,7 @@ class Knowledge:
     notes: dict[str, str] = field(default_factory=dict)  # class IRI → its no-applicable-regimen note template
     candidate_causes: dict[str, frozenset[str]] = field(default_factory=dict)  # condition → its candidate causes
     presuppositions: dict[str, Presupposition] = field(default_factory=dict)  # finding → what it presupposes
+    cause_questions: dict[str, str] = field(default_factory=dict)  # class → its cause question template
     by_iri: dict[str, Statement] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -193,6 +194,14 @@ class Knowledge:
         for name, value in values.items():
             text = text.replace("{" + name + "}", value)
         return text
+
+    def cause_question(self, condition: str) -> str:
+        """The graph's question about what causes `condition` (the template of its nearest class that has one)."""
+        holders = [c for c in self.ancestors.get(condition, {condition}) if c in self.cause_questions]
+        if not holders:
+            raise SourceFileError(condition, "the graph gives no tkg:causeQuestion for this class")
+        nearest = max(holders, key=lambda c: len(self.ancestors.get(c, ())))
+        return self.cause_questions[nearest].replace("{term}", self.label(condition))
 
     def causes_declared_for(self, condition: str) -> frozenset[str]:
         """The candidate causes of `condition` and of every condition it falls under (spasticity's for focal)."""
@@ -310,6 +319,7 @@ def compile_knowledge(store: Store) -> Knowledge:
         {row["class"]: row["template"] for row in _rows(store, "notes")},
         _candidate_causes(_rows(store, "candidate-causes")),
         _presuppositions(_rows(store, "presuppositions")),
+        {row["class"]: row["template"] for row in _rows(store, "cause-questions")},
     )
 
 

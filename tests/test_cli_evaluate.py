@@ -78,7 +78,8 @@ def test_explain_cites_every_reason(service, tmp_path) -> None:
     out = io.StringIO()
     explain_file(path, out=out, service=service)
     text = out.getvalue()
-    assert "x oral baclofen (tkg:OralBaclofen): excluded" in text
+    assert "x oral baclofen (tkg:OralBaclofen) for generalized spasticity: excluded" in text
+    assert "x oral baclofen (tkg:OralBaclofen) for stroke: excluded" in text
     assert 'baclofen is not recommended for these conditions" [2]' in text
     assert "Abrupt discontinuation can cause life-threatening withdrawal" in text
     assert "[2] Source 2: FDA label for baclofen tablets" in text

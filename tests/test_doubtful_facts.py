@@ -98,18 +98,28 @@ def test_a_stroke_not_clearly_current_is_a_question(service, extra) -> None:
     assert question["question"] == "Is the stroke current?"
     assert question["field"] == "conditions"
     assert question["options"] == ["tkg:Benzodiazepine", "tkg:OralBaclofen"]
-    assert [a["intervention"] for a in question["affects"]] == ["tkg:Benzodiazepine", "tkg:OralBaclofen"]
+    # the spasticity's options it would change, and oral baclofen for the stroke itself, which it would add
+    assert [(a["indication"], a["intervention"]) for a in question["affects"]] == [
+        ("tkg:GeneralizedSpasticity", "tkg:Benzodiazepine"),
+        ("tkg:GeneralizedSpasticity", "tkg:OralBaclofen"),
+        ("tkg:Stroke", "tkg:OralBaclofen"),
+    ]
     assert question["sources"] == ["entry[3]"]
     [reported] = [u for u in evaluation["unrecognized"] if u["field"] == "entry[3]"]
     assert reported["input"] == {"resourceType": "Condition", "id": "stroke"}
     assert reported["term"] == "tkg:Stroke"
     assert "not counted as current" in reported["reason"]
-    baclofen = next(o for o in evaluation["options"] if o["intervention"] == "tkg:OralBaclofen")
+    baclofen = next(
+        o
+        for o in evaluation["options"]
+        if o["intervention"] == "tkg:OralBaclofen" and o["indication"]["term"] == "tkg:GeneralizedSpasticity"
+    )
     assert baclofen["preferred"] is False
     [depends] = baclofen["depends_on"]
+    # were the stroke current, the spasticity could result from it or from the MS: undetermined, not excluded
     assert (depends["term"], depends["status_if_current"], depends["status_otherwise"]) == (
         "tkg:Stroke",
-        "excluded",
+        "undetermined",
         "deferred",
     )
     depending = [r for r in baclofen["reasons"] if r.get("effect") == "depends-on"]

@@ -29,8 +29,23 @@ def evaluations(service) -> dict[str, dict[str, dict]]:
     return {engine: dict(zip(VIGNETTES, service.evaluate_many(patients, engine), strict=False)) for engine in ENGINES}
 
 
-def _options(evaluation: dict) -> dict[str, dict]:
-    return {o["intervention"]: o for o in evaluation["options"]}
+def _options(evaluation: dict, indication: str | None = None) -> dict[str, dict]:
+    """The options by intervention, for one indication (its CURIE) or, without one, the only indication that
+    names the intervention: a vignette whose patient has several must say which (`statuses_by_indication`)."""
+    rows: dict[str, list[dict]] = {}
+    for o in evaluation["options"]:
+        if indication is None or (o["indication"] or {}).get("term") == indication:
+            rows.setdefault(o["intervention"], []).append(o)
+    if indication is None:
+        several = {i: [(r["indication"] or {}).get("term") for r in rs] for i, rs in rows.items() if len(rs) > 1}
+        single = {i: rs[0] for i, rs in rows.items() if i not in several}
+        return single | {i: {"several": v, "rows": rows[i]} for i, v in several.items()}
+    return {i: rs[0] for i, rs in rows.items()}
+
+
+def _each(option: dict) -> list[dict]:
+    """The option, or each of an intervention's options for several indications."""
+    return option["rows"] if "several" in option else [option]
 
 
 def _ids(items: list[dict]) -> list[str]:
@@ -47,7 +62,12 @@ def test_vignette(name: str, engine: str, evaluations) -> None:
     assert evaluation["patient"] == VIGNETTES[name]["patient"].get("id")
     for curie, status in expect.get("statuses", {}).items():
         assert curie in options, f"{curie} missing from the options"
+        assert "several" not in options[curie], f"{curie} has options for {options[curie]}: say which indication"
         assert options[curie]["status"] == status, (curie, options[curie]["reasons"])
+    for indication, statuses in expect.get("statuses_by_indication", {}).items():
+        rows = _options(evaluation, indication)
+        for curie, status in statuses.items():
+            assert curie in rows and rows[curie]["status"] == status, (indication, curie, rows.get(curie))
     for curie in expect.get("absent", []):
         assert curie not in options
     for curie, line in expect.get("lines", {}).items():
@@ -60,10 +80,12 @@ def test_vignette(name: str, engine: str, evaluations) -> None:
         assert options[curie]["preferred"] is False
     for field in ("reasons", "cautions", "dosing", "monitoring", "evidence"):
         for curie, statements in expect.get(field, {}).items():
-            assert _ids(options[curie][field]) == sorted(statements), (field, curie)
+            for row in _each(options[curie]):  # an intervention with options for several indications: each
+                assert _ids(row[field]) == sorted(statements), (field, curie)
     for curie, numbers in expect.get("reason_sources", {}).items():
-        cited = {s["reference"] for r in options[curie]["reasons"] for s in r["sources"]}
-        assert cited == set(numbers)
+        for row in _each(options[curie]):
+            cited = {s["reference"] for r in row["reasons"] for s in r["sources"]}
+            assert cited == set(numbers)
     for curie, quotes in expect.get("quotes", {}).items():
         assert [q["text"] for r in options[curie]["reasons"] for q in r.get("quotes", [])] == quotes
     for curie, kinds in expect.get("unmet", {}).items():

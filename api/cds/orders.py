@@ -29,6 +29,8 @@ from kg.patient.document import Coding, Concept, PatientResolver
 from kg.store.terms import TermResolver
 
 ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
+#: Statuses from the one that most speaks against an order to the least (SPEC §5's precedence).
+SEVERITY = ("excluded", "not-indicated", "deferred", "undetermined", "eligible")
 
 
 @dataclass(frozen=True)
@@ -237,8 +239,11 @@ def with_option(match: OrderMatch, evaluation: dict, knowledge: Knowledge, terms
 
 
 def _option_for(evaluation: dict, knowledge: Knowledge, terms: TermResolver, iri: str) -> dict | None:
-    """The option of `iri`, else of its nearest superclass that has one (diazepam → benzodiazepine)."""
-    options = {terms.expand(o["intervention"], field="intervention"): o for o in evaluation["options"]}
+    """The option of `iri`, else of its nearest superclass that has one (diazepam → benzodiazepine); of its
+    rows for several indications, the one that most speaks against the order (excluded first)."""
+    options: dict[str, dict] = {}
+    for o in sorted(evaluation["options"], key=lambda o: SEVERITY.index(o["status"]), reverse=True):
+        options[terms.expand(o["intervention"], field="intervention")] = o
     if iri in options:
         return options[iri]
     ancestors = [a for a in knowledge.ancestors.get(iri, ()) if a in options]

@@ -75,30 +75,28 @@ def settle(base: JsonObject, variants: list[tuple[tuple[Doubtful, ...], JsonObje
     """The evaluation `base` (without the doubtful facts), with every option that `variants`
     (the evaluations with some of them) answer differently made `undetermined`; see the module notes.
     `base` is changed and returned; it must be a document of the caller's own."""
-    by_intervention = {o["intervention"]: o for o in base["options"]}
-    changed: dict[str, list[tuple[tuple[Doubtful, ...], JsonObject | None]]] = {}
+    by_row = {_row(o): o for o in base["options"]}
+    changed: dict[tuple[str, str], list[tuple[tuple[Doubtful, ...], JsonObject | None]]] = {}
     for group, document in variants:
-        theirs = {o["intervention"]: o for o in document["options"]}
-        for intervention in by_intervention.keys() | theirs.keys():
-            mine, other = by_intervention.get(intervention), theirs.get(intervention)
+        theirs = {_row(o): o for o in document["options"]}
+        for row in by_row.keys() | theirs.keys():
+            mine, other = by_row.get(row), theirs.get(row)
             if mine is None or other is None or mine["status"] != other["status"]:
-                changed.setdefault(intervention, []).append((group, other))
-    asked: dict[str, set[str]] = {}
-    for intervention, differences in changed.items():
+                changed.setdefault(row, []).append((group, other))
+    asked: dict[str, set[tuple[str, str]]] = {}
+    for row, differences in changed.items():
         single: list[tuple[tuple[Doubtful, ...], JsonObject | None]] = [(g, o) for g, o in differences if len(g) == 1]
         attributed = single or differences  # an interaction of several facts: each of them
-        option = by_intervention.get(intervention) or _first_option(attributed)
-        by_intervention[intervention] = _undetermined(option, attributed, intervention in by_intervention)
+        option = by_row.get(row) or _first_option(attributed)
+        by_row[row] = _undetermined(option, attributed, row in by_row)
         for group, _ in attributed:
             for fact in group:
-                asked.setdefault(fact.iri, set()).add(intervention)
-    base["options"] = sorted(
-        by_intervention.values(), key=lambda o: (o["line"] if o["line"] is not None else 99, o["label"])
-    )
+                asked.setdefault(fact.iri, set()).add(row)
+    base["options"] = sorted(by_row.values(), key=_option_order)
     warned = _possible_warnings(base, variants)
     facts = {f.iri: f for group, _ in variants for f in group}
     for iri in sorted(asked.keys() | warned.keys()):
-        fact, interventions = facts[iri], sorted(asked.get(iri, ()))
+        fact, rows = facts[iri], sorted(asked.get(iri, ()))
         # one question per fact: the doubt's own replaces the base's plain one about the same fact
         base["missing_information"] = [
             q
@@ -110,15 +108,23 @@ def settle(base: JsonObject, variants: list[tuple[tuple[Doubtful, ...], JsonObje
                 "question": fact.question,
                 "field": fact.field,
                 "candidates": [fact.term],
-                "options": interventions,
-                "affects": [
-                    {"indication": by_intervention[i].get("indication"), "intervention": i} for i in interventions
-                ],
+                "options": sorted({intervention for _, intervention in rows}),
+                "affects": [{"indication": indication or None, "intervention": x} for indication, x in rows],
                 "warnings": sorted(warned.get(iri, ())),
                 "sources": list(fact.sources),
             }
         )
     return base
+
+
+def _row(option: JsonObject) -> tuple[str, str]:
+    """An option's key: its indication's term ("" for none) and its intervention."""
+    return ((option.get("indication") or {}).get("term", ""), option["intervention"])
+
+
+def _option_order(option: JsonObject) -> tuple[object, ...]:
+    indication = option.get("indication") or {}
+    return (option["line"] if option["line"] is not None else 99, option["label"], indication.get("label", ""))
 
 
 def _possible_warnings(

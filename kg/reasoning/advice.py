@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from kg.json_types import JsonObject
 from kg.knowledge import CONDITION, DOSING_REGIMEN, FINDING, LINE_OF_THERAPY, PATIENT, Knowledge, Statement
+from kg.patient.causes import causes_of
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
 from kg.reasoning.reasons import ReasonWriter, is_about
@@ -22,43 +23,57 @@ OPEN_STATUSES = ("eligible", "deferred", "undetermined")
 CAUTION_KINDS = ("caution", "discontinuation-caution")
 
 
+Row = tuple[str | None, str]  # (indication, intervention)
+Applying = Callable[[Row], tuple[list[Statement], list[Statement]]]
+
+
 def missing_information(
     k: Knowledge,
     terms: TermResolver,
     statements_about: Callable[[str], tuple[Statement, ...]],
+    applying: Applying,
     facts: PatientFacts,
-    m: Memberships,
-    options: dict[str, JsonObject],
+    options: dict[Row, JsonObject],
 ) -> list[JsonObject]:
-    """The questions whose answers would change an option, each with the options it would change."""
+    """The questions whose answers would change an option, each with the options it would change (`options`,
+    the interventions; `affects`, each with its indication)."""
+    causes = causes_of(k, facts.conditions, facts.due_to)
     questions: dict[tuple[object, ...], JsonObject] = {}
-    for intervention, option in options.items():
-        for s in statements_about(intervention):
-            if s.iri not in m.possibly:
-                continue
+
+    def ask(key: tuple[object, ...], row: Row, question: JsonObject) -> JsonObject:
+        q = questions.setdefault(key, {**question, "options": set(), "affects": set()})
+        q["options"].add(terms.compress(row[1]))
+        q["affects"].add((terms.compress(row[0]) if row[0] else None, terms.compress(row[1])))
+        return q
+
+    for row, option in options.items():
+        indication, intervention = row
+        cause = causes.get(indication) if indication else None
+        for s in applying(row)[1]:
             if s.population and facts.age is None and option["status"] in ("eligible", "deferred"):
-                key: tuple[object, ...] = ("age",)
-                q = questions.setdefault(
-                    key,
-                    {"question": k.question(PATIENT), "field": "age", "populations": set(), "options": set()},
-                )
+                q = ask(("age",), row, {"question": k.question(PATIENT), "field": "age", "populations": set()})
                 q["populations"].add(terms.compress(s.population))
-                q["options"].add(option["intervention"])
-            for recorded in sorted(facts.conditions & s.condition_parents):
-                narrower = sorted(terms.compress(c) for c in s.conditions if k.is_a(c, recorded))
-                key = ("conditions", recorded)
-                q = questions.setdefault(
-                    key,
+            recorded = (
+                {indication} & s.indication_parents if s.by_indication else facts.conditions & s.condition_parents
+            )
+            for less_specific in sorted(r for r in recorded if r):
+                targets = s.indications if s.by_indication else s.conditions
+                q = ask(
+                    ("conditions", less_specific),
+                    row,
                     {
-                        "question": k.question(CONDITION, k.label(recorded)),
+                        "question": k.question(CONDITION, k.label(less_specific)),
                         "field": "conditions",
-                        "recorded": terms.compress(recorded),
+                        "recorded": terms.compress(less_specific),
                         "candidates": set(),
-                        "options": set(),
                     },
                 )
-                q["candidates"].update(narrower)
-                q["options"].add(option["intervention"])
+                q["candidates"].update(terms.compress(c) for c in targets if k.is_a(c, less_specific))
+            if s.indication_causes and cause is not None and cause.basis == "undetermined" and indication:
+                _ask_cause(k, terms, ask, row, indication, cause.candidates)
+        if indication and cause is not None and cause.basis == "none-recorded":
+            if any(s.indication_causes for s in statements_about(intervention)):
+                _ask_cause(k, terms, ask, row, indication, k.causes_declared_for(indication))
         if option["status"] == "deferred":
             for reason in option["reasons"]:
                 for unmet in reason.get("unmet", []):
@@ -67,40 +82,82 @@ def missing_information(
                         text = k.question(LINE_OF_THERAPY, str(unmet["line"]))
                     else:
                         text = k.question(FINDING, k.label(terms.expand(unmet["finding"], field="finding")))
-                    q = questions.setdefault(
+                    ask(
                         key,
+                        row,
                         {
                             "question": text,
                             "field": "therapies_tried" if unmet["requirement"] == "prior-line" else "findings",
                             **({"candidates": [unmet["finding"]]} if unmet["requirement"] == "finding" else {}),
-                            "options": set(),
                         },
                     )
-                    q["options"].add(option["intervention"])
-    return [{name: sorted(v) if isinstance(v, set) else v for name, v in q.items()} for q in questions.values()]
+    result = []
+    for q in questions.values():
+        affects = [
+            {"indication": i, "intervention": x} for i, x in sorted(q.pop("affects"), key=lambda a: (a[0] or "", a[1]))
+        ]
+        result.append({**{name: sorted(v) if isinstance(v, set) else v for name, v in q.items()}, "affects": affects})
+    return result
+
+
+def _ask_cause(
+    k: Knowledge,
+    terms: TermResolver,
+    ask: Callable[[tuple[object, ...], Row, JsonObject], JsonObject],
+    row: Row,
+    indication: str,
+    candidates: frozenset[str],
+) -> None:
+    """What causes the indication (tkg:causeQuestion): the record names no cause, or several candidates."""
+    q = ask(
+        ("cause", indication),
+        row,
+        {
+            "question": k.cause_question(indication),
+            "field": "conditions",
+            "recorded": terms.compress(indication),
+            "candidates": set(),
+        },
+    )
+    q["candidates"].update(terms.compress(c) for c in candidates)
 
 
 def current_therapy_warnings(
-    k: Knowledge, writer: ReasonWriter, facts: PatientFacts, m: Memberships, options: dict[str, JsonObject]
+    k: Knowledge, writer: ReasonWriter, facts: PatientFacts, m: Memberships, options: dict[Row, JsonObject]
 ) -> list[JsonObject]:
-    """Current therapies that are now excluded or not indicated (with the statements on stopping
-    them), and cautions that apply to a current therapy because of the patient's conditions."""
+    """Current therapies the options say the patient should not be on: excluded for one of their
+    indications, or not indicated for any (with the statements on stopping them); and cautions that apply to
+    a current therapy because of the patient's conditions. A therapy eligible for one indication and not
+    indicated for another is not one to stop."""
     compress = writer.terms.compress
+    by_intervention: dict[str, list[JsonObject]] = {}
+    for (_, intervention), option in sorted(options.items(), key=lambda item: (item[0][0] or "", item[0][1])):
+        by_intervention.setdefault(intervention, []).append(option)
     warnings = []
     for therapy in sorted(facts.current):
-        # the therapy's own option when it has one, else the options of its forms (baclofen → oral baclofen)
-        related = [therapy] if therapy in options else [i for i in options if k.is_a(i, therapy)]
-        stopped = [i for i in related if options[i]["status"] in EXCLUDING_STATUSES]
+        # the therapy's own options when it has some, else the options of its forms (baclofen → oral baclofen)
+        related = [therapy] if therapy in by_intervention else [i for i in by_intervention if k.is_a(i, therapy)]
+        stopped = [
+            i
+            for i in related
+            if any(o["status"] == "excluded" for o in by_intervention[i])
+            or all(o["status"] in EXCLUDING_STATUSES for o in by_intervention[i])
+        ]
         if stopped:
-            status = "excluded" if any(options[i]["status"] == "excluded" for i in stopped) else "not-indicated"
+            rows = [o for i in stopped for o in by_intervention[i] if o["status"] in EXCLUDING_STATUSES]
+            status = "excluded" if any(o["status"] == "excluded" for o in rows) else "not-indicated"
             stopping = [
                 writer.statement(s)
                 for s in k.statements
                 if s.kind == "discontinuation-caution" and s.iri in m.applies and is_about(k, s, therapy)
             ]
-            names = ", ".join(f"{k.label(i)} is {options[i]['status']}" for i in stopped)
+            names = ", ".join(
+                f"{o['label']} is {o['status']} for "
+                + (o["indication"]["label"] if o["indication"] else "this patient")
+                for o in rows
+            )
             form = "" if stopped == [therapy] else " (the record does not say which form)"
-            message = f"The patient currently receives {k.label(therapy)}{form}: {names} for this patient."
+            message = f"The patient currently receives {k.label(therapy)}{form}: {names}."
             if stopping:
                 message += " If it is stopped: " + " ".join(s["claim"].rstrip(".") + "." for s in stopping)
             warnings.append(
@@ -108,7 +165,7 @@ def current_therapy_warnings(
                     "kind": "current-therapy-" + status,
                     "intervention": compress(therapy),
                     "message": message,
-                    "reasons": [r for i in stopped for r in options[i]["reasons"]],
+                    "reasons": [r for o in rows for r in o["reasons"]],
                     "statements": stopping,
                 }
             )
@@ -132,15 +189,16 @@ def regimen_gaps(
     statements_about: Callable[[str], tuple[Statement, ...]],
     facts: PatientFacts,
     m: Memberships,
-    options: dict[str, JsonObject],
+    options: dict[Row, JsonObject],
 ) -> list[JsonObject]:
     """A note for each open option whose dosing regimens are all for other ages than the patient's (a child,
     where the sources address adults): no regimen is presented as applying, and the regimens are cited."""
     if facts.age is None:  # no age: the regimens may apply, and the age is asked (missing_information)
         return []
     notes = []
-    for intervention, option in options.items():
-        if option["status"] not in OPEN_STATUSES:
+    noted: set[str] = set()
+    for (_, intervention), option in sorted(options.items(), key=lambda item: (item[0][0] or "", item[0][1])):
+        if option["status"] not in OPEN_STATUSES or intervention in noted:
             continue
         regimens = [s for s in statements_about(intervention) if s.kind == "dosing" and s.population]
         if not regimens or any(s.iri in m.applies or s.iri in m.possibly for s in regimens):
@@ -149,6 +207,7 @@ def regimen_gaps(
         message = k.note(
             DOSING_REGIMEN, term=k.label(intervention), age=str(facts.age), populations=" and ".join(populations)
         )
+        noted.add(intervention)
         notes.append(
             {
                 "kind": "no-regimen-for-age",

@@ -54,31 +54,49 @@ class Evaluator:
     def _document(self, resolution: Resolution, m: Memberships, engine: str) -> JsonObject:
         """The document, with shared parts: only for writing out at once (see the module notes)."""
         facts = resolution.facts
-        options = {iri: self._memoised_option(iri, facts, m) for iri in self._entries(facts, m)}
+        options = {row: self._memoised_option(row, facts, m) for row in self._rows(facts, m)}
         return {
             "patient": facts.id,
             "knowledge_version": self.k.version,
             "engine": engine,
             "conditions": resolution.resolved,
             "unrecognized": resolution.unrecognized,
-            "options": sorted(options.values(), key=lambda o: (o["line"] if o["line"] is not None else 99, o["label"])),
-            "missing_information": missing_information(self.k, self.terms, self._statements_about, facts, m, options),
+            "options": sorted(options.values(), key=option_order),
+            "missing_information": missing_information(
+                self.k, self.terms, self._statements_about, lambda row: self._applying(row, m), facts, options
+            ),
             "warnings": current_therapy_warnings(self.k, self.writer, facts, m, options)
             + regimen_gaps(self.k, self.writer, self._statements_about, facts, m, options),
         }
 
-    def _entries(self, facts: PatientFacts, m: Memberships) -> list[str]:
-        """Interventions named by a status-deciding statement that applies or might apply, plus
-        the patient's own therapies that fall under one of them (diazepam under benzodiazepines)."""
-        named: set[str] = set()
-        for iri in m.applies | m.possibly:
+    def _rows(self, facts: PatientFacts, m: Memberships) -> list[tuple[str | None, str]]:
+        """The options, as (indication, intervention): for each condition of the patient that a status-deciding
+        statement applies or possibly applies for as an indication, the interventions those statements name;
+        a statement for the whole patient (a coexisting condition: benzodiazepines in stroke recovery) adds its
+        interventions under each indication a recommendation treats, or under no indication if none; the
+        patient's own therapies that fall under an intervention named (diazepam under benzodiazepines) too."""
+        named: dict[str | None, set[str]] = defaultdict(set)
+        treated: set[str | None] = set()
+        for iri, condition in m.applies_for | m.possibly_for:
             s = self.k.by_iri[iri]
             if s.kind in STATUS_KINDS:
-                named |= s.interventions
-        for therapy in facts.tried:
-            if any(self.k.is_a(therapy, n) for n in named):
-                named.add(therapy)
-        return sorted(named)
+                named[condition] |= s.interventions
+                if s.kind == "recommendation":
+                    treated.add(condition)
+        whole_patient: set[str] = set()
+        for iri in m.applies | m.possibly:
+            s = self.k.by_iri[iri]
+            if s.kind in STATUS_KINDS and not s.by_indication:
+                whole_patient |= s.interventions
+        if whole_patient:
+            for indication in treated or {None}:
+                named[indication] |= whole_patient
+        for interventions in named.values():
+            interventions |= {t for t in facts.tried if any(self.k.is_a(t, n) for n in interventions)}
+        return sorted(
+            ((indication, i) for indication, interventions in named.items() for i in interventions),
+            key=lambda row: (row[0] or "", row[1]),
+        )
 
     def _statements_about(self, intervention: str) -> tuple[Statement, ...]:
         """Statements about the intervention or one of its superclasses, in IRI order (memoised)."""
@@ -88,24 +106,54 @@ class Evaluator:
             )
         return self._relevant[intervention]
 
-    def _memoised_option(self, intervention: str, facts: PatientFacts, m: Memberships) -> JsonObject:
+    def _memoised_option(self, row: tuple[str | None, str], facts: PatientFacts, m: Memberships) -> JsonObject:
         """`_option`, remembered by what it reads (`kg.reasoning.option_memo`)."""
+        indication, intervention = row
         scope = self._scopes.get(intervention)
         if scope is None:  # the graph is fixed: one scope per intervention
             scope = OptionScope.of(self._statements_about(intervention), self.writer.matchable)
             self._scopes[intervention] = scope
-        return self.memo.option(intervention, scope, facts, m, lambda: self._option(intervention, facts, m))
+        applying, possible = self._applying(row, m)
+        return self.memo.option(
+            row,
+            frozenset(s.iri for s in applying),
+            frozenset(s.iri for s in possible),
+            scope,
+            facts,
+            m,
+            lambda: self._option(row, applying, possible, facts, m),
+        )
 
-    def _option(self, intervention: str, facts: PatientFacts, m: Memberships) -> JsonObject:
-        by_kind: dict[str, list[Statement]] = defaultdict(list)
+    def _applying(self, row: tuple[str | None, str], m: Memberships) -> tuple[list[Statement], list[Statement]]:
+        """The statements about the row's intervention that apply, and that possibly apply, for its indication
+        (a statement for the whole patient: for every row)."""
+        indication, intervention = row
         applying: list[Statement] = []
         possible: list[Statement] = []
         for s in self._statements_about(intervention):
-            if s.iri in m.applies:
-                by_kind[s.kind].append(s)
+            if s.by_indication:
+                does = indication is not None and (s.iri, indication) in m.applies_for
+                may = indication is not None and (s.iri, indication) in m.possibly_for
+            else:
+                does, may = s.iri in m.applies, s.iri in m.possibly
+            if does:
                 applying.append(s)
-            elif s.iri in m.possibly:
+            elif may:
                 possible.append(s)
+        return applying, possible
+
+    def _option(
+        self,
+        row: tuple[str | None, str],
+        applying: list[Statement],
+        possible: list[Statement],
+        facts: PatientFacts,
+        m: Memberships,
+    ) -> JsonObject:
+        indication, intervention = row
+        by_kind: dict[str, list[Statement]] = defaultdict(list)
+        for s in applying:
+            by_kind[s.kind].append(s)
         recommendations = by_kind["recommendation"]
         status, deciding = decide(applying, possible, met=lambda s: self._prerequisites_met(s, m), kind=_kind)
         met = deciding if status == "eligible" else []
@@ -123,6 +171,9 @@ class Evaluator:
         return {
             "intervention": self.terms.compress(intervention),
             "label": self.k.label(intervention),
+            "indication": (
+                {"term": self.terms.compress(indication), "label": self.k.label(indication)} if indication else None
+            ),
             "line": min(lines) if lines else None,
             "status": status,
             "preferred": preferred,
@@ -141,3 +192,9 @@ class Evaluator:
 
 def _kind(s: Statement) -> str:
     return s.kind
+
+
+def option_order(option: JsonObject) -> tuple[object, ...]:
+    """Options by line (none last), then label, then indication."""
+    indication = option.get("indication") or {}
+    return (option["line"] if option["line"] is not None else 99, option["label"], indication.get("label", ""))

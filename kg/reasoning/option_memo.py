@@ -55,17 +55,20 @@ class OptionMemo:
 
     def option(
         self,
-        intervention: str,
+        row: tuple[str | None, str],
+        applying: frozenset[str],
+        possible: frozenset[str],
         scope: OptionScope,
         facts: PatientFacts,
         m: Memberships,
         build: Callable[[], JsonObject],
     ) -> JsonObject:
-        """The remembered document of this option for these facts, or `build()`'s, remembered."""
+        """The remembered document of the option `row` (indication, intervention) for these facts, whose
+        statements `applying` apply and `possible` possibly apply, or `build()`'s, remembered."""
         key = (
-            intervention,
-            m.applies & scope.statements,
-            m.possibly & scope.statements,
+            row,
+            applying,
+            possible,
             m.met & scope.statements,
             facts.conditions & scope.conditions,
             facts.tried & scope.tried,
