@@ -11,6 +11,7 @@ from api.cds.cards.text import (
     code_mappings_source,
     condition_links,
     fit,
+    for_indication,
     grouped_option_lines,
     listing,
     md,
@@ -44,10 +45,13 @@ def options_card(evaluation: dict, ctx: CardContext, notes: list[str] | None = N
     options = evaluation["options"]
     eligible = sorted((o for o in options if o["status"] == "eligible"), key=option_sort_key)
     if eligible:
-        names = [o["label"] + (" (preferred)" if o["preferred"] else "") for o in eligible]
+        names = [o["label"] + (" (preferred)" if o["preferred"] else "") + for_indication(o, options) for o in eligible]
         summary = listing("Eligible now: ", names)
     else:
-        names = [f"{o['label']} {STATUS_TEXT[o['status']]}" for o in sorted(options, key=option_sort_key)]
+        names = [
+            f"{o['label']}{for_indication(o, options)} {STATUS_TEXT[o['status']]}"
+            for o in sorted(options, key=option_sort_key)
+        ]
         summary = listing("No option is eligible now: ", names)
 
     conditions = (

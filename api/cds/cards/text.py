@@ -149,6 +149,13 @@ def code_mappings_source() -> Source:
     )
 
 
+def for_indication(option: dict, options: list[dict]) -> str:
+    """ " for <indication>" where the options are for more than one indication of the patient, else ""."""
+    indications = {(o.get("indication") or {}).get("term") for o in options}
+    indication = option.get("indication")
+    return f" for {md(indication['label'])}" if len(indications) > 1 and indication else ""
+
+
 def grouped_option_lines(options: list[dict]) -> list[str]:
     """Options that share line and reasons are listed together, their reasons once."""
     groups: dict[tuple, list[dict]] = {}
@@ -162,7 +169,10 @@ def grouped_option_lines(options: list[dict]) -> list[str]:
     lines = []
     for (line, _, _), members in groups.items():
         names = ", ".join(
-            f"**{md(o['label'])}**" + (" (preferred)" if o["preferred"] else "") + f" (`{o['intervention']}`)"
+            f"**{md(o['label'])}**"
+            + (" (preferred)" if o["preferred"] else "")
+            + f" (`{o['intervention']}`)"
+            + for_indication(o, options)
             for o in members
         )
         lines.append(f"- {names}" + (f" — line {line}" if line is not None else ""))
