@@ -45,7 +45,9 @@ def options_card(evaluation: dict, ctx: CardContext, notes: list[str] | None = N
     options = evaluation["options"]
     eligible = sorted((o for o in options if o["status"] == "eligible"), key=option_sort_key)
     if eligible:
-        names = [o["label"] + (" (preferred)" if o["preferred"] else "") + for_indication(o, options) for o in eligible]
+        names = [
+            o["label"] + (" (preferred)" if o["preferred"] else "") + for_indication(o, eligible) for o in eligible
+        ]
         summary = listing("Eligible now: ", names)
     else:
         names = [
