@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from kg.errors import SourceFileError
-from kg.json_types import JsonObject
+from kg.json_types import JsonObject, option_order
 from kg.knowledge import CONDITION, INTERVENTION, Knowledge
 from kg.patient.document import PatientFacts
 from kg.store import Store, solutions
@@ -92,7 +92,7 @@ def settle(base: JsonObject, variants: list[tuple[tuple[Doubtful, ...], JsonObje
         for group, _ in attributed:
             for fact in group:
                 asked.setdefault(fact.iri, set()).add(row)
-    base["options"] = sorted(by_row.values(), key=_option_order)
+    base["options"] = sorted(by_row.values(), key=option_order)
     warned = _possible_warnings(base, variants)
     facts = {f.iri: f for group, _ in variants for f in group}
     for iri in sorted(asked.keys() | warned.keys()):
@@ -120,11 +120,6 @@ def settle(base: JsonObject, variants: list[tuple[tuple[Doubtful, ...], JsonObje
 def _row(option: JsonObject) -> tuple[str, str]:
     """An option's key: its indication's term ("" for none) and its intervention."""
     return ((option.get("indication") or {}).get("term", ""), option["intervention"])
-
-
-def _option_order(option: JsonObject) -> tuple[object, ...]:
-    indication = option.get("indication") or {}
-    return (option["line"] if option["line"] is not None else 99, option["label"], indication.get("label", ""))
 
 
 def _possible_warnings(

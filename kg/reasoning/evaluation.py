@@ -18,7 +18,7 @@ from collections import defaultdict
 
 import orjson
 
-from kg.json_types import JsonObject
+from kg.json_types import JsonObject, option_order
 from kg.knowledge import STATUS_KINDS, Knowledge, Statement
 from kg.patient.document import PatientFacts, Resolution
 from kg.reasoning import Memberships
@@ -192,9 +192,3 @@ class Evaluator:
 
 def _kind(s: Statement) -> str:
     return s.kind
-
-
-def option_order(option: JsonObject) -> tuple[object, ...]:
-    """Options by line (none last), then label, then indication."""
-    indication = option.get("indication") or {}
-    return (option["line"] if option["line"] is not None else 99, option["label"], indication.get("label", ""))
