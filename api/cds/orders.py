@@ -240,9 +240,11 @@ def with_option(match: OrderMatch, evaluation: dict, knowledge: Knowledge, terms
 
 def _option_for(evaluation: dict, knowledge: Knowledge, terms: TermResolver, iri: str) -> dict | None:
     """The option of `iri`, else of its nearest superclass that has one (diazepam → benzodiazepine); of its
-    rows for several indications, the one that most speaks against the order (excluded first)."""
+    rows for several indications, the one that most speaks against the order (excluded first), and of equally
+    severe ones the row of an indication the graph's lines treat (spasticity before a stroke as such)."""
     options: dict[str, dict] = {}
-    for o in sorted(evaluation["options"], key=lambda o: SEVERITY.index(o["status"]), reverse=True):
+    ranked = sorted(evaluation["options"], key=lambda o: (SEVERITY.index(o["status"]), o["line"] is None))
+    for o in reversed(ranked):  # the last written wins: the first of `ranked`
         options[terms.expand(o["intervention"], field="intervention")] = o
     if iri in options:
         return options[iri]
