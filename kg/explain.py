@@ -23,9 +23,9 @@ def explain(evaluation: JsonObject) -> str:
                 sources[s["reference"]] = s["label"]
             lines.append(f'{prefix}"{reason["claim"]}" {_cite(reason)}'.rstrip())
             for quote in reason.get("quotes", []):
-                lines.append(f'{prefix}  label text: "{quote["text"]}" ({quote["origin"]})')
+                lines.append(f'{" " * len(prefix)}label text: "{quote["text"]}" ({quote["origin"]})')
         for unmet in reason.get("unmet", []):
-            lines.append(f"{prefix}  not met: {unmet['text']}")
+            lines.append(f"{' ' * len(prefix)}not met: {unmet['text']}")
 
     who = evaluation.get("patient") or "(no id)"
     lines.append(f"Patient {who} — knowledge version {evaluation['knowledge_version']}, engine {evaluation['engine']}")

@@ -94,6 +94,10 @@ class Statement:
     coexisting: frozenset[str] = frozenset()
     #: conditions less specific than `indications`: a patient's condition recorded as one may be an indication
     indication_parents: frozenset[str] = frozenset()
+    #: conditions that, when the patient has one, leave it unknown whether the indication is really the one
+    #: treated (tkg:indicationInDoubtWith: a muscle spasm recorded with multiple sclerosis), and the question then
+    in_doubt_with: frozenset[str] = frozenset()
+    doubt_question: str | None = None
 
     @property
     def by_indication(self) -> bool:
@@ -171,6 +175,7 @@ class Knowledge:
     candidate_causes: dict[str, frozenset[str]] = field(default_factory=dict)  # condition → its candidate causes
     presuppositions: dict[str, Presupposition] = field(default_factory=dict)  # finding → what it presupposes
     cause_questions: dict[str, str] = field(default_factory=dict)  # class → its cause question template
+    disjoint: dict[str, frozenset[str]] = field(default_factory=dict)  # class → the classes declared disjoint with it
     by_iri: dict[str, Statement] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -209,6 +214,19 @@ class Knowledge:
         for ancestor in self.ancestors.get(condition, {condition}):
             declared |= self.candidate_causes.get(ancestor, frozenset())
         return declared
+
+    def disjoint_classes(self, cls: str, other: str) -> bool:
+        """Whether nothing can be both: one of them falls under a class declared disjoint with a class the
+        other falls under (focal spasticity and rheumatic muscle spasm)."""
+        mine, theirs = self.ancestors.get(cls, {cls}), self.ancestors.get(other, {other})
+        return any(not self.disjoint.get(a, frozenset()).isdisjoint(theirs) for a in mine)
+
+    def alternatives(self, cls: str) -> frozenset[str]:
+        """The classes declared disjoint with `cls` or a class it falls under (what a muscle spasm is not)."""
+        found: frozenset[str] = frozenset()
+        for a in self.ancestors.get(cls, {cls}):
+            found |= self.disjoint.get(a, frozenset())
+        return found
 
     def is_a(self, cls: str, ancestor: str) -> bool:
         """`cls` is `ancestor` or under it (a class the graph does not hold is only itself)."""
@@ -261,6 +279,7 @@ def compile_knowledge(store: Store) -> Knowledge:
             )
         )
 
+    doubt_questions = {row["statement"]: row["template"] for row in _rows(store, "doubt-questions")}
     statements = []
     for row in _rows(store, "statements"):
         iri = row["statement"]
@@ -281,6 +300,8 @@ def compile_knowledge(store: Store) -> Knowledge:
                 indications=frozenset(link["forIndication"]),
                 indication_causes=frozenset(link["forIndicationDueTo"]),
                 coexisting=frozenset(link["withCoexistingCondition"]),
+                in_doubt_with=frozenset(link["indicationInDoubtWith"]),
+                doubt_question=doubt_questions.get(iri),
                 sources=tuple(sorted(sources[iri], key=lambda s: s.number)),
                 quotes=tuple(quotes[iri]),
                 doses=tuple(doses[iri]),
@@ -320,6 +341,7 @@ def compile_knowledge(store: Store) -> Knowledge:
         _candidate_causes(_rows(store, "candidate-causes")),
         _presuppositions(_rows(store, "presuppositions")),
         {row["class"]: row["template"] for row in _rows(store, "cause-questions")},
+        _disjoint(_rows(store, "disjoint-classes")),
     )
 
 
@@ -330,6 +352,13 @@ def _presuppositions(found: Iterator[Row]) -> dict[str, Presupposition]:
         therapies[row["finding"]].add(row["therapy"])
         texts[row["finding"]] = (row["question"], row["note"])
     return {f: Presupposition(frozenset(t), *texts[f]) for f, t in therapies.items()}
+
+
+def _disjoint(found: Iterator[Row]) -> dict[str, frozenset[str]]:
+    pairs: dict[str, set[str]] = defaultdict(set)
+    for row in found:
+        pairs[row["class"]].add(row["other"])
+    return {cls: frozenset(others) for cls, others in pairs.items()}
 
 
 def _candidate_causes(found: Iterator[Row]) -> dict[str, frozenset[str]]:

@@ -16,7 +16,7 @@ from kg.ontology.hermit import HermitBounds
 from kg.ontology.mappings import read_code_systems
 from kg.patient.document import PatientFacts, PatientInput, PatientResolver, Resolution, parse_patient
 from kg.patient.doubtful import ROOTS, Doubtful, QuestionTemplates, inconsistent_findings, settle
-from kg.patient.fhir import BundleReading, read_bundle, with_bundle_report
+from kg.patient.fhir import BundleReading, bundle_path, read_bundle, with_bundle_report
 from kg.reasoning import ENGINE_NAMES, Engine
 from kg.reasoning.evaluation import Evaluator
 from kg.reasoning.fast import FastEngine
@@ -105,7 +105,13 @@ class TherapyKG:
     def _prepare(self, patient: PatientInput | BundleReading) -> _Prepared:
         reading = patient if isinstance(patient, BundleReading) else None
         document = patient.patient if isinstance(patient, BundleReading) else patient
-        resolution = self.resolver.resolve(document)
+        try:
+            resolution = self.resolver.resolve(document)
+        except PatientInputError as exc:  # named where the Bundle holds it, not by the document read from it
+            where = bundle_path(reading, exc.field) if reading is not None else None
+            if where is None:
+                raise
+            raise PatientInputError(where, str(exc).removeprefix(f"{exc.field}: ")) from None
         facts, inconsistent, warnings = inconsistent_findings(self.knowledge, resolution.facts, self.terms.compress)
         resolution = replace(resolution, facts=facts)
         if reading is None:

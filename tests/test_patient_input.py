@@ -186,3 +186,51 @@ def test_evaluations_of_different_patients_do_not_leak(service) -> None:
     again = service.evaluate_document({"id": "a", "conditions": ["tkg:Stroke", "tkg:GeneralizedSpasticity"]})
     assert first == again
     assert {o["intervention"] for o in second["options"]} == {"tkg:OralBaclofen"}
+
+
+def test_codings_of_one_condition_naming_disjoint_classes_are_refused(service) -> None:
+    """SPEC §4: spasticity and muscle spasm are disjoint; one condition coded as both is an error naming it."""
+    concept = {
+        "coding": [
+            {"system": "http://snomed.info/sct", "code": "221360009"},
+            {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M62.830"},
+        ]
+    }
+    with pytest.raises(PatientInputError) as caught:
+        service.evaluate_document({"conditions": ["tkg:MultipleSclerosis", concept]})
+    assert caught.value.field == "conditions[1]"
+    assert "spasticity" in str(caught.value) and "muscle spasm" in str(caught.value)
+    # the same two as two conditions of the patient are allowed: a patient may have both
+    two = service.evaluate_document({"conditions": [concept["coding"][0], concept["coding"][1]]})
+    assert {c["term"] for c in two["conditions"]} == {"tkg:Spasticity", "tkg:MuscleSpasm"}
+
+
+def test_a_bundle_condition_coded_as_disjoint_classes_is_refused_where_the_bundle_holds_it(service) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p", "birthDate": "1970-01-01"}},
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "c",
+                    "subject": {"reference": "Patient/p"},
+                    "clinicalStatus": {
+                        "coding": [
+                            {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}
+                        ]
+                    },
+                    "code": {
+                        "coding": [
+                            {"system": "http://snomed.info/sct", "code": "221360009"},
+                            {"system": "http://snomed.info/sct", "code": "45352006"},
+                        ]
+                    },
+                }
+            },
+        ],
+    }
+    with pytest.raises(PatientInputError) as caught:
+        service.evaluate_document(bundle)
+    assert caught.value.field == "entry[1].resource.code"

@@ -200,7 +200,8 @@ class PatientResolver:
         """The most specific class any coding maps to; the codings are meant to name one concept,
         so a coding that maps to a broader class (M62.838 muscle spasm beside the graph's own
         rheumatic muscle spasm) does not widen it. Codings naming unrelated classes: the first wins,
-        and the others are noted."""
+        and the others are noted. Codings of a condition naming classes the graph declares disjoint
+        (spasticity and muscle spasm) are an input error: no reading of them is safe."""
         outcomes = [
             self._resolve_code(c.system, c.code, f"{where}.coding[{i}]", root) for i, c in enumerate(concept.coding)
         ]
@@ -214,6 +215,16 @@ class PatientResolver:
         specific = [
             o for o in found if not any(x["iri"] != o["iri"] and self.knowledge.is_a(x["iri"], o["iri"]) for x in found)
         ]
+        for i, one in enumerate(specific):
+            for other in specific[i + 1 :]:
+                k = self.knowledge
+                if k.is_a(one["iri"], CONDITION) and k.disjoint_classes(one["iri"], other["iri"]):
+                    raise PatientInputError(
+                        where,
+                        f"the codings name {one['label']} ({one['field']}) and {other['label']} ({other['field']}), "
+                        "which the graph declares disjoint: one condition cannot be both; if the patient has both, "
+                        "record them as two conditions",
+                    )
         chosen = dict(specific[0])
         others = sorted({o["term"] for o in specific[1:] if o["iri"] != chosen["iri"]})
         if others:

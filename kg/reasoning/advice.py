@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kg.json_types import JsonObject
-from kg.knowledge import CONDITION, DOSING_REGIMEN, FINDING, LINE_OF_THERAPY, PATIENT, Knowledge, Statement
+from kg.knowledge import (
+    CONDITION,
+    DOSING_REGIMEN,
+    FINDING,
+    LINE_OF_THERAPY,
+    PATIENT,
+    STATUS_KINDS,
+    Knowledge,
+    Statement,
+)
 from kg.patient.causes import causes_of
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
@@ -21,6 +30,13 @@ EXCLUDING_STATUSES = ("excluded", "not-indicated")
 #: Statuses under which an option may be started, so its dosing matters.
 OPEN_STATUSES = ("eligible", "deferred", "undetermined")
 CAUTION_KINDS = ("caution", "discontinuation-caution")
+#: the statuses a status-deciding statement that possibly applies could still change, were it found to apply
+#: (the precedence of SPEC §5: excluded > not-indicated > deferred > undetermined > eligible)
+CHANGEABLE = {
+    "contraindication": ("not-indicated", "deferred", "undetermined", "eligible"),
+    "not-indicated": ("deferred", "undetermined", "eligible"),
+    "recommendation": ("deferred", "undetermined"),
+}
 
 
 Row = tuple[str | None, str]  # (indication, intervention)
@@ -38,6 +54,7 @@ def missing_information(
     """The questions whose answers would change an option, each with the options it would change (`options`,
     the interventions; `affects`, each with its indication)."""
     causes = causes_of(k, facts.conditions, facts.due_to)
+    has = {a for c in facts.conditions for a in k.ancestors.get(c, {c})}  # the conditions, as every class they are
     questions: dict[tuple[object, ...], JsonObject] = {}
 
     def ask(key: tuple[object, ...], row: Row, question: JsonObject) -> JsonObject:
@@ -50,6 +67,8 @@ def missing_information(
         indication, intervention = row
         cause = causes.get(indication) if indication else None
         for s in applying(row)[1]:
+            if s.kind in STATUS_KINDS and option["status"] not in CHANGEABLE[s.kind]:
+                continue  # were it found to apply, the status would stay (a rheumatic spasm is not-indicated too)
             if s.population and facts.age is None and option["status"] in ("eligible", "deferred"):
                 q = ask(("age",), row, {"question": k.question(PATIENT), "field": "age", "populations": set()})
                 q["populations"].add(terms.compress(s.population))
@@ -71,6 +90,21 @@ def missing_information(
                 q["candidates"].update(terms.compress(c) for c in targets if k.is_a(c, less_specific))
             if s.indication_causes and cause is not None and cause.basis == "undetermined" and indication:
                 _ask_cause(k, terms, ask, row, indication, cause.candidates)
+            doubts = sorted(s.in_doubt_with & has)
+            if doubts and indication and s.doubt_question:
+                text = s.doubt_question.replace("{term}", k.label(indication)).replace(
+                    "{doubt}", " and ".join(k.label(d) for d in doubts)
+                )
+                ask(
+                    ("doubt", indication, text),
+                    row,
+                    {
+                        "question": text,
+                        "field": "conditions",
+                        "recorded": terms.compress(indication),
+                        "candidates": sorted(terms.compress(c) for c in k.alternatives(indication)),
+                    },
+                )
         if indication and cause is not None and cause.basis == "none-recorded":
             if any(s.indication_causes for s in statements_about(intervention)):
                 _ask_cause(k, terms, ask, row, indication, k.causes_declared_for(indication))

@@ -156,6 +156,7 @@ class Evaluator:
             by_kind[s.kind].append(s)
         recommendations = by_kind["recommendation"]
         status, deciding = decide(applying, possible, met=lambda s: self._prerequisites_met(s, m), kind=_kind)
+        deciding = sorted(deciding, key=self._specificity, reverse=True)  # the most specific first (stable)
         met = deciding if status == "eligible" else []
         possible_status = [s for s in possible if s.kind in STATUS_KINDS]
 
@@ -184,6 +185,11 @@ class Evaluator:
             "monitoring": [write.reason(s, facts) for s in by_kind["monitoring"]],
             "evidence": [write.reason(s, facts) for s in by_kind["evidence"]],
         }
+
+    def _specificity(self, s: Statement) -> int:
+        """How specific the statement's indications (or causes) are: a statement about rheumatic muscle spasm
+        before one about any muscle spasm, so the first reason is the one closest to the patient."""
+        return max((len(self.k.ancestors.get(c, ())) for c in s.indications | s.indication_causes), default=0)
 
     def _prerequisites_met(self, s: Statement, m: Memberships) -> bool:
         has_prerequisites = s.prior_line is not None or bool(s.required_findings)

@@ -10,7 +10,8 @@ A statement that names an indication or a cause of one (`Statement.by_indication
 condition of the patient, as a possible indication: it applies for a condition under one of its
 indications, or whose cause (`kg.patient.causes`) falls under one of its causes; it possibly applies
 where the condition is recorded less specifically, or its cause is undetermined among candidates that
-include one of its causes. It applies to the patient when it applies for one of the conditions.
+include one of its causes, or the patient has a condition that puts the indication in doubt
+(`Statement.in_doubt_with`). It applies to the patient when it applies for one of the conditions.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class _Rule:
     indication_parents: frozenset[str] = frozenset()
     causes: frozenset[str] = frozenset()
     coexisting: frozenset[str] = frozenset()
+    in_doubt_with: frozenset[str] = frozenset()
 
     @property
     def has_prerequisites(self) -> bool:
@@ -60,6 +62,7 @@ class FastEngine:
                 s.indication_parents,
                 s.indication_causes,
                 s.coexisting,
+                s.in_doubt_with,
             )
             for s in knowledge.statements
         )
@@ -123,6 +126,7 @@ class FastEngine:
         ancestors = self.knowledge.ancestors
         population_match, population_possible = _population(rule.population, patient.age)
         coexisting = not rule.coexisting or not rule.coexisting.isdisjoint(condition_closure)
+        in_doubt = not rule.in_doubt_with.isdisjoint(condition_closure)
         if not coexisting or not population_possible:
             return [], []
         rows, maybe = [], []
@@ -131,7 +135,7 @@ class FastEngine:
             cause = causes.get(condition)
             due = cause is not None and self._under(cause.causes, rule.causes)
             possibly_due = cause is not None and self._under(cause.candidates, rule.causes)
-            if (indication or due) and population_match:
+            if (indication or due) and population_match and not in_doubt:
                 rows.append((rule.iri, condition))
             elif indication or due or possibly_due or condition in rule.indication_parents:
                 maybe.append((rule.iri, condition))

@@ -13,7 +13,8 @@ patient's condition individuals instead: `AppliesFor_S` and `PossiblyAppliesFor_
 
 The closed-world facts these need are asserted explicitly on each patient by the engine, from
 the positive facts of the record: every condition individual is typed `RecordedAs_C` (recorded as
-C and nothing more specific), and a patient without an age gets `ageInYears max 0`. HermiT then
+C and nothing more specific), a patient without an age gets `ageInYears max 0`, and a patient without a
+condition that can put an indication in doubt (`Statement.in_doubt_with`) gets `hasCondition max 0` of it. HermiT then
 decides membership; nothing relies on the open-world reasoner inferring a negation.
 """
 
@@ -88,11 +89,17 @@ class _Builder:
         self.g.add((node, OWL.someValuesFrom, filler))
         return node
 
-    def max_zero(self, prop: URIRef) -> rdflib.term.Node:
+    def max_zero(self, prop: URIRef, on_class: str | None = None) -> rdflib.term.Node:
+        """≤0 prop, or ≤0 prop.on_class (qualified)."""
         node = BNode()
         self.g.add((node, RDF.type, OWL.Restriction))
         self.g.add((node, OWL.onProperty, prop))
-        self.g.add((node, OWL.maxCardinality, Literal(0, datatype=XSD.nonNegativeInteger)))
+        zero = Literal(0, datatype=XSD.nonNegativeInteger)
+        if on_class is None:
+            self.g.add((node, OWL.maxCardinality, zero))
+        else:
+            self.g.add((node, OWL.onClass, URIRef(on_class)))
+            self.g.add((node, OWL.maxQualifiedCardinality, zero))
         return node
 
     def rdf_list(self, items: Sequence[rdflib.term.Node]) -> BNode:
@@ -199,9 +206,11 @@ def _define_statement(b: _Builder, knowledge: Knowledge, s: Statement) -> None:
 def _define_by_indication(b: _Builder, s: Statement) -> None:
     """The statement's classes of the patient's conditions (as indications), and of patients having one:
 
-    AppliesFor_S ≡ Condition ⊓ (⊔indications ⊔ ∃dueTo.⊔causes) ⊓ ∃hasCondition⁻.(population ⊓ ∃hasCondition.⊔coexisting)
-    PossiblyAppliesFor_S adds the indications' less specific classes as recorded, ∃possiblyDueTo.⊔causes and a
-    missing age; Applies_S ≡ Patient ⊓ ∃hasCondition.AppliesFor_S, PossiblyApplies_S likewise."""
+    AppliesFor_S ≡ Condition ⊓ (⊔indications ⊔ ∃dueTo.⊔causes) ⊓
+                   ∃hasCondition⁻.(population ⊓ ∃hasCondition.⊔coexisting ⊓ ⊓(≤0 hasCondition.D for D in in-doubt-with))
+    PossiblyAppliesFor_S drops the in-doubt part and adds the indications' less specific classes as recorded,
+    ∃possiblyDueTo.⊔causes and a missing age;
+    Applies_S ≡ Patient ⊓ ∃hasCondition.AppliesFor_S, PossiblyApplies_S likewise."""
     label = s.label
     causes = [b.some(DUE_TO, b.union(s.indication_causes))] if s.indication_causes else []
     maybe_causes = [b.some(POSSIBLY_DUE_TO, b.union(s.indication_causes))] if s.indication_causes else []
@@ -210,6 +219,7 @@ def _define_by_indication(b: _Builder, s: Statement) -> None:
     if s.coexisting:
         patient.append(b.some(HAS_CONDITION, b.union(s.coexisting)))
         maybe_patient.append(b.some(HAS_CONDITION, b.union(s.coexisting)))
+    patient += [b.max_zero(HAS_CONDITION, doubt) for doubt in sorted(s.in_doubt_with)]  # nothing puts it in doubt
     indications = [URIRef(c) for c in sorted(s.indications)]
     recorded = [URIRef(recorded_as_class(p)) for p in sorted(s.indication_parents)]
     applies_for, maybe_for = question_class("AppliesFor", s.iri), question_class("PossiblyAppliesFor", s.iri)
@@ -290,6 +300,7 @@ def patients_graph(
     g.bind("tkg", TKG)
     g.bind("tkge", TKGE)
     b = _Builder(g)
+    doubting = {c for s in knowledge.statements for c in s.in_doubt_with}
     for iri, facts in patients:
         patient = URIRef(iri)
         g.add((patient, RDF.type, OWL.NamedIndividual))
@@ -300,6 +311,9 @@ def patients_graph(
             g.add((patient, AGE, Literal(facts.age, datatype=XSD.integer)))
         else:
             g.add((patient, RDF.type, b.max_zero(AGE)))  # closed world, made explicit: no age recorded
+        recorded = {a for c in facts.conditions for a in knowledge.ancestors.get(c, {c})}
+        for doubt in sorted(doubting - recorded):  # closed world, made explicit: none of these recorded
+            g.add((patient, RDF.type, b.max_zero(HAS_CONDITION, doubt)))
         for prop, classes, typer in (
             (HAS_CONDITION, facts.conditions, recorded_as_class),
             (HAS_TRIED, facts.tried - facts.current, str),

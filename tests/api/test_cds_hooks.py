@@ -231,12 +231,16 @@ def test_order_select_stroke_baclofen_warns_with_first_line_alternatives(cds_cli
     assert "38341003" in card["detail"] and "Not recognised in the record" in card["detail"]
 
 
-def test_order_select_muscle_spasm_of_unknown_cause_names_the_missing_information(cds_client) -> None:
+def test_order_select_baclofen_for_a_muscle_spasm_answers_the_seeds_question(cds_client) -> None:
+    """A muscle spasm with no condition that causes spasticity: not indicated (the label's indication is
+    spasticity), with the seed's answer among the related statements; no question, since none would change it."""
     cards = _cards(cds_client, "order-select-muscle-spasm-baclofen")
     assert len(cards) == 1
-    assert cards[0]["indicator"] == "info"
-    assert "Which kind of muscle spasm" in cards[0]["summary"]
-    assert "tkg:RheumaticMuscleSpasm" in cards[0]["detail"]
+    assert cards[0]["indicator"] == "warning"
+    assert "not indicated" in cards[0]["summary"] and "Source 2" in cards[0]["summary"]
+    assert "tkg:OralBaclofenNotIndicatedForMuscleSpasm" in cards[0]["detail"]
+    assert "tkg:BaclofenNotFirstLineForMuscleSpasm" in cards[0]["detail"]
+    assert "Which kind of muscle spasm" not in cards[0]["detail"]
 
 
 def test_order_select_with_only_unmapped_conditions_says_it_cannot_assess(cds_client) -> None:
