@@ -27,6 +27,8 @@ class ReasonOut(_Open):
 
 
 class IndicationOut(_Open):
+    """A term with its label (an indication, a route)."""
+
     term: str
     label: str
 
@@ -47,10 +49,35 @@ class OptionOut(_Open):
     evidence: list[ReasonOut]
 
 
+class AffectsOut(_Open):
+    indication: str | None
+    intervention: str
+
+
 class QuestionOut(_Open):
     question: str
     field: str
+    candidates: list[str] = Field(default_factory=list, description="The terms that would answer it, where known")
     options: list[str]
+    affects: list[AffectsOut] = Field(description="The options (indication, intervention) the answer would change")
+
+
+class TherapyStatusOut(_Open):
+    indication: IndicationOut | None
+    status: Literal["eligible", "deferred", "excluded", "not-indicated", "undetermined"]
+
+
+class CurrentTherapyOut(_Open):
+    intervention: str
+    label: str
+    form: IndicationOut | None = Field(
+        description="The route of its product form; null where the record or graph gives none"
+    )
+    indications: list[TherapyStatusOut] = Field(description="Its status for each indication; empty: none recorded")
+    discontinuation: list[ReasonOut]
+    monitoring: list[ReasonOut]
+    cautions: list[ReasonOut]
+    prerequisite_not_recorded: list[dict]
 
 
 class WarningOut(_Open):
@@ -66,5 +93,6 @@ class EvaluationOut(_Open):
     conditions: list[dict]
     unrecognized: list[dict]
     options: list[OptionOut]
+    current_therapies: list[CurrentTherapyOut]
     missing_information: list[QuestionOut]
     warnings: list[WarningOut]

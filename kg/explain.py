@@ -60,6 +60,21 @@ def explain(evaluation: JsonObject) -> str:
                         else f"{dose['upper']}"
                     )
                     lines.append(f"        {dose['label']}: {bounds} {dose['unit']}")
+    if evaluation.get("current_therapies"):
+        lines.append("")
+        lines.append("Currently receives")
+        for c in evaluation["current_therapies"]:
+            form = f", {c['form']['label']}" if c.get("form") else ""
+            statuses = "; ".join(
+                f"{i['status']} for {i['indication']['label'] if i['indication'] else 'this patient'}"
+                for i in c["indications"]
+            )
+            lines.append(f"  {c['label']} ({c['intervention']}{form}): {statuses or 'no recorded indication'}")
+            for unmet in c["prerequisite_not_recorded"]:
+                lines.append(f"      prerequisite not recorded: {unmet['text']}")
+            for title in ("discontinuation", "monitoring", "cautions"):
+                for reason in c[title]:
+                    reason_line(reason, f"      {title}: ")
     if evaluation["warnings"]:
         lines.append("")
         lines.append("Warnings")

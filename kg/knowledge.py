@@ -98,6 +98,8 @@ class Statement:
     #: treated (tkg:indicationInDoubtWith: a muscle spasm recorded with multiple sclerosis), and the question then
     in_doubt_with: frozenset[str] = frozenset()
     doubt_question: str | None = None
+    #: therapies whose current users are shown this (discontinuation) statement always (an intrathecal pump)
+    shown_to_current_users_of: frozenset[str] = frozenset()
 
     @property
     def by_indication(self) -> bool:
@@ -302,6 +304,7 @@ def compile_knowledge(store: Store) -> Knowledge:
                 coexisting=frozenset(link["withCoexistingCondition"]),
                 in_doubt_with=frozenset(link["indicationInDoubtWith"]),
                 doubt_question=doubt_questions.get(iri),
+                shown_to_current_users_of=frozenset(link["shownToEveryCurrentUserOf"]),
                 sources=tuple(sorted(sources[iri], key=lambda s: s.number)),
                 quotes=tuple(quotes[iri]),
                 doses=tuple(doses[iri]),

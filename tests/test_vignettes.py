@@ -107,6 +107,27 @@ def test_vignette(name: str, engine: str, evaluations) -> None:
         for want, warning in zip(expect["warnings"], evaluation["warnings"], strict=False):
             if "statements" in want:
                 assert _ids(warning["statements"]) == sorted(want["statements"])
+    if "current_therapies" in expect:
+        current = {c["intervention"]: c for c in evaluation["current_therapies"]}
+        assert sorted(current) == sorted(expect["current_therapies"])
+        for curie, want in expect["current_therapies"].items():
+            got = current[curie]
+            statuses = {(i["indication"] or {}).get("term"): i["status"] for i in got["indications"]}
+            assert statuses == want.get("indications", {}), (curie, got["indications"])
+            for field in ("discontinuation", "monitoring", "cautions"):
+                if field in want:
+                    assert _ids(got[field]) == sorted(want[field]), (curie, field)
+            unmet = sorted({u["requirement"] for u in got["prerequisite_not_recorded"]})
+            assert unmet == sorted(want.get("prerequisite_not_recorded", [])), (curie, got["prerequisite_not_recorded"])
+            if "form" in want:
+                assert (got["form"] or {}).get("term") == want["form"]
+    if "questions" in expect:  # each question by its field, with the candidates and the options it affects
+        asked = [
+            {"field": q["field"], "candidates": q.get("candidates", []), "affects": q["affects"]}
+            for q in evaluation["missing_information"]
+        ]
+        for want in expect["questions"]:
+            assert want in asked, (want, asked)
     if "missing_information_fields" in expect:
         assert sorted(q["field"] for q in evaluation["missing_information"]) == sorted(
             expect["missing_information_fields"]

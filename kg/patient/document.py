@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
 from kg.errors import PatientInputError
 from kg.json_types import JsonObject
@@ -83,9 +83,11 @@ class PatientInput(BaseModel):
     conditions: Annotated[
         list[ConditionInput],
         Field(
-            min_length=1,
+            default_factory=list,
             max_length=MAX_TERMS,
-            description="A term, or {condition, due_to} naming its cause (spasticity due to a spinal cord injury).",
+            description="A term, or {condition, due_to} naming its cause (spasticity due to a spinal cord injury). "
+            "May be empty when current_therapies is not: a medication list alone gets its withdrawal, monitoring "
+            "and caution statements.",
         ),
     ]
     therapies_tried: Annotated[
@@ -94,6 +96,13 @@ class PatientInput(BaseModel):
     ]
     current_therapies: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_TERMS)]
     findings: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_TERMS)]
+
+    @model_validator(mode="after")
+    def _something_to_answer(self) -> PatientInput:
+        """SPEC §4: conditions may be empty only when current_therapies is not."""
+        if not self.conditions and not self.current_therapies:
+            raise PatientInputError("conditions", "at least one condition, or a current therapy, is needed")
+        return self
 
 
 def parse_patient(data: object) -> PatientInput:

@@ -443,11 +443,12 @@ class _Reader:
         self.report.append({"field": where, "input": identify(resource), "reason": reason})
 
     def _patient_input(self, patient_id: str | None, age: int | None) -> PatientInput:
-        if self.terms["conditions"]:
+        doubtful = [d.concept for d in self.doubtful if d.field == "conditions"]
+        if self.terms["conditions"] or self.terms["current_therapies"] or not doubtful:
             return self._validated(patient_id, age, self.terms)
-        # Every condition is doubtful: the patient without them has none, which the patient document
-        # allows only here. Validate with one of them in place, then leave it out.
-        first = next(d.concept for d in self.doubtful if d.field == "conditions")
+        # Every condition is doubtful and nothing is current: the patient without them has nothing to answer
+        # for, which the patient document allows only here. Validate with one of them in place, then leave it out.
+        first = doubtful[0]
         patient = self._validated(patient_id, age, {**self.terms, "conditions": [first]})
         return patient.model_copy(update={"conditions": []})
 
@@ -455,6 +456,8 @@ class _Reader:
     def _validated(patient_id: str | None, age: int | None, terms: dict[str, list[ConditionInput]]) -> PatientInput:
         try:
             return PatientInput.model_validate({"id": patient_id, "age": age, **terms})
+        except PatientInputError as exc:  # neither a condition nor a current therapy
+            raise PatientInputError("Condition", f"{exc.field}: {str(exc).removeprefix(exc.field + ': ')}") from None
         except ValidationError as exc:
             first = exc.errors()[0]  # Concepts are valid already: only a list length or the id is left
             name = str(first["loc"][0])

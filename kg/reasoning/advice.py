@@ -23,6 +23,7 @@ from kg.knowledge import (
 from kg.patient.causes import causes_of
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
+from kg.reasoning.current import form_questions
 from kg.reasoning.reasons import ReasonWriter, is_about
 from kg.store.terms import TermResolver
 
@@ -125,6 +126,7 @@ def missing_information(
                             **({"candidates": [unmet["finding"]]} if unmet["requirement"] == "finding" else {}),
                         },
                     )
+    form_questions(k, terms.compress, facts, options, ask)
     result = []
     for q in questions.values():
         affects = [

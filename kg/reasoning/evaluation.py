@@ -23,6 +23,7 @@ from kg.knowledge import STATUS_KINDS, Knowledge, Statement
 from kg.patient.document import PatientFacts, Resolution
 from kg.reasoning import Memberships
 from kg.reasoning.advice import current_therapy_warnings, missing_information, regimen_gaps
+from kg.reasoning.current import current_therapies, discontinuation_risks
 from kg.reasoning.option_memo import OPTION_MEMO_SIZE, OptionMemo, OptionScope
 from kg.reasoning.reasons import ReasonWriter, is_about
 from kg.reasoning.status import decide
@@ -62,10 +63,12 @@ class Evaluator:
             "conditions": resolution.resolved,
             "unrecognized": resolution.unrecognized,
             "options": sorted(options.values(), key=option_order),
+            "current_therapies": current_therapies(self.k, self.writer, self._statements_about, facts, m, options),
             "missing_information": missing_information(
                 self.k, self.terms, self._statements_about, lambda row: self._applying(row, m), facts, options
             ),
             "warnings": current_therapy_warnings(self.k, self.writer, facts, m, options)
+            + discontinuation_risks(self.k, self.writer, facts, m)
             + regimen_gaps(self.k, self.writer, self._statements_about, facts, m, options),
         }
 

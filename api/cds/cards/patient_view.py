@@ -88,10 +88,10 @@ def warning_card(warning: dict, index: int, ctx: CardContext) -> Card:
     label = ctx.label(curie)
     kind = warning["kind"]
     reasons, stopping = warning.get("reasons", []), warning.get("statements", [])
-    if kind == "current-therapy-caution":
+    if kind in ("current-therapy-caution", "discontinuation-risk"):
         about = reasons[0]["label"] if reasons else "a caution applies"
         summary = fit(f"The patient takes {label}: {about}", f"Caution: the patient takes {label}")
-        topic = "caution"
+        topic = "caution" if kind == "current-therapy-caution" else "discontinuation"
     elif kind.startswith("current-therapy-"):
         status = STATUS_TEXT.get(kind.removeprefix("current-therapy-"), kind.removeprefix("current-therapy-"))
         advice = f"; if stopping it: {stopping_advice(stopping)}" if stopping else "; review it"
