@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from kg.generate import random_patients, systematic_patients
+from kg.generate import medication_lists, random_patients, systematic_patients
 from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 
@@ -23,7 +23,8 @@ def service(store) -> TherapyKG:
 
 @pytest.fixture(scope="module")
 def generated(service) -> list[dict]:
-    patients = list(systematic_patients(service.knowledge)) + list(random_patients(service.knowledge, 400))
+    k = service.knowledge
+    patients = list(systematic_patients(k)) + list(medication_lists(k)) + list(random_patients(k, 400))
     assert len(patients) >= 1000
     return patients
 
@@ -33,14 +34,17 @@ def test_generated_patients_cover_the_statement_vocabulary(service, generated) -
         t
         for p in generated
         for field in ("conditions", "therapies_tried", "current_therapies", "findings")
-        for t in p[field]
+        for t in p.get(field, [])
+        if isinstance(t, str)
     }
     mentioned = set()
     for s in service.knowledge.statements:
         mentioned |= s.conditions | s.interventions | s.required_findings
     assert {service.terms.compress(x) for x in mentioned} <= used
     ages = {p.get("age") for p in generated}
-    assert {None, 64, 65} <= ages
+    assert {None, 17, 18, 64, 65} <= ages
+    assert any(isinstance(c, dict) and "due_to" in c for p in generated for c in p.get("conditions", []))
+    assert any(not p.get("conditions") and p["current_therapies"] for p in generated)
 
 
 SAMPLE = 300
