@@ -30,10 +30,17 @@ def explain(evaluation: JsonObject) -> str:
     who = evaluation.get("patient") or "(no id)"
     lines.append(f"Patient {who} — knowledge version {evaluation['knowledge_version']}, engine {evaluation['engine']}")
     for c in evaluation["conditions"]:
-        lines.append(f"  condition: {c['label']} ({c['term']})" + (f" — {c['note']}" if c.get("note") else ""))
+        cause = c.get("cause") or {}
+        due = ", ".join(d["label"] for d in cause.get("due_to", []))
+        maybe = " or ".join(d["label"] for d in cause.get("candidates", []))
+        caused = f", due to {due} ({cause['basis']})" if due else (f", due to {maybe}?" if maybe else "")
+        lines.append(f"  condition: {c['label']} ({c['term']}){caused}" + (f" — {c['note']}" if c.get("note") else ""))
     for u in evaluation["unrecognized"]:
         lines.append(f"  NOT RECOGNISED {u['field']}: {u['input']} — {u['reason']}")
-    if not evaluation["options"]:
+    if not evaluation["conditions"]:
+        lines.append("")
+        lines.append("No condition is recorded, so there are no options; what the patient receives is answered below.")
+    elif not evaluation["options"]:
         lines.append("")
         lines.append("No statement of the graph recommends or rules out an option for these conditions.")
     current_line = object()

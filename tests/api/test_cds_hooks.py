@@ -110,12 +110,15 @@ def test_patient_view_on_baclofen_after_stroke_warns_to_taper(cds_client) -> Non
     assert "tkg:OralBaclofenNotRecommendedStrokeCerebralPalsyParkinson" in warning["detail"]
     assert "Source 2: FDA label for baclofen tablets \\[2\\]" in warning["detail"]
 
-    summary = next(c for c in cards if c["source"]["topic"]["code"] == "options")
-    assert summary["indicator"] == "info"
-    assert summary["summary"].startswith("Eligible now: ")
-    assert "stretching" in summary["summary"]
-    assert "**Excluded**" in summary["detail"] and "oral baclofen" in summary["detail"]
-    assert "procedures" not in summary["detail"]  # null prefetch = no data, not "missing"
+    # one options card per indication: the spasticity's options, and oral baclofen for the stroke as such
+    spasticity, stroke = [c for c in cards if c["source"]["topic"]["code"] == "options"]
+    assert spasticity["indicator"] == stroke["indicator"] == "info"
+    assert spasticity["summary"].startswith("For spasticity: eligible now: ")
+    assert "stretching" in spasticity["summary"]
+    assert "**Excluded**" in spasticity["detail"] and "oral baclofen" in spasticity["detail"]
+    assert "procedures" not in spasticity["detail"]  # null prefetch = no data, not "missing"
+    assert stroke["summary"] == "For stroke: no option is eligible now: oral baclofen excluded"
+    assert spasticity["uuid"] != stroke["uuid"]
 
     missing = next(c for c in cards if c["source"]["topic"]["code"] == "missing-information")
     assert "Which kind of spasticity" in missing["detail"]
@@ -202,7 +205,7 @@ def test_order_select_stroke_baclofen_warns_with_first_line_alternatives(cds_cli
     card = cards[0]
     _check_card(card)
     assert card["indicator"] == "warning"
-    assert card["summary"].startswith("Oral baclofen is excluded for this patient")
+    assert card["summary"].startswith("Oral baclofen is excluded for spasticity: ")  # the row of the indication
     assert card["source"]["label"] == "therapy-kg: Source 2: FDA label for baclofen tablets"
     assert "tkg:OralBaclofenNotRecommendedStrokeCerebralPalsyParkinson" in card["detail"]
     assert "is not recommended for these conditions" in card["detail"]

@@ -265,6 +265,14 @@ def test_term_statements_agree_with_the_compiled_knowledge(client, app_state, cu
         assert statement["kind"] == compiled.kind
         assert statement["claim"] == compiled.claim
         assert [s["reference"] for s in statement["sources"]] == [s.number for s in compiled.sources]
+        # the role each condition plays in the statement (SPEC §3), as the engines read it
+        for field, roles in (
+            ("indications", compiled.indications),
+            ("indication_causes", compiled.indication_causes),
+            ("coexisting_conditions", compiled.coexisting),
+            ("in_doubt_with", compiled.in_doubt_with),
+        ):
+            assert {t["iri"] for t in statement[field]} == roles, (statement["statement"], field)
 
 
 def test_a_full_url_encoded_iri_is_accepted(client) -> None:

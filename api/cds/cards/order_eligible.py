@@ -41,8 +41,10 @@ def order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx: 
     else:
         extra = ""
     head = f"{label} is eligible{extra}"
+    indication = option.get("indication")
+    target = indication["label"] if indication else "this patient"
     summary = (dosing_summary(head, applying[0]) if applying else None) or fit(
-        f"{label}{rank} is eligible for this patient{extra}", head
+        f"{label}{rank} is eligible for {target}{extra}", f"{label}{rank} is eligible for this patient{extra}", head
     )
 
     lines = order_header(match, option)

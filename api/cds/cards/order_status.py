@@ -39,10 +39,13 @@ def order_excluded_card(evaluation: dict, match: OrderMatch, option: dict, ctx: 
     reasons = option["reasons"]
     why = reasons[0]["label"] if reasons else ""
     cited = ", ".join(short_source(s) for s in sources_of(reasons))
+    indication = option.get("indication")
+    target = indication["label"] if indication else "this patient"
     summary = fit(
-        f"{label} is {status} for this patient: {why} ({cited})",
-        f"{label} is {status} for this patient: {why}",
-        f"{label} is {status} for this patient ({cited})",
+        f"{label} is {status} for {target}: {why} ({cited})",
+        f"{label} is {status} for {target}: {why}",
+        f"{label} is {status} for {target} ({cited})",
+        f"{label} is {status} for {target}",
         f"{label} is {status} for this patient",
     )
     card_uuid = ctx.issued.card(f"order/{option['status']}", reasons, match.assessed)
@@ -100,9 +103,12 @@ def order_deferred_card(evaluation: dict, match: OrderMatch, option: dict, ctx: 
     unmet = {u["text"]: u for r in reasons for u in r.get("unmet", [])}
     rank = f" (line {option['line']})" if option["line"] is not None else ""
     not_yet = "; ".join(unmet) or "a prerequisite is not met"
+    indication = option.get("indication")
+    target = indication["label"] if indication else "this patient"
     summary = fit(
-        f"{label}{rank} is deferred for this patient: {not_yet}",
+        f"{label}{rank} is deferred for {target}: {not_yet}",
         f"{label}{rank} is deferred: {not_yet}",
+        f"{label}{rank} is deferred for {target}",
         f"{label}{rank} is deferred for this patient",
     )
     card_uuid = ctx.issued.card("order/deferred", reasons, match.assessed)

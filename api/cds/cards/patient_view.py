@@ -1,4 +1,5 @@
-"""patient-view: a card of the options, one per warning on a current therapy, missing information, unknown codes."""
+"""patient-view: a card of the options (one per indication where the patient has several), one per warning on a
+current therapy, missing information, unknown codes."""
 
 from __future__ import annotations
 
@@ -31,7 +32,12 @@ from api.cds.models import Card
 def patient_view_cards(evaluation: dict, ctx: CardContext, notes: Iterable[str] = ()) -> list[Card]:
     """A summary of the options, one warning per evaluation warning, missing information, unrecognised codes."""
     cards: list[Card] = []
-    if evaluation["options"]:
+    by_indication: dict[str | None, list[dict]] = {}
+    for option in evaluation["options"]:
+        by_indication.setdefault((option.get("indication") or {}).get("term"), []).append(option)
+    if len(by_indication) > 1:  # one card per indication: each answer is about one of the patient's conditions
+        cards += [options_card(evaluation, ctx, list(notes), group) for group in by_indication.values()]
+    elif evaluation["options"]:
         cards.append(options_card(evaluation, ctx, list(notes)))
     cards += [warning_card(w, i, ctx) for i, w in enumerate(evaluation["warnings"])]
     if evaluation["missing_information"]:
@@ -41,26 +47,33 @@ def patient_view_cards(evaluation: dict, ctx: CardContext, notes: Iterable[str] 
     return cards
 
 
-def options_card(evaluation: dict, ctx: CardContext, notes: list[str] | None = None) -> Card:
-    options = evaluation["options"]
+def options_card(
+    evaluation: dict, ctx: CardContext, notes: list[str] | None = None, options: list[dict] | None = None
+) -> Card:
+    """The options, all of them or those for one indication (`options`)."""
+    one_indication = options is not None
+    options = options if options is not None else evaluation["options"]
+    indication = options[0].get("indication") if one_indication else None
+    prefix = f"For {md(indication['label'])}: " if indication else ""
     eligible = sorted((o for o in options if o["status"] == "eligible"), key=option_sort_key)
     if eligible:
         names = [
             o["label"] + (" (preferred)" if o["preferred"] else "") + for_indication(o, eligible) for o in eligible
         ]
-        summary = listing("Eligible now: ", names)
+        summary = listing(f"{prefix}eligible now: " if prefix else "Eligible now: ", names)
     else:
         names = [
             f"{o['label']}{for_indication(o, options)} {STATUS_TEXT[o['status']]}"
             for o in sorted(options, key=option_sort_key)
         ]
-        summary = listing("No option is eligible now: ", names)
+        summary = listing(f"{prefix}no option is eligible now: " if prefix else "No option is eligible now: ", names)
 
     conditions = (
         ", ".join(md(c.get("label") or c["term"]) for c in evaluation.get("conditions", [])) or "none recognised"
     )
+    about = f"for the patient's {md(indication['label'])}" if indication else "for this patient"
     lines = [
-        f"Options for this patient from therapy-kg {md(evaluation['knowledge_version'])} "
+        f"Options {about} from therapy-kg {md(evaluation['knowledge_version'])} "
         f"({md(evaluation['engine'])} engine). Conditions: {conditions}."
     ]
     for status in STATUS_ORDER:
@@ -73,8 +86,9 @@ def options_card(evaluation: dict, ctx: CardContext, notes: list[str] | None = N
     lines += sources_section(all_reasons)
     lines += notes_section(notes or [])
     deciding = [r for o in (eligible or options) for r in o["reasons"]]
+    kind = f"options/{indication['term']}" if indication else "options"
     return Card(
-        uuid=ctx.issued.card("options", deciding),
+        uuid=ctx.issued.card(kind, deciding),
         summary=summary,
         detail="\n".join(lines),
         indicator="info",

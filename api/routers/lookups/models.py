@@ -82,6 +82,16 @@ class StatementOut(BaseModel):
     populations: list[TermRef]
     preferred: list[TermRef] = Field(description="Interventions the statement prefers")
     requires_findings: list[TermRef]
+    indications: list[TermRef] = Field(description="Role of its conditions: the indications it treats")
+    indication_causes: list[TermRef] = Field(
+        description="Role of its conditions: causes of the indication it treats (spasticity resulting from them)"
+    )
+    coexisting_conditions: list[TermRef] = Field(
+        description="Role of its conditions: conditions of the patient besides the indication"
+    )
+    in_doubt_with: list[TermRef] = Field(
+        description="Conditions that, recorded beside the indication, leave it in doubt (undetermined, and asked)"
+    )
     line: LineRef | None = Field(description="The line of therapy a recommendation places its options at")
     requires_prior_line: LineRef | None
     sources: list[SourceRefOut]

@@ -42,6 +42,10 @@ _TERM_LINKS = {
     TKG + "aboutPopulation": "populations",
     TKG + "preferredIntervention": "preferred",
     TKG + "requiresFinding": "requires_findings",
+    TKG + "forIndication": "indications",
+    TKG + "forIndicationDueTo": "indication_causes",
+    TKG + "withCoexistingCondition": "coexisting_conditions",
+    TKG + "indicationInDoubtWith": "in_doubt_with",
 }
 _LINE_LINKS = {TKG + "lineOfTherapy": "line", TKG + "requiresPriorLine": "requires_prior_line"}
 
