@@ -57,7 +57,7 @@ class AffectsOut(_Open):
 class QuestionOut(_Open):
     question: str
     field: str
-    candidates: list[str] = Field(default_factory=list, description="The terms that would answer it, where known")
+    candidates: list[str] = Field(description="The terms that would answer it; empty where none is known")
     options: list[str]
     affects: list[AffectsOut] = Field(description="The options (indication, intervention) the answer would change")
 

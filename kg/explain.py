@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kg.json_types import JsonObject
+from kg.json_types import JsonObject, deciding_reasons
 
 _MARK = {"eligible": "+", "deferred": "~", "excluded": "x", "not-indicated": "-", "undetermined": "?"}
 
@@ -55,8 +55,12 @@ def explain(evaluation: JsonObject) -> str:
             f"  {_MARK[option['status']]} {option['label']} ({option['intervention']}){indication}: "
             f"{option['status']}{preferred}"
         )
-        for reason in option["reasons"]:
+        deciding = deciding_reasons(option)
+        for reason in deciding:
             reason_line(reason, "      because ")
+        for reason in option["reasons"]:
+            if reason not in deciding:  # applies too, but did not decide the status
+                reason_line(reason, f"      also ({reason['effect']}): ")
         for title in ("cautions", "dosing", "monitoring"):
             for reason in option[title]:
                 reason_line(reason, f"      {title}: ")

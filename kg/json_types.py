@@ -22,3 +22,24 @@ def option_order(option: JsonObject) -> tuple[object, ...]:
     """
     indication = option.get("indication") or {}
     return (option["line"] if option["line"] is not None else 99, option["label"], indication.get("label", ""))
+
+
+#: the effect of the statements that decided an option of each status (SPEC §5 `reasons[].effect`)
+DECIDING_EFFECT = {
+    "eligible": "recommends",
+    "deferred": "prerequisite-unmet",
+    "excluded": "excludes",
+    "not-indicated": "not-indicated",
+    "undetermined": "depends-on",
+}
+
+
+def deciding_reasons(option: JsonObject) -> list[JsonObject]:
+    """The reasons an option has its status (the others apply too, but did not decide it).
+
+    >>> option = {"status": "excluded", "reasons": [{"effect": "excludes"}, {"effect": "recommends"}]}
+    >>> deciding_reasons(option)
+    [{'effect': 'excludes'}]
+    """
+    effect = DECIDING_EFFECT[option["status"]]
+    return [r for r in option["reasons"] if r.get("effect") == effect]

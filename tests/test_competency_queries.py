@@ -22,6 +22,7 @@ COMPETENCY = [
     "statements-with-sources",
     "dosing-for-population",
     "term",
+    "condition-roles",
 ]
 TKG = rdflib.Namespace("https://w3id.org/therapy-kg/")
 
@@ -304,3 +305,34 @@ def test_term_label_definition_and_codes(store, term: str) -> None:
     assert {r["label"] for r in found} == {label}
     assert all(r.get("definition") for r in found)
     assert {(r["match"], r["code"]) for r in found if "code" in r} == codes
+
+
+# ---------------------------------------------------------------- condition-roles
+
+
+def _roles(store, condition: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = defaultdict(set)
+    for row in rows("condition-roles", store, condition=condition):
+        found[row["statement"]].add(row["role"])
+    return dict(found)
+
+
+def test_a_stroke_is_an_indication_and_a_cause_in_one_sentence_and_coexisting_in_another(store) -> None:
+    roles = _roles(store, "tkg:Stroke")
+    assert roles["tkg:OralBaclofenNotRecommendedStrokeCerebralPalsyParkinson"] == {"indication", "cause"}
+    assert roles["tkg:BenzodiazepinesAvoidedInStrokeRecovery"] == {"coexisting"}
+
+
+def test_multiple_sclerosis_is_a_cause_and_puts_a_muscle_spasm_in_doubt(store) -> None:
+    roles = _roles(store, "tkg:MultipleSclerosis")
+    assert roles == {
+        "tkg:ResearchSupportsBaclofenInSpinalSpasticity": {"cause"},
+        "tkg:OralBaclofenNotIndicatedForMuscleSpasm": {"in-doubt-with"},
+    }
+
+
+def test_roles_of_a_parent_condition_are_inherited(store) -> None:
+    found = rows("condition-roles", store, condition="tkg:RheumaticMuscleSpasm")
+    inherited = {r["statement"]: r["inherited"] for r in found}
+    assert inherited["tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm"] == "false"
+    assert inherited["tkg:OralBaclofenNotIndicatedForMuscleSpasm"] == "true"

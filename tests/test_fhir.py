@@ -326,13 +326,21 @@ def test_procedure_status(status, tried) -> None:
     assert len(report) == int(not tried)
 
 
-def test_a_bundle_without_a_usable_condition_is_an_error() -> None:
+def test_a_bundle_without_a_usable_condition_or_a_current_medication_is_an_error() -> None:
     resolved = condition(clinicalStatus=status_concept("condition-clinical", "resolved"))
-    for bundle in (bundle_of(medication_statement()), bundle_of(resolved, medication_statement())):
+    for bundle in (bundle_of(), bundle_of(resolved, medication_statement("completed"))):
         with pytest.raises(PatientInputError) as caught:
             bundle_to_patient(bundle, TODAY)
         assert caught.value.field == "Condition"
     assert "1 Condition entry was skipped" in str(caught.value)
+
+
+def test_a_medication_list_alone_is_read() -> None:
+    """SPEC §4: conditions may be empty when a therapy is current (its withdrawal and monitoring still apply)."""
+    resolved = condition(clinicalStatus=status_concept("condition-clinical", "resolved"))
+    patient, report = bundle_to_patient_with_report(bundle_of(resolved, medication_statement()), TODAY)
+    assert patient.conditions == [] and len(patient.current_therapies) == 1
+    assert [r["field"] for r in report] == ["entry[1]"]  # the resolved condition, reported
 
 
 def test_text_only_and_uncoded_conditions_are_reported() -> None:

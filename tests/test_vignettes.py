@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kg.json_types import deciding_reasons
 from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 
@@ -81,17 +82,19 @@ def test_vignette(name: str, engine: str, evaluations) -> None:
     for field in ("reasons", "cautions", "dosing", "monitoring", "evidence"):
         for curie, statements in expect.get(field, {}).items():
             for row in _each(options[curie]):  # an intervention with options for several indications: each
-                assert _ids(row[field]) == sorted(statements), (field, curie)
+                got = deciding_reasons(row) if field == "reasons" else row[field]  # reasons: those that decided
+                assert _ids(got) == sorted(statements), (field, curie)
     for curie, numbers in expect.get("reason_sources", {}).items():
         for row in _each(options[curie]):
-            cited = {s["reference"] for r in row["reasons"] for s in r["sources"]}
+            cited = {s["reference"] for r in deciding_reasons(row) for s in r["sources"]}
             assert cited == set(numbers)
     for curie, quotes in expect.get("quotes", {}).items():
-        assert [q["text"] for r in options[curie]["reasons"] for q in r.get("quotes", [])] == quotes
+        assert [q["text"] for r in deciding_reasons(options[curie]) for q in r.get("quotes", [])] == quotes
     for curie, kinds in expect.get("unmet", {}).items():
-        assert sorted({u["requirement"] for r in options[curie]["reasons"] for u in r["unmet"]}) == sorted(kinds)
+        got = {u["requirement"] for r in deciding_reasons(options[curie]) for u in r["unmet"]}
+        assert sorted(got) == sorted(kinds)
     for curie, pairs in expect.get("matched", {}).items():
-        matched = {(m["field"], m["term"]) for r in options[curie]["reasons"] for m in r["matched"]}
+        matched = {(m["field"], m["term"]) for r in deciding_reasons(options[curie]) for m in r["matched"]}
         assert {tuple(p) for p in pairs} <= matched
     for statement, roles in expect.get("dose_figures", {}).items():
         regimen = next(d for o in options.values() for d in o["dosing"] if d["statement"] == statement)
@@ -150,6 +153,22 @@ def test_vignettes_cover_every_statement(service, evaluations) -> None:
             seen |= {s["statement"] for s in warning["statements"]}
     every = {service.terms.compress(s.iri) for s in service.knowledge.statements}
     assert every - seen == set()
+
+
+def test_the_vignette_table_holds_at_least_thirty_cases() -> None:
+    assert len(VIGNETTES) >= 30
+
+
+def test_every_reason_says_its_effect(evaluations) -> None:
+    """SPEC §5: `reasons` lists every applicable status statement with its effect, the deciding ones first."""
+    effects = set()
+    for evaluation in evaluations["fast"].values():
+        for option in evaluation["options"]:
+            assert all(r["effect"] for r in option["reasons"])
+            deciding = deciding_reasons(option)
+            assert option["reasons"][: len(deciding)] == deciding
+            effects |= {r["effect"] for r in option["reasons"]}
+    assert effects == {"recommends", "prerequisite-unmet", "excludes", "not-indicated", "depends-on"}
 
 
 @pytest.mark.parametrize("name", list(VIGNETTES))

@@ -51,6 +51,12 @@ class PatientBundle:
     def condition_count(self) -> int:
         return sum(1 for e in self.bundle["entry"] if e["resource"].get("resourceType") == "Condition")
 
+    @property
+    def medication_count(self) -> int:
+        """MedicationStatements and MedicationRequests: a medication list alone is evaluated (SPEC §4)."""
+        kinds = ("MedicationStatement", "MedicationRequest")
+        return sum(1 for e in self.bundle["entry"] if e["resource"].get("resourceType") in kinds)
+
     def origin_of(self, path: str) -> str:
         """Translate a path into `bundle` (`entry[3].resource.code`) into the request's own path."""
         if path.startswith("entry["):

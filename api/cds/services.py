@@ -38,8 +38,8 @@ class CdsService:
 def _patient_view(call: HookCall) -> list[Card]:
     bundle = patient_bundle(call.request.prefetch, call.context.patientId)
     evaluation = evaluate_bundle(call.service, bundle)
-    if evaluation is None:
-        return []
+    if evaluation is None or not (evaluation["conditions"] or evaluation["current_therapies"]):
+        return []  # nothing of the record is in the graph: no card (an unrecognised drug list alone is quiet)
     return patient_view_cards(evaluation, call.cards, bundle.notes)
 
 
@@ -72,13 +72,14 @@ SERVICES: dict[str, CdsService] = {
 
 
 def evaluate_bundle(service: TherapyKG, bundle: PatientBundle) -> dict | None:
-    """The fast engine's evaluation of the prefetched record, or None when it has no usable condition.
+    """The fast engine's evaluation of the prefetched record, or None when it has no usable condition and
+    no medication (a medication list alone is answered: withdrawal, monitoring, cautions).
 
     Paths in the evaluation's `unrecognized` and in what the FHIR reading left out are rewritten to
     the request's own (`prefetch.conditions.entry[2].resource.code`); the left-out items are added
     to `bundle.notes`.
     """
-    if bundle.condition_count == 0:
+    if bundle.condition_count == 0 and bundle.medication_count == 0:
         return None
     try:
         reading = read_bundle(bundle.bundle)

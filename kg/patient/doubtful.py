@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from kg.errors import SourceFileError
-from kg.json_types import JsonObject, option_order
+from kg.json_types import JsonObject, deciding_reasons, option_order
 from kg.knowledge import CONDITION, INTERVENTION, Knowledge
 from kg.patient.document import PatientFacts
 from kg.store import Store, solutions
@@ -166,7 +166,7 @@ def _undetermined(
                     "status_otherwise": option["status"] if in_base else None,
                 }
             )
-        for reason in (other or {}).get("reasons", []):
+        for reason in deciding_reasons(other) if other is not None else []:  # what would decide it
             if reason["statement"] not in seen:
                 seen.add(reason["statement"])
                 reasons.append(

@@ -190,7 +190,8 @@ class _Reader:
                     "a Medication that no MedicationStatement or MedicationRequest read here refers to",
                 )
         self._contained()
-        if not self.terms["conditions"] and not any(d.field == "conditions" for d in self.doubtful):
+        nothing_current = not self.terms["current_therapies"]  # a medication list alone is answered (SPEC §4)
+        if not self.terms["conditions"] and nothing_current and not any(d.field == "conditions" for d in self.doubtful):
             skipped = sum(
                 1
                 for r in self.report
@@ -199,7 +200,7 @@ class _Reader:
             raise PatientInputError(
                 "Condition",
                 "the Bundle has no usable Condition (one with a coded diagnosis, "
-                "not inactive, resolved, in remission, refuted or entered in error)"
+                "not inactive, resolved, in remission, refuted or entered in error) and no active medication"
                 + (f"; {skipped} Condition entr{'y was' if skipped == 1 else 'ies were'} skipped" if skipped else ""),
             )
         return BundleReading(self._patient_input(patient_id, age), self.report, self.sources, tuple(self.doubtful))

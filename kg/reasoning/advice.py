@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kg.json_types import JsonObject
+from kg.json_types import JsonObject, deciding_reasons
 from kg.knowledge import (
     CONDITION,
     DOSING_REGIMEN,
@@ -68,6 +68,8 @@ def missing_information(
         indication, intervention = row
         cause = causes.get(indication) if indication else None
         for s in applying(row)[1]:
+            if s.kind == "evidence":
+                continue  # evidence never changes what the option is, so it asks nothing
             if s.kind in STATUS_KINDS and option["status"] not in CHANGEABLE[s.kind]:
                 continue  # were it found to apply, the status would stay (a rheumatic spasm is not-indicated too)
             if s.population and facts.age is None and option["status"] in ("eligible", "deferred"):
@@ -107,7 +109,7 @@ def missing_information(
                     },
                 )
         if indication and cause is not None and cause.basis == "none-recorded":
-            if any(s.indication_causes for s in statements_about(intervention)):
+            if any(s.indication_causes and s.kind != "evidence" for s in statements_about(intervention)):
                 _ask_cause(k, terms, ask, row, indication, k.causes_declared_for(indication))
         if option["status"] == "deferred":
             for reason in option["reasons"]:
@@ -123,12 +125,16 @@ def missing_information(
                         {
                             "question": text,
                             "field": "therapies_tried" if unmet["requirement"] == "prior-line" else "findings",
-                            **({"candidates": [unmet["finding"]]} if unmet["requirement"] == "finding" else {}),
+                            # the answers: the finding, or the options whose initiation meets the line
+                            "candidates": [unmet["finding"]]
+                            if unmet["requirement"] == "finding"
+                            else list(unmet.get("options", [])),
                         },
                     )
     form_questions(k, terms.compress, facts, options, ask)
     result = []
     for q in questions.values():
+        q.setdefault("candidates", [])  # SPEC §5: every question has its candidates (none known: empty)
         affects = [
             {"indication": i, "intervention": x} for i, x in sorted(q.pop("affects"), key=lambda a: (a[0] or "", a[1]))
         ]
@@ -201,7 +207,7 @@ def current_therapy_warnings(
                     "kind": "current-therapy-" + status,
                     "intervention": compress(therapy),
                     "message": message,
-                    "reasons": [r for o in rows for r in o["reasons"]],
+                    "reasons": [r for o in rows for r in deciding_reasons(o)],
                     "statements": stopping,
                 }
             )

@@ -168,10 +168,15 @@ class Evaluator:
         ]
         preferred = status == "eligible" and any(any(self.k.is_a(intervention, p) for p in s.preferred) for s in met)
         write = self.writer
-        reasons = [write.reason(s, facts, possible=s in possible) for s in deciding]
-        if status == "deferred":
-            for s, reason in zip(deciding, reasons, strict=False):
+        # SPEC §5: every applicable statement, the deciding ones first, each with its effect
+        others = [s for s in applying + possible_status if s.kind in STATUS_KINDS and s not in deciding]
+        reasons = []
+        for s in deciding + others:
+            reason = write.reason(s, facts, possible=s in possible)
+            reason["effect"] = self._effect(s, s in possible, m)
+            if reason["effect"] == "prerequisite-unmet":
                 reason["unmet"] = write.unmet(s, facts)
+            reasons.append(reason)
         return {
             "intervention": self.terms.compress(intervention),
             "label": self.k.label(intervention),
@@ -189,6 +194,14 @@ class Evaluator:
             "evidence": [write.reason(s, facts) for s in by_kind["evidence"]],
         }
 
+    def _effect(self, s: Statement, possible: bool, m: Memberships) -> str:
+        """What the statement does to the option (SPEC §5 `effect`)."""
+        if possible:
+            return "depends-on"
+        if s.kind in EFFECTS:
+            return EFFECTS[s.kind]
+        return "recommends" if self._prerequisites_met(s, m) else "prerequisite-unmet"
+
     def _specificity(self, s: Statement) -> int:
         """How specific the statement's indications (or causes) are: a statement about rheumatic muscle spasm
         before one about any muscle spasm, so the first reason is the one closest to the patient."""
@@ -197,6 +210,10 @@ class Evaluator:
     def _prerequisites_met(self, s: Statement, m: Memberships) -> bool:
         has_prerequisites = s.prior_line is not None or bool(s.required_findings)
         return not has_prerequisites or s.iri in m.met
+
+
+#: the effect of an excluding statement that applies (a recommendation's depends on its prerequisites)
+EFFECTS = {"contraindication": "excludes", "not-indicated": "not-indicated"}
 
 
 def _kind(s: Statement) -> str:

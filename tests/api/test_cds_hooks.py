@@ -676,3 +676,36 @@ def test_discovery_wording_is_data_filled_from_the_graph(cds_client, kg_service)
     assert "baclofen" in order["description"] and "oral route" in order["usageRequirements"]
     for service in services.values():
         assert "{" not in service["title"] + service["description"] + service["usageRequirements"]
+
+
+def _medication_list_only(coding: dict) -> dict:
+    """patient-view on a record with no condition and one active medication."""
+    body = _request("patient-view-stroke-on-baclofen")
+    body["prefetch"]["conditions"] = {"resourceType": "Bundle", "type": "searchset", "total": 0, "entry": []}
+    statement = body["prefetch"]["medications"]["entry"][0]["resource"]
+    statement["medicationCodeableConcept"] = {"coding": [coding]}
+    statement.pop("dosage")
+    return body
+
+
+def test_patient_view_on_a_medication_list_alone_warns_an_intrathecal_user(cds_client) -> None:
+    """SPEC §3-4: a medication list with no conditions is answered; a current intrathecal user is always
+    shown the abrupt-discontinuation warning."""
+    body = _medication_list_only({"system": "https://w3id.org/therapy-kg/", "code": "IntrathecalBaclofen"})
+    response = _post(cds_client, body)
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    (warning,) = [c for c in cards if c["indicator"] == "warning"]
+    _check_card(warning)
+    assert warning["summary"] == (
+        "The patient takes intrathecal baclofen: abrupt discontinuation of baclofen can cause withdrawal"
+    )
+    assert "tkg:BaclofenAbruptDiscontinuationWithdrawal" in warning["detail"]
+    assert not [c for c in cards if c["source"]["topic"]["code"] == "options"]  # no indication: no options
+
+
+def test_patient_view_on_an_unrecognised_medication_list_alone_is_quiet(cds_client) -> None:
+    body = _medication_list_only({"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "6809"})
+    response = _post(cds_client, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["cards"] == []

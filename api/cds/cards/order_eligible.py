@@ -15,6 +15,7 @@ from api.cds.cards.order_parts import (
 from api.cds.cards.text import cap, fit, primary_source, reason_lines, sources_section
 from api.cds.models import Card
 from api.cds.orders import OrderMatch
+from kg.json_types import deciding_reasons
 
 
 def order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx: CardContext) -> Card | None:
@@ -33,7 +34,7 @@ def order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx: 
         return None
     label = cap(match.assessed_label)
     rank = f" (line {option['line']})" if option["line"] is not None else ""
-    card_uuid = ctx.issued.card("order/eligible", option["reasons"], match.assessed)
+    card_uuid = ctx.issued.card("order/eligible", deciding_reasons(option), match.assessed)
     if specific_cautions:
         extra = f"; caution: {specific_cautions[0]['label']}"
     elif preferred and not option["preferred"]:
@@ -48,7 +49,7 @@ def order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx: 
     )
 
     lines = order_header(match, option)
-    lines += ["", "**Why it is eligible**", ""] + [line for r in option["reasons"] for line in reason_lines(r)]
+    lines += ["", "**Why it is eligible**", ""] + [line for r in deciding_reasons(option) for line in reason_lines(r)]
     lines += dosing_lines(option)
     if option.get("cautions"):
         lines += ["", "**Cautions**", ""] + [line for r in option["cautions"] for line in reason_lines(r)]
@@ -57,11 +58,11 @@ def order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx: 
     lines += alternatives_lines(preferred, "Preferred for this patient")
     lines += unrecognized_section(evaluation)
     cited = (
-        option["reasons"]
+        deciding_reasons(option)
         + option.get("dosing", [])
         + option.get("cautions", [])
         + option.get("monitoring", [])
-        + [r for o in preferred for r in o["reasons"]]
+        + [r for o in preferred for r in deciding_reasons(o)]
     )
     lines += sources_section(cited)
     suggestions = alternative_suggestions(preferred, ctx, card_uuid) if preferred and not option["preferred"] else []
@@ -70,7 +71,7 @@ def order_eligible_card(evaluation: dict, match: OrderMatch, option: dict, ctx: 
         summary=summary,
         detail="\n".join(lines),
         indicator="warning" if specific_cautions else "info",
-        source=primary_source(applying or option["reasons"], ctx, "eligible", "Ordered therapy is eligible"),
+        source=primary_source(applying or deciding_reasons(option), ctx, "eligible", "Ordered therapy is eligible"),
         suggestions=suggestions or None,
         selectionBehavior="at-most-one" if suggestions else None,
         links=order_links(evaluation, match, ctx, preferred),

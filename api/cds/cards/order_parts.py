@@ -15,6 +15,7 @@ from api.cds.cards.text import (
 )
 from api.cds.models import Action, Link, Suggestion
 from api.cds.orders import OrderMatch
+from kg.json_types import deciding_reasons
 from kg.store.terms import TKG
 
 
@@ -60,7 +61,9 @@ def proposal(option: dict, ctx: CardContext) -> dict:
     """A draft request for an option: a MedicationRequest for drugs, a ServiceRequest otherwise."""
     local = option["intervention"].split(":", 1)[-1]
     concept = {"coding": [{"system": TKG, "code": local, "display": option["label"]}], "text": option["label"]}
-    cites = "; ".join(f"{r['claim']} ({', '.join(short_source(s) for s in r['sources'])})" for r in option["reasons"])
+    cites = "; ".join(
+        f"{r['claim']} ({', '.join(short_source(s) for s in r['sources'])})" for r in deciding_reasons(option)
+    )
     resource: dict = {"status": "draft", "intent": "proposal"}
     if ctx.patient_id:
         resource["subject"] = {"reference": f"Patient/{ctx.patient_id}"}

@@ -31,12 +31,13 @@ from api.cds.cards.text import (
 from api.cds.feedback import override_reasons
 from api.cds.models import Action, Card, Suggestion
 from api.cds.orders import OrderMatch
+from kg.json_types import deciding_reasons
 
 
 def order_excluded_card(evaluation: dict, match: OrderMatch, option: dict, ctx: CardContext) -> Card:
     status = STATUS_TEXT[option["status"]]
     label = cap(match.assessed_label)
-    reasons = option["reasons"]
+    reasons = deciding_reasons(option)
     why = reasons[0]["label"] if reasons else ""
     cited = ", ".join(short_source(s) for s in sources_of(reasons))
     indication = option.get("indication")
@@ -64,7 +65,9 @@ def order_excluded_card(evaluation: dict, match: OrderMatch, option: dict, ctx: 
     if option.get("evidence"):
         lines += ["", "**Related statements**", ""] + [line for r in option["evidence"] for line in reason_lines(r)]
     lines += unrecognized_section(evaluation)
-    cited_reasons = reasons + stopping + [r for o in alternatives for r in o["reasons"]] + option.get("evidence", [])
+    cited_reasons = (
+        reasons + stopping + [r for o in alternatives for r in deciding_reasons(o)] + option.get("evidence", [])
+    )
     lines += sources_section(cited_reasons)
 
     suggestions = alternative_suggestions(alternatives, ctx, card_uuid)
@@ -99,7 +102,7 @@ def order_excluded_card(evaluation: dict, match: OrderMatch, option: dict, ctx: 
 
 def order_deferred_card(evaluation: dict, match: OrderMatch, option: dict, ctx: CardContext) -> Card:
     label = cap(match.assessed_label)
-    reasons = option["reasons"]
+    reasons = deciding_reasons(option)
     unmet = {u["text"]: u for r in reasons for u in r.get("unmet", [])}
     rank = f" (line {option['line']})" if option["line"] is not None else ""
     not_yet = "; ".join(unmet) or "a prerequisite is not met"
@@ -121,7 +124,7 @@ def order_deferred_card(evaluation: dict, match: OrderMatch, option: dict, ctx: 
     lines += alternatives_lines(alternatives, "Start one of these first (eligible for this patient)")
     lines += dosing_lines(option)
     lines += unrecognized_section(evaluation)
-    lines += sources_section(reasons + [r for o in alternatives for r in o["reasons"]])
+    lines += sources_section(reasons + [r for o in alternatives for r in deciding_reasons(o)])
     suggestions = alternative_suggestions(alternatives, ctx, card_uuid)
     return Card(
         uuid=card_uuid,
@@ -145,7 +148,9 @@ def order_undetermined_card(evaluation: dict, match: OrderMatch, option: dict, c
         f"{label}: suitability depends on information missing from the record",
     )
     lines = order_header(match, option)
-    lines += ["", "**Statements that may apply**", ""] + [line for r in option["reasons"] for line in reason_lines(r)]
+    lines += ["", "**Statements that may apply**", ""] + [
+        line for r in deciding_reasons(option) for line in reason_lines(r)
+    ]
     if questions:
         lines += ["", "**Missing from the record**", ""]
         for q in questions:
@@ -154,13 +159,13 @@ def order_undetermined_card(evaluation: dict, match: OrderMatch, option: dict, c
                 text += " — candidates: " + ", ".join(f"{md(ctx.label(c))} (`{c}`)" for c in q["candidates"])
             lines.append(text)
     lines += unrecognized_section(evaluation)
-    lines += sources_section(option["reasons"])
+    lines += sources_section(deciding_reasons(option))
     return Card(
-        uuid=ctx.issued.card("order/undetermined", option["reasons"], match.assessed),
+        uuid=ctx.issued.card("order/undetermined", deciding_reasons(option), match.assessed),
         summary=summary,
         detail="\n".join(lines),
         indicator="info",
-        source=primary_source(option["reasons"], ctx, "undetermined", "Ordered therapy: information missing"),
+        source=primary_source(deciding_reasons(option), ctx, "undetermined", "Ordered therapy: information missing"),
         links=order_links(evaluation, match, ctx, []),
     )
 

@@ -27,6 +27,7 @@ from api.cds.cards.text import (
 )
 from api.cds.feedback import override_reasons
 from api.cds.models import Card
+from kg.json_types import deciding_reasons
 
 
 def patient_view_cards(evaluation: dict, ctx: CardContext, notes: Iterable[str] = ()) -> list[Card]:
@@ -82,10 +83,10 @@ def options_card(
             continue
         lines += ["", f"**{cap(STATUS_TEXT[status])}**", ""]
         lines += grouped_option_lines(group)
-    all_reasons = [r for o in options for r in o["reasons"]]
+    all_reasons = [r for o in options for r in deciding_reasons(o)]
     lines += sources_section(all_reasons)
     lines += notes_section(notes or [])
-    deciding = [r for o in (eligible or options) for r in o["reasons"]]
+    deciding = [r for o in (eligible or options) for r in deciding_reasons(o)]
     kind = f"options/{indication['term']}" if indication else "options"
     return Card(
         uuid=ctx.issued.card(kind, deciding),
@@ -162,7 +163,7 @@ def missing_information_card(evaluation: dict, ctx: CardContext) -> Card:
         if q.get("populations"):
             line += "; populations: " + ", ".join(f"{md(ctx.label(p))} (`{p}`)" for p in q["populations"])
         lines.append(line)
-    reasons = [r for o in evaluation["options"] if o["intervention"] in affected for r in o["reasons"]]
+    reasons = [r for o in evaluation["options"] if o["intervention"] in affected for r in deciding_reasons(o)]
     lines += sources_section(reasons)
     return Card(
         uuid=ctx.issued.card("missing-information", reasons),

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from api.cds.cards.context import TOPIC_SYSTEM, CardContext
 from api.cds.models import SUMMARY_MAX, Coding, Link, Source
+from kg.json_types import deciding_reasons
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 
@@ -162,8 +163,8 @@ def grouped_option_lines(options: list[dict]) -> list[str]:
     for option in sorted(options, key=option_sort_key):
         key = (
             option["line"],
-            tuple(r["statement"] for r in option["reasons"]),
-            tuple(u["text"] for r in option["reasons"] for u in r.get("unmet", [])),
+            tuple(r["statement"] for r in deciding_reasons(option)),
+            tuple(u["text"] for r in deciding_reasons(option) for u in r.get("unmet", [])),
         )
         groups.setdefault(key, []).append(option)
     lines = []
@@ -176,6 +177,6 @@ def grouped_option_lines(options: list[dict]) -> list[str]:
             for o in members
         )
         lines.append(f"- {names}" + (f" — line {line}" if line is not None else ""))
-        for reason in members[0]["reasons"]:
+        for reason in deciding_reasons(members[0]):
             lines += reason_lines(reason, indent="  ")
     return lines
