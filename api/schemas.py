@@ -82,7 +82,7 @@ class CurrentTherapyOut(_Open):
 
 class WarningOut(_Open):
     kind: str
-    intervention: str
+    intervention: str | None = Field(description="The therapy it concerns; null for the patient as a whole")
     message: str
 
 
@@ -94,5 +94,9 @@ class EvaluationOut(_Open):
     unrecognized: list[dict]
     options: list[OptionOut]
     current_therapies: list[CurrentTherapyOut]
+    deceased: dict | None = Field(
+        default=None, description="Present when the record says the patient has died: {date} (null if not given)"
+    )
+    as_of: str | None = Field(default=None, description="The evaluation date the record was read at, when one was")
     missing_information: list[QuestionOut]
     warnings: list[WarningOut]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -53,18 +54,29 @@ def _is_ndjson(path: Path) -> bool:
 
 
 def evaluate_file(
-    path: Path, engine: str = "fast", out: IO[str] = sys.stdout, progress: bool = True, service: TherapyKG | None = None
+    path: Path,
+    engine: str = "fast",
+    out: IO[str] = sys.stdout,
+    progress: bool = True,
+    service: TherapyKG | None = None,
+    as_of: date | None = None,
 ) -> int:
     service = service or _service()
     if not _is_ndjson(path):
-        out.write(json.dumps(service.evaluate_document(_read_document(path), engine), indent=2) + "\n")
+        out.write(json.dumps(service.evaluate_document(_read_document(path), engine, as_of), indent=2) + "\n")
         return 0
-    return evaluate_ndjson(path, engine, out, progress, service)
+    return evaluate_ndjson(path, engine, out, progress, service, as_of)
 
 
-def explain_file(path: Path, engine: str = "fast", out: IO[str] = sys.stdout, service: TherapyKG | None = None) -> int:
+def explain_file(
+    path: Path,
+    engine: str = "fast",
+    out: IO[str] = sys.stdout,
+    service: TherapyKG | None = None,
+    as_of: date | None = None,
+) -> int:
     service = service or _service()
-    out.write(explain(service.evaluate_document(_read_document(path), engine)))
+    out.write(explain(service.evaluate_document(_read_document(path), engine, as_of)))
     return 0
 
 
@@ -86,7 +98,9 @@ def _count_lines(path: Path) -> int | None:
         return sum(1 for line in f if line.strip())
 
 
-def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, service: TherapyKG) -> int:
+def evaluate_ndjson(
+    path: Path, engine: str, out: IO[str], progress: bool, service: TherapyKG, as_of: date | None = None
+) -> int:
     """One output line per input line, in order; returns 1 when any line failed, else 0."""
     from tqdm import tqdm
 
@@ -103,7 +117,7 @@ def evaluate_ndjson(path: Path, engine: str, out: IO[str], progress: bool, servi
     write = _json_line_writer(out)
     try:
         while chunk := list(islice(lines, batch_size)):
-            for encoded, failed in _evaluate_chunk(chunk, engine, service):
+            for encoded, failed in _evaluate_chunk(chunk, engine, service, as_of):
                 failures += failed
                 write(encoded)
             bar.update(len(chunk))
@@ -125,12 +139,14 @@ def _json_line_writer(out: IO[str]) -> Callable[[bytes], object]:
     return lambda encoded: buffer.write(encoded + b"\n")
 
 
-def _evaluate_chunk(chunk: list[tuple[int, str]], engine: str, service: TherapyKG) -> list[tuple[bytes, bool]]:
+def _evaluate_chunk(
+    chunk: list[tuple[int, str]], engine: str, service: TherapyKG, as_of: date | None = None
+) -> list[tuple[bytes, bool]]:
     """(JSON, failed) for each numbered line in order: its evaluation, or the error that stopped it."""
     parsed, results = [], {}
     for number, line in chunk:
         try:
-            parsed.append((number, service.read_document(orjson.loads(line))))
+            parsed.append((number, service.read_document(orjson.loads(line), as_of)))
         except orjson.JSONDecodeError as exc:
             results[number] = _error(number, MalformedBodyError(f"not valid JSON: {exc.msg}", field="line"))
         except PatientInputError as exc:

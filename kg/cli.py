@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -40,13 +41,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from kg.batch import evaluate_file
 
-    return evaluate_file(Path(args.file), engine=args.engine, out=sys.stdout, progress=not args.quiet)
+    return evaluate_file(Path(args.file), engine=args.engine, out=sys.stdout, progress=not args.quiet, as_of=args.as_of)
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
     from kg.batch import explain_file
 
-    return explain_file(Path(args.file), engine=args.engine, out=sys.stdout)
+    return explain_file(Path(args.file), engine=args.engine, out=sys.stdout, as_of=args.as_of)
 
 
 def positive_int(text: str) -> int:
@@ -62,6 +63,20 @@ def positive_int(text: str) -> int:
 
 def _engine_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=["fast", "owl"], default="fast", help="reasoning engine (default: fast)")
+    parser.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="evaluation date: a Bundle's ages, deaths and current records are judged on it (default: today)",
+    )
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def make_parser() -> argparse.ArgumentParser:

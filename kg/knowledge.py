@@ -194,9 +194,11 @@ class Knowledge:
         return self.questions[cls].replace("{term}", term)
 
     def note(self, cls: str, **values: str) -> str:
-        """The graph's note for class `cls` (tkg:noApplicableRegimenNote), its placeholders filled in."""
+        """The graph's note for class `cls` (tkg:noApplicableRegimenNote, tkg:deceasedNote), placeholders filled."""
         if cls not in self.notes:
-            raise SourceFileError(cls, "the graph gives no tkg:noApplicableRegimenNote for this class")
+            raise SourceFileError(
+                cls, "the graph gives no note (tkg:noApplicableRegimenNote, tkg:deceasedNote) for this class"
+            )
         text = self.notes[cls]
         for name, value in values.items():
             text = text.replace("{" + name + "}", value)

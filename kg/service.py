@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from kg.patient.document import PatientFacts, PatientInput, PatientResolver, Res
 from kg.patient.doubtful import ROOTS, Doubtful, QuestionTemplates, inconsistent_findings, settle
 from kg.patient.fhir import BundleReading, bundle_path, read_bundle, with_bundle_report
 from kg.reasoning import ENGINE_NAMES, Engine
+from kg.reasoning.deceased import withheld_for_deceased
 from kg.reasoning.evaluation import Evaluator
 from kg.reasoning.fast import FastEngine
 from kg.resources import ontology_dir
@@ -69,13 +71,13 @@ class TherapyKG:
         """`evaluate_many`, each document as JSON bytes (what the API and NDJSON batches write)."""
         return self._evaluate(patients, engine, as_json=True)
 
-    def evaluate_document(self, data: object, engine: str = "fast") -> JsonObject:
-        """A decoded JSON document: the patient JSON of SPEC §4 or a FHIR R4 Bundle."""
-        return self.evaluate(self.read_document(data), engine)
+    def evaluate_document(self, data: object, engine: str = "fast", as_of: date | None = None) -> JsonObject:
+        """A decoded JSON document: the patient JSON of SPEC §4 or a FHIR R4 Bundle, read at `as_of`."""
+        return self.evaluate(self.read_document(data, as_of), engine)
 
-    def evaluate_document_json(self, data: object, engine: str = "fast") -> bytes:
+    def evaluate_document_json(self, data: object, engine: str = "fast", as_of: date | None = None) -> bytes:
         """`evaluate_document` as JSON bytes, written straight from the evaluator's parts."""
-        return self.evaluate_many_json([self.read_document(data)], engine)[0]
+        return self.evaluate_many_json([self.read_document(data, as_of)], engine)[0]
 
     def _evaluate(self, patients: list[PatientInput | BundleReading], engine: str, as_json: bool) -> list[Any]:
         """Each patient's facts, and its facts with its doubtful ones, in one engine call
@@ -86,9 +88,10 @@ class TherapyKG:
             chosen.memberships([f for r, variants, _ in prepared for f in (r.facts, *(facts for _, facts in variants))])
         )
         documents: list[Any] = []
-        for resolution, variants, record_warnings in prepared:
+        for patient, (resolution, variants, record_warnings) in zip(patients, prepared, strict=True):
             m = next(memberships)
-            if not variants and not record_warnings:
+            given = patient.patient if isinstance(patient, BundleReading) else patient
+            if not variants and not record_warnings and given.as_of is None and given.deceased in (None, False):
                 write = self.evaluator.evaluate_json if as_json else self.evaluator.evaluate
                 documents.append(write(resolution, m, chosen.name))
                 continue
@@ -99,6 +102,10 @@ class TherapyKG:
             ]
             document = settle(base, others)
             document["warnings"] += record_warnings
+            if given.as_of is not None:
+                document["as_of"] = given.as_of.isoformat()
+            if given.deceased not in (None, False):
+                document = withheld_for_deceased(self.knowledge, document, given.deceased)
             documents.append(orjson.dumps(document) if as_json else document)
         return documents
 
@@ -160,10 +167,12 @@ class TherapyKG:
                 variants.append((group, facts))
         return variants
 
-    def read_document(self, data: object) -> PatientInput | BundleReading:
-        """The patient JSON of SPEC §4, or a FHIR R4 Bundle read together with its report."""
+    def read_document(self, data: object, as_of: date | None = None) -> PatientInput | BundleReading:
+        """The patient JSON of SPEC §4, or a FHIR R4 Bundle read together with its report; `as_of` is the
+        evaluation date (default: the document's own `as_of`, else today)."""
         if isinstance(data, dict) and data.get("resourceType") == "Bundle":
-            return read_bundle(data)
+            return read_bundle(data, as_of)
         if isinstance(data, dict) and "resourceType" in data:
             raise PatientInputError("resourceType", f"expected a FHIR Bundle, got {str(data['resourceType'])[:100]!r}")
-        return parse_patient(data)
+        patient = parse_patient(data)
+        return patient.model_copy(update={"as_of": as_of}) if as_of is not None else patient

@@ -446,7 +446,7 @@ def test_a_referenced_medication_without_a_code_is_reported() -> None:
         {
             "field": "entry[2]",
             "input": {"resourceType": "MedicationStatement"},
-            "reason": "the referenced Medication has no code",
+            "reason": "the referenced Medication has no code and no single coded ingredient",
         }
     ]
 
@@ -647,3 +647,39 @@ def test_a_bundle_error_reaches_the_service_caller(service) -> None:
     with pytest.raises(PatientInputError) as caught:
         service.evaluate_document(_with(["entry", 1, "resource", "code"], "G35"))
     assert caught.value.field == "entry[1].resource.code"
+
+
+def test_a_medication_coded_by_its_single_ingredient_is_read() -> None:
+    medication = {
+        "resourceType": "Medication",
+        "id": "m1",
+        "ingredient": [{"itemCodeableConcept": {"coding": [{"system": RXNORM, "code": "1292"}]}}],
+    }
+    statement = medication_statement(contained=[medication], medicationReference={"reference": "#m1"})
+    patient = bundle_to_patient(bundle_of(condition(), statement), TODAY)
+    (therapy,) = patient.current_therapies
+    assert isinstance(therapy, Concept) and therapy.coding[0].code == "1292"
+
+
+@pytest.mark.parametrize(
+    ("route", "form"),
+    [("72607000", "tkg:IntrathecalBaclofen"), ("26643006", "tkg:OralBaclofen"), (None, "tkg:Baclofen")],
+)
+def test_the_dosage_route_names_the_form_of_an_ingredient_coded_drug(service, route, form) -> None:
+    """RxNorm 1292 is the baclofen ingredient, any route: the dosage's route decides the product form."""
+    dosage = [{"route": {"coding": [{"system": SNOMED, "code": route}]}}] if route else []
+    bundle = bundle_of(condition(), medication_statement(dosage=dosage))
+    (current,) = service.evaluate_document(bundle)["current_therapies"]
+    assert current["intervention"] == form
+
+
+def test_a_clinical_drug_code_names_oral_baclofen(service) -> None:
+    """RxNorm SCD 197391 (baclofen 10 mg oral tablet), verified: an EHR's usual coding of a baclofen order."""
+    statement = medication_statement(medicationCodeableConcept={"coding": [{"system": RXNORM, "code": "197391"}]})
+    answer = service.evaluate_document(bundle_of(condition(), statement))
+    (current,) = answer["current_therapies"]
+    assert current["intervention"] == "tkg:OralBaclofen"
+    assert {s["statement"] for s in current["discontinuation"]} == {
+        "tkg:BaclofenAbruptDiscontinuationWithdrawal",
+        "tkg:BaclofenGradualTapering",
+    }

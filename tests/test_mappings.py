@@ -59,7 +59,7 @@ def test_the_sssom_table_validates_with_the_sssom_library() -> None:
     reports = validate(msdf, fail_on_error=False)
     assert [str(r) for report in reports.values() for r in report.results] == []
     assert len(msdf.df) == len(MAPPINGS) >= 20
-    assert set(msdf.df["predicate_id"]) <= {"skos:exactMatch", "skos:closeMatch"}
+    assert set(msdf.df["predicate_id"]) <= {"skos:exactMatch", "skos:closeMatch", "skos:narrowMatch"}
 
 
 def test_the_code_list_copy_is_the_verified_list() -> None:
@@ -80,7 +80,7 @@ def test_unverified_tizanidine_rxnorm_code_is_absent(build_result) -> None:
     assert all(_coding(m.object) != (RXNORM, "57258") for m in MAPPINGS)
     tizanidine_codes = {
         _coding(str(o))
-        for p in (SKOS.exactMatch, SKOS.closeMatch)
+        for p in (SKOS.exactMatch, SKOS.closeMatch, SKOS.narrowMatch)
         for o in build_result.graph.objects(TKG.Tizanidine, p)
     }
     assert (RXNORM, "57258") not in tizanidine_codes

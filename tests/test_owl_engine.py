@@ -25,6 +25,13 @@ def service(store) -> TherapyKG:
     return TherapyKG(store)
 
 
+@pytest.fixture(autouse=True)
+def private_temp_dir(monkeypatch, tmp_path) -> None:
+    """The reasoner's temporary files go to this test's own folder, so another process running HermiT at the
+    same time (a second test run, a server) cannot make a leftover appear or disappear."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
 def _leftovers() -> list[str]:
     return sorted(p.name for p in Path(tempfile.gettempdir()).glob("tkg-hermit-*"))
 

@@ -73,7 +73,8 @@ SERVICES: dict[str, CdsService] = {
 
 def evaluate_bundle(service: TherapyKG, bundle: PatientBundle) -> dict | None:
     """The fast engine's evaluation of the prefetched record, or None when it has no usable condition and
-    no medication (a medication list alone is answered: withdrawal, monitoring, cautions).
+    no medication (a medication list alone is answered: withdrawal, monitoring, cautions), or the patient
+    has died.
 
     Paths in the evaluation's `unrecognized` and in what the FHIR reading left out are rewritten to
     the request's own (`prefetch.conditions.entry[2].resource.code`); the left-out items are added
@@ -89,6 +90,8 @@ def evaluate_bundle(service: TherapyKG, bundle: PatientBundle) -> dict | None:
         message = str(exc).removeprefix(f"{exc.field}: ")
         raise InvalidRequestError.at(bundle.origin_of(exc.field), message) from None
     evaluation = service.evaluate(reading.patient, "fast")  # the report goes to the notes, not `unrecognized`
+    if evaluation.get("deceased"):
+        return None  # no card for a patient the record says has died
     for item in evaluation["unrecognized"]:
         source = bundle_path(reading, item["field"])
         if source is not None:

@@ -8,6 +8,7 @@ gets 503 with Retry-After at once.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
@@ -77,6 +78,11 @@ async def evaluate(
     settings: SettingsDep,
     admission: AdmissionDep,
     engine: Literal["fast", "owl"] = Query("fast", description="`owl` runs the HermiT DL engine"),
+    as_of: date | None = Query(
+        None,
+        description="The evaluation date (YYYY-MM-DD): a Bundle's ages, deaths and current records are judged on "
+        "it, so the same record gives the same answer on any day; default today (or the document's `as_of`)",
+    ),
 ) -> Response:
     limits = JsonLimits.of(settings)
     service = state.service
@@ -84,15 +90,15 @@ async def evaluate(
     body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
     if engine == "fast":
         async with admission.evaluations.place() as place:
-            return _json(await place.run(_evaluate_fast, service, body, limits, size=len(body)))
+            return _json(await place.run(_evaluate_fast, service, body, limits, as_of, size=len(body)))
     async with admission.reasoner.place() as slot:
         async with admission.evaluations.place() as place:
             document = await place.run(_decode, body, limits, size=len(body))
-        return _json(await slot.run(service.evaluate_document_json, document, "owl"))
+        return _json(await slot.run(service.evaluate_document_json, document, "owl", as_of))
 
 
-def _evaluate_fast(service: TherapyKG, body: bytes, limits: JsonLimits) -> bytes:
-    return service.evaluate_document_json(_decode(body, limits), "fast")
+def _evaluate_fast(service: TherapyKG, body: bytes, limits: JsonLimits, as_of: date | None) -> bytes:
+    return service.evaluate_document_json(_decode(body, limits), "fast", as_of)
 
 
 def _json(encoded: bytes) -> Response:

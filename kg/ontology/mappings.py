@@ -1,7 +1,7 @@
 """The SSSOM mapping table (read with the `sssom` library) and the code systems it uses.
 
 The table is the one place mappings are edited; the build turns it into skos:exactMatch /
-skos:closeMatch triples so SPARQL and patient-code resolution read the same data.
+skos:closeMatch / skos:narrowMatch triples so SPARQL and patient-code resolution read the same data.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ CODE_SYSTEMS_FILE = "code-systems.tsv"
 ALLOWED_PREDICATES = {
     "http://www.w3.org/2004/02/skos/core#exactMatch",
     "http://www.w3.org/2004/02/skos/core#closeMatch",
+    # the code is narrower than the term: a clinical drug (baclofen 10 mg oral tablet) of a product form
+    "http://www.w3.org/2004/02/skos/core#narrowMatch",
 }
 
 
@@ -109,7 +111,8 @@ def read_mappings(ontology_dir: Path) -> list[Mapping]:
         )
         if mapping.predicate not in ALLOWED_PREDICATES:
             raise SourceFileError(
-                str(path), f"mapping row {row_number}: predicate must be skos:exactMatch or skos:closeMatch"
+                str(path),
+                f"mapping row {row_number}: predicate must be skos:exactMatch, skos:closeMatch or skos:narrowMatch",
             )
         mappings.append(mapping)
     return mappings

@@ -10,13 +10,14 @@ back in `unrecognized`, never dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from kg.errors import PatientInputError
 from kg.json_types import JsonObject
-from kg.knowledge import CONDITION, FINDING, INTERVENTION, Knowledge
+from kg.knowledge import CONDITION, FINDING, INTERVENTION, ROUTE, Knowledge
 from kg.patient.causes import Cause, causes_of
 from kg.store.terms import TKG, TermResolver
 
@@ -57,6 +58,18 @@ class ConditionWithCause(BaseModel):
 ConditionInput = TermInput | ConditionWithCause
 
 
+class TherapyWithRoute(BaseModel):
+    """A therapy with the route it is given by (in FHIR: the dosage's `route`): for a drug of unstated form the
+    route names the product form (baclofen by the intrathecal route is intrathecal baclofen)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    therapy: TermInput
+    route: TermInput = Field(description="A route of administration: a tkg: route or a code (SNOMED CT 26643006).")
+
+
+TherapyInput = TermInput | TherapyWithRoute
+
+
 class PatientInput(BaseModel):
     """The patient document of SPEC §4."""
 
@@ -91,11 +104,34 @@ class PatientInput(BaseModel):
         ),
     ]
     therapies_tried: Annotated[
-        list[TermInput],
-        Field(default_factory=list, max_length=MAX_TERMS, description="Therapies started, ongoing or stopped."),
+        list[TherapyInput],
+        Field(
+            default_factory=list,
+            max_length=MAX_TERMS,
+            description="Therapies started, ongoing or stopped; a term, or {therapy, route}.",
+        ),
     ]
-    current_therapies: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_TERMS)]
+    current_therapies: Annotated[
+        list[TherapyInput],
+        Field(default_factory=list, max_length=MAX_TERMS, description="A term, or {therapy, route}."),
+    ]
     findings: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_TERMS)]
+    deceased: Annotated[
+        StrictBool | date | None,
+        Field(
+            default=None,
+            description="true, or the date of death (FHIR deceasedBoolean / deceasedDateTime): the answer then "
+            "presents no option, question or warning as actionable, and `age` is the age at death.",
+        ),
+    ] = None
+    as_of: Annotated[
+        date | None,
+        Field(
+            default=None,
+            description="The evaluation date the record was read at (a Bundle's ages and what is current are "
+            "judged on it; default today). Echoed in the answer.",
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def _something_to_answer(self) -> PatientInput:
@@ -161,6 +197,13 @@ class PatientResolver:
             found: set[str] = set()
             for index, entry in enumerate(getattr(patient, field_name)):
                 where = f"{field_name}[{index}]"
+                if isinstance(entry, TherapyWithRoute):
+                    outcome = self._resolve_with_route(entry, where, unrecognized)
+                    if "term" in outcome:
+                        found.add(outcome["iri"])
+                    else:
+                        unrecognized.append(outcome)
+                    continue
                 pairs = _with_cause(entry, where)
                 iris = []
                 for term, at in pairs:
@@ -247,6 +290,39 @@ class PatientResolver:
                 )
             )
         return chosen
+
+    def _resolve_with_route(self, entry: TherapyWithRoute, where: str, unrecognized: list[JsonObject]) -> JsonObject:
+        """The therapy, made its product form where the route gives one (baclofen + oral route → oral baclofen).
+        A route the graph does not know is reported and the therapy kept as given (its form unstated)."""
+        outcome = self.resolve_term(entry.therapy, f"{where}.therapy", INTERVENTION)
+        route = self.resolve_term(entry.route, f"{where}.route", ROUTE)
+        if "term" not in route:
+            unrecognized.append(route)
+            return outcome
+        if "term" not in outcome:
+            return outcome
+        k = self.knowledge
+        form = k.routes.form(k, outcome["iri"], route["iri"])
+        if form is not None:
+            return {
+                **outcome,
+                "iri": form,
+                "term": self.terms.compress(form),
+                "label": k.label(form),
+                "note": f"{outcome['label']} by the {route['label']}: {k.label(form)}",
+            }
+        own = k.routes.forms.get(outcome["iri"])
+        if own is not None and own != route["iri"]:  # a product form given by another route: said, form kept
+            unrecognized.append(
+                {
+                    "field": f"{where}.route",
+                    "input": route["input"],
+                    "term": route["term"],
+                    "reason": f"the {route['label']} is not the route of {outcome['label']}; "
+                    f"{outcome['label']} is used",
+                }
+            )
+        return outcome
 
     def _most_specific(self, classes: set[str]) -> set[str]:
         """Drop a class when a more specific one is also listed (spasticity + focal spasticity → focal)."""
@@ -343,6 +419,6 @@ def _describe_causes(resolved: list[JsonObject], causes: dict[str, Cause], resol
         }
 
 
-_CATEGORIES_BY_ROOT = {root: text for root, text in _CATEGORIES.values()}
+_CATEGORIES_BY_ROOT = {root: text for root, text in _CATEGORIES.values()} | {ROUTE: "a route of administration"}
 #: The FHIR `system` of codings that name a term of the graph itself: its namespace.
 GRAPH_SYSTEM = TKG

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
@@ -48,9 +48,10 @@ from pydantic import ValidationError
 
 from kg.errors import PatientInputError
 from kg.json_types import JsonObject
-from kg.patient.document import Concept, ConditionInput, ConditionWithCause, PatientInput
-from kg.patient.fhir_age import age_range, birth_precision
+from kg.patient.document import Concept, ConditionInput, ConditionWithCause, PatientInput, TherapyWithRoute
+from kg.patient.fhir_age import age_range, birth_interval, birth_precision
 from kg.patient.fhir_concepts import identify, read_concept
+from kg.patient.fhir_dates import condition_outside, medication_outside
 from kg.patient.fhir_status import (
     Doubt,
     StatusReading,
@@ -144,10 +145,12 @@ def with_bundle_report(unrecognized: list[JsonObject], reading: BundleReading) -
 class _Reader:
     """One pass over a validated Bundle; collects terms with their source paths and the report."""
 
+    deceased: bool | date | None = None
+
     def __init__(self, bundle: Bundle, today: date) -> None:
         self.entries = list(bundle.entry or [])
         self.today = today
-        self.terms: dict[str, list[ConditionInput]] = {name: [] for name in _LIST_FIELDS}
+        self.terms: dict[str, list[ConditionInput | TherapyWithRoute]] = {name: [] for name in _LIST_FIELDS}
         self.sources: dict[str, list[str]] = {name: [] for name in (*_LIST_FIELDS, CAUSE_SOURCES)}
         self.report: list[JsonObject] = []
         self.doubtful: list[DoubtfulFact] = []
@@ -222,9 +225,19 @@ class _Reader:
         if not found:
             return None, None
         patient: Any = self.entries[found[0]].resource  # a Patient: `found` holds Patient entries only
+        on = self._death(patient, found[0])  # the age is the age at death
         if patient.birthDate is None:
             return patient.id, None
-        youngest, oldest = age_range(patient.birthDate, self.today)
+        if self.deceased is True:  # died on a date the record does not give: no age can be computed
+            self.report.append(
+                {
+                    "field": f"entry[{found[0]}].resource.deceasedBoolean",
+                    "input": identify(patient),
+                    "reason": "the patient died on a date the record does not give: the age is not computed",
+                }
+            )
+            return patient.id, None
+        youngest, oldest = age_range(patient.birthDate, on)
         if youngest > MAX_AGE:
             raise PatientInputError(
                 "Patient.birthDate", f"gives an age of {youngest} years; ages run from 0 to {MAX_AGE}"
@@ -239,6 +252,27 @@ class _Reader:
                 }
             )
         return patient.id, youngest
+
+    def _death(self, patient: Any, index: int) -> date:
+        """Note whether the patient had died by the evaluation date (`self.deceased`), and return the date
+        ages are computed on: the date of death, else the evaluation date."""
+        died = patient.deceasedDateTime
+        if died is not None:
+            died_on = died.date() if isinstance(died, datetime) else _partial_date(died)
+            if died_on <= self.today:
+                self.deceased = died_on
+                return died_on
+            self.report.append(
+                {
+                    "field": f"entry[{index}].resource.deceasedDateTime",
+                    "input": identify(patient),
+                    "reason": f"the patient died after the evaluation date {self.today.isoformat()}: "
+                    "read as alive on it",
+                }
+            )
+        elif patient.deceasedBoolean:
+            self.deceased = True
+        return self.today
 
     def _check_subject(self, resource: Any, where: str, patient_id: str | None) -> None:
         """A resource about another Patient (`Patient/<other id>`) must not be merged into this one."""
@@ -255,6 +289,9 @@ class _Reader:
         reading = condition_status(resource)
         if reading.action == "skip":
             self._skip(where, resource, reading.reason)
+            return
+        if (outside := condition_outside(resource, self.today)) is not None:
+            self._skip(where, resource, outside)
             return
         added = self._add("conditions", resource, resource.code, f"{where}.resource.code", where, doubt=reading)
         cause = self._due_to(resource, where) if added else None
@@ -331,8 +368,15 @@ class _Reader:
         self._add("therapies_tried", resource, resource.code, f"{where}.resource.code", where)
 
     def _add_medication(self, reading: StatusReading, resource: Any, where: str) -> None:
+        outside = medication_outside(resource, self.today)
+        if outside is not None and outside[0] == "skip":
+            self._skip(where, resource, outside[1])
+            return
+        if outside is not None and reading.target == "current_therapies":  # taken then, not now: tried
+            reading = StatusReading(reading.action, "therapies_tried", reading.reason, reading.doubt)
+            self.report.append({"field": where, "input": identify(resource), "reason": outside[1] + ": read as tried"})
         if resource.medicationCodeableConcept is not None:
-            self._add(
+            added = self._add(
                 reading.target,
                 resource,
                 resource.medicationCodeableConcept,
@@ -340,17 +384,44 @@ class _Reader:
                 where,
                 doubt=reading,
             )
-            return
-        medication, medication_where = self._medication(resource, where)
-        self._add(
-            reading.target,
-            resource,
-            medication.code,
-            f"{medication_where}.code",
-            where,
-            missing="the referenced Medication has no code",
-            doubt=reading,
-        )
+        else:
+            medication, medication_where = self._medication(resource, where)
+            code, code_where = medication.code, f"{medication_where}.code"
+            ingredients = [i for i in medication.ingredient or [] if i.itemCodeableConcept is not None]
+            if code is None and len(ingredients) == 1:  # a single-ingredient Medication coded by its ingredient
+                code, code_where = ingredients[0].itemCodeableConcept, f"{medication_where}.ingredient[0]"
+            added = self._add(
+                reading.target,
+                resource,
+                code,
+                code_where,
+                where,
+                missing="the referenced Medication has no code and no single coded ingredient",
+                doubt=reading,
+            )
+        if added:
+            self._with_route(reading.target, resource, where)
+
+    def _with_route(self, target: str, resource: Any, where: str) -> None:
+        """The medication just added, with the route its dosage gives (which may name its product form), when
+        every dosage that gives a route gives the same one; several routes are reported and none is used."""
+        member = "dosage" if resource.get_resource_type() == "MedicationStatement" else "dosageInstruction"
+        routes: dict[tuple[tuple[str, str], ...], tuple[Concept, str]] = {}
+        for i, dosage in enumerate(getattr(resource, member, None) or []):
+            if dosage.route is None:
+                continue
+            concept, _ = read_concept(dosage.route, f"{where}.resource.{member}[{i}].route")
+            if concept is not None:
+                routes.setdefault(tuple((c.system, c.code) for c in concept.coding), (concept, f"{member}[{i}]"))
+        if len(routes) > 1:
+            self.report.append(
+                {"field": where, "input": identify(resource), "reason": "its dosages give different routes: none used"}
+            )
+        if len(routes) == 1:
+            ((route, _),) = routes.values()
+            therapy = self.terms[target][-1]
+            assert isinstance(therapy, Concept)  # just added by `_add`
+            self.terms[target][-1] = TherapyWithRoute(therapy=therapy, route=route)
 
     def _medication(self, resource: Any, where: str) -> tuple[Any, str]:
         """The Medication a `medicationReference` names: contained (`#id`) or in the Bundle."""
@@ -453,10 +524,13 @@ class _Reader:
         patient = self._validated(patient_id, age, {**self.terms, "conditions": [first]})
         return patient.model_copy(update={"conditions": []})
 
-    @staticmethod
-    def _validated(patient_id: str | None, age: int | None, terms: dict[str, list[ConditionInput]]) -> PatientInput:
+    def _validated(
+        self, patient_id: str | None, age: int | None, terms: dict[str, list[ConditionInput | TherapyWithRoute]]
+    ) -> PatientInput:
         try:
-            return PatientInput.model_validate({"id": patient_id, "age": age, **terms})
+            return PatientInput.model_validate(
+                {"id": patient_id, "age": age, **terms, "deceased": self.deceased, "as_of": self.today}
+            )
         except PatientInputError as exc:  # neither a condition nor a current therapy
             raise PatientInputError("Condition", f"{exc.field}: {str(exc).removeprefix(exc.field + ': ')}") from None
         except ValidationError as exc:
@@ -464,6 +538,14 @@ class _Reader:
             name = str(first["loc"][0])
             where = {"conditions": "Condition", "id": "Patient.id"}.get(name, "Bundle")
             raise PatientInputError(where, f"{name.replace('_', ' ')}: {first['msg']}") from None
+
+
+def _partial_date(value: object) -> date:
+    """A FHIR date of year or year-month precision (left as text by fhir.resources), at its latest day."""
+    if isinstance(value, date):
+        return value
+    _, latest = birth_interval(str(value)[:10])
+    return latest
 
 
 def _unversioned(reference: str) -> str:

@@ -20,13 +20,13 @@ def age_range(birth_date: date | str, today: date) -> tuple[int, int]:
     >>> age_range("1960", date(2025, 6, 1)), age_range("1960-06", date(2025, 6, 15))
     ((64, 65), (64, 65))
     """
-    earliest, latest = _birth_interval(birth_date)
+    earliest, latest = birth_interval(birth_date)
     if earliest > today:
         raise PatientInputError("Patient.birthDate", "the birth date is after the evaluation date")
     return _completed_years(min(latest, today), today), _completed_years(earliest, today)
 
 
-def _birth_interval(birth_date: date | str) -> tuple[date, date]:
+def birth_interval(birth_date: date | str) -> tuple[date, date]:
     if isinstance(birth_date, date):
         return birth_date, birth_date
     parts = [int(p) for p in birth_date.split("-")]  # fhir.resources leaves YYYY and YYYY-MM as text

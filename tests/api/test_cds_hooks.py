@@ -101,7 +101,10 @@ def test_patient_view_on_baclofen_after_stroke_warns_to_taper(cds_client) -> Non
     assert len(warnings) == 1
     warning = warnings[0]
     # the advice on stopping it is the graph's own statement label, not wording written in the CDS code
-    assert warning["summary"] == "Baclofen is now excluded; if stopping it: taper baclofen gradually when discontinuing"
+    assert (
+        warning["summary"]
+        == "Oral baclofen is now excluded; if stopping it: taper baclofen gradually when discontinuing"
+    )
     # the discontinuation statements' claims, with their sources, are in the detail
     assert "tkg:BaclofenAbruptDiscontinuationWithdrawal" in warning["detail"]
     assert "tkg:BaclofenGradualTapering" in warning["detail"]

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AsyncExitStack, contextmanager
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -67,7 +68,7 @@ class RecordingService:
     def __getattr__(self, name: str):
         return getattr(self.real, name)
 
-    def evaluate_document_json(self, document: object, engine: str = "fast") -> bytes:
+    def evaluate_document_json(self, document: object, engine: str = "fast", as_of: date | None = None) -> bytes:
         with self._lock:
             self.started += 1
         try:
@@ -75,7 +76,7 @@ class RecordingService:
             if patient.startswith("hold"):
                 self.entered.put(patient)
                 self.release.wait()
-            return self.real.evaluate_document_json(document, "fast")  # the owl engine's place, without Java
+            return self.real.evaluate_document_json(document, "fast", as_of)  # the owl engine's place, without Java
         finally:
             with self._lock:
                 self.finished += 1

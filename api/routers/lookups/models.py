@@ -10,7 +10,7 @@ from api.errors import Problem
 
 Relation = Literal["self", "inherited", "narrower"]
 Category = Literal["condition", "intervention", "finding"]
-MatchKind = Literal["exactMatch", "closeMatch"]
+MatchKind = Literal["exactMatch", "closeMatch", "narrowMatch"]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "The graph holds no such term"}}
 BAD_INPUT: dict[int | str, dict[str, Any]] = {

@@ -32,7 +32,7 @@ CATEGORIES: dict[str, Category] = {
     TKG + "Finding": "finding",
 }
 #: The SKOS mapping predicates a code mapping may use, by their local names.
-MATCHES: dict[str, MatchKind] = {"exactMatch": "exactMatch", "closeMatch": "closeMatch"}
+MATCHES: dict[str, MatchKind] = {"exactMatch": "exactMatch", "closeMatch": "closeMatch", "narrowMatch": "narrowMatch"}
 _RELATION_NAMES: dict[str, Relation] = {"self": "self", "inherited": "inherited", "narrower": "narrower"}
 _ROUTES = {"condition": "/conditions", "intervention": "/interventions"}
 _RELATIONS = ("self", "inherited", "narrower")
