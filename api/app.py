@@ -53,6 +53,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         max_bytes=settings.max_body_bytes,
         timeout_s=settings.body_timeout_s,
         errors_url=errors_url,
+        large_bytes=max(settings.max_bundle_bytes, settings.max_body_bytes),
+        large_paths=RECORD_PATHS,
     )
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings), errors_url=errors_url)
     install_error_handlers(app)  # every error as problem+json, its status from api/errors.py
@@ -64,6 +66,10 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     evaluate.register_schemas(app)
     _include_optional_routers(app)
     return app
+
+
+#: the routes whose bodies may be FHIR records, up to `max_bundle_bytes` (the rest: `max_body_bytes`)
+RECORD_PATHS = ("/evaluate", "/cds-services/")
 
 
 def _attach(app: FastAPI, state: AppState) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -63,10 +63,38 @@ FHIR_JSON = ("application/json", "application/fhir+json")
 class JsonLimits:
     max_bytes: int
     max_depth: int
+    #: a FHIR record (a Bundle; a CDS call with its prefetch) may be this large; other bodies `max_bytes`
+    max_record_bytes: int = 0
 
     @classmethod
     def of(cls, settings) -> JsonLimits:
         return cls(max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
+
+    @classmethod
+    def for_records(cls, settings) -> JsonLimits:
+        """The limits of a route that takes FHIR records: `max_bundle_bytes` for those, `max_body_bytes` else."""
+        return cls(
+            max_bytes=settings.max_body_bytes,
+            max_depth=settings.max_json_depth,
+            max_record_bytes=max(settings.max_bundle_bytes, settings.max_body_bytes),
+        )
+
+
+def decode_record(body: bytes, limits: JsonLimits, media_type: str | None) -> object:
+    """`decode_json` for a route that takes FHIR records: a body declared `application/fhir+json`, or whose
+    `resourceType` is Bundle, may be up to `max_record_bytes`; any other body is held to `max_bytes`."""
+    if len(body) <= limits.max_bytes or not limits.max_record_bytes:
+        return decode_json(body, limits)
+    large = replace(limits, max_bytes=max(limits.max_record_bytes, limits.max_bytes))
+    document = decode_json(body, large)
+    fhir = (media_type or "").split(";", 1)[0].strip().lower() == "application/fhir+json"
+    if not fhir and not (isinstance(document, dict) and document.get("resourceType") == "Bundle"):
+        raise BodyTooLargeError(
+            f"the request body is larger than {limits.max_bytes} bytes (max_body_bytes; FHIR Bundles may be up "
+            f"to {limits.max_record_bytes} bytes, max_bundle_bytes)",
+            field="body",
+        )
+    return document
 
 
 def decode_json(body: bytes, limits: JsonLimits) -> object:

@@ -31,16 +31,33 @@ log = logging.getLogger("therapy-kg.http")
 class BodySizeLimitMiddleware:
     """`app.add_middleware(BodySizeLimitMiddleware, max_bytes=..., timeout_s=..., errors_url=...)`."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 10.0, errors_url: str = "/errors") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout_s: float = 10.0,
+        errors_url: str = "/errors",
+        large_bytes: int | None = None,
+        large_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
         self.errors_url = errors_url
+        #: the routes that take FHIR records (a Bundle, a CDS call's prefetch) may send up to `large_bytes`; the
+        #: route itself then holds a body that is not a record to `max_bytes` (`api.body.JsonLimits`)
+        self.large_bytes = large_bytes or max_bytes
+        self.large_paths = large_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = self.large_bytes if path.startswith(self.large_paths) and self.large_paths else self.max_bytes
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None:
@@ -49,8 +66,8 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 await self._refuse(send, MalformedBodyError("Content-Length is not a number", field="Content-Length"))
                 return
-            if length > self.max_bytes:
-                await self._refuse(send, self._too_large())
+            if length > limit:
+                await self._refuse(send, self._too_large(limit))
                 return
             if length == 0:
                 await self.app(scope, receive, send)
@@ -75,16 +92,17 @@ class BodySizeLimitMiddleware:
                 )
                 return
             size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await self._refuse(send, self._too_large())
+            if size > limit:
+                await self._refuse(send, self._too_large(limit))
                 return
             messages.append(message)
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(messages, receive), send)
 
-    def _too_large(self) -> BodyTooLargeError:
-        return BodyTooLargeError(f"the request body is larger than {self.max_bytes} bytes (max_body_bytes)")
+    def _too_large(self, limit: int) -> BodyTooLargeError:
+        setting = "max_bundle_bytes" if limit != self.max_bytes else "max_body_bytes"
+        return BodyTooLargeError(f"the request body is larger than {limit} bytes ({setting})")
 
     async def _refuse(self, send: Send, error: TherapyKGError) -> None:
         """Answer `error` and close the connection: the rest of the body is never read."""

@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(default=10.0, gt=0, description="Time limit of one SPARQL query.")
     max_rows: int = Field(default=10_000, gt=0, description="Row cap of /sparql results (a truncation flag is set).")
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Larger request bodies get 413.")
+    max_bundle_bytes: int = Field(
+        default=16 * 1_048_576,
+        gt=0,
+        description="The body limit for FHIR records: /evaluate with a Bundle (application/fhir+json, or a body "
+        "whose resourceType is Bundle) and CDS Hooks calls (prefetched records); real bundles of 1-10 MB are "
+        "normal. Other bodies keep max_body_bytes.",
+    )
     max_connections: int = Field(
         default=1000,
         ge=16,

@@ -13,6 +13,7 @@ if __name__ == "__main__":
     for script in (
         "bench_build.py",
         "bench_engines.py",
+        "bench_bundles.py",
         "bench_batch.py",
         "bench_api.py",
         "bench_load_shedding.py",

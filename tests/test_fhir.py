@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kg.errors import PatientInputError
-from kg.patient.document import Concept
+from kg.patient.document import MAX_BUNDLE_TERMS, Concept
 from kg.patient.fhir import bundle_to_patient, bundle_to_patient_with_report, read_bundle
 from kg.service import TherapyKG
 
@@ -565,8 +565,14 @@ def test_an_overlong_display_names_its_coding() -> None:
     assert caught.value.field == "entry[1].resource.code.coding[1].display"
 
 
+def test_a_real_record_may_hold_more_than_a_hand_written_document() -> None:
+    """A plain document takes 100 terms a list; a Bundle, a lifetime of distinct codes (issue 13)."""
+    patient = bundle_to_patient(bundle_of(*[condition(str(100000 + i)) for i in range(101)]), TODAY)
+    assert len(patient.conditions) == 101
+
+
 def test_too_many_conditions_is_an_error() -> None:
-    bundle = bundle_of(*[condition(str(100000 + i)) for i in range(101)])
+    bundle = bundle_of(*[condition(str(100000 + i)) for i in range(MAX_BUNDLE_TERMS + 1)])
     with pytest.raises(PatientInputError) as caught:
         bundle_to_patient(bundle, TODAY)
     assert caught.value.field == "Condition"

@@ -14,7 +14,7 @@ small; when every place is taken it gets 503 with Retry-After at once.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
@@ -195,7 +195,14 @@ async def call(
     body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
     async with admission.cds.place() as place:
         cards = await place.run(
-            _cards, service_id, body, JsonLimits.of(settings), service, runtime.public_url, issued, size=len(body)
+            _cards,
+            service_id,
+            body,
+            JsonLimits.for_records(settings),
+            service,
+            runtime.public_url,
+            issued,
+            size=len(body),
         )
     runtime.ledger.remember(issued)
     return JSONResponse(dump(CDSResponse(cards=cards)))
@@ -204,8 +211,9 @@ async def call(
 def _cards(
     service_id: str, body: bytes, limits: JsonLimits, service: TherapyKG, base_url: str, issued: Issued
 ) -> list[Card]:
-    """Parse and answer one service call (in a pool thread)."""
-    return call_service(service_id, _document(body, limits), service, base_url=base_url, issued=issued)
+    """Parse and answer one service call (in a pool thread): its prefetched record may be as large as a Bundle."""
+    record = replace(limits, max_bytes=max(limits.max_record_bytes, limits.max_bytes))
+    return call_service(service_id, _document(body, record), service, base_url=base_url, issued=issued)
 
 
 def _document(body: bytes, limits: JsonLimits) -> object:

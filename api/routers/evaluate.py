@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.admission import RETRY_AFTER_HEADER, AdmissionDep
-from api.body import FHIR_JSON, JsonLimits, decode_json, require_json
+from api.body import FHIR_JSON, JsonLimits, decode_record, require_json
 from api.deps import AppStateDep, SettingsDep
 from api.errors import document_problems
 from api.schemas import EvaluationOut
@@ -58,7 +58,10 @@ _BODY_SCHEMA = {
     openapi_extra={"requestBody": _BODY_SCHEMA},
     responses={
         400: {"description": "The Content-Length header is not a number"},
-        413: {"description": "The body is larger than the configured limit (default 1 MiB)"},
+        413: {
+            "description": "The body is larger than its limit: 16 MiB for a FHIR Bundle (application/fhir+json, or "
+            "resourceType Bundle; max_bundle_bytes), 1 MiB for a plain patient document (max_body_bytes)"
+        },
         415: {"description": "The Content-Type is not application/json or application/fhir+json"},
         422: {
             "description": "The body is not JSON, has a key twice in one object, nests deeper than the configured "
@@ -84,31 +87,34 @@ async def evaluate(
         "it, so the same record gives the same answer on any day; default today (or the document's `as_of`)",
     ),
 ) -> Response:
-    limits = JsonLimits.of(settings)
+    limits = JsonLimits.for_records(settings)
     service = state.service
-    require_json(request.headers.get("content-type"), FHIR_JSON)
+    media_type = request.headers.get("content-type")
+    require_json(media_type, FHIR_JSON)
     body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
     if engine == "fast":
         async with admission.evaluations.place() as place:
-            return _json(await place.run(_evaluate_fast, service, body, limits, as_of, size=len(body)))
+            return _json(await place.run(_evaluate_fast, service, body, limits, media_type, as_of, size=len(body)))
     async with admission.reasoner.place() as slot:
         async with admission.evaluations.place() as place:
-            document = await place.run(_decode, body, limits, size=len(body))
+            document = await place.run(_decode, body, limits, media_type, size=len(body))
         return _json(await slot.run(service.evaluate_document_json, document, "owl", as_of))
 
 
-def _evaluate_fast(service: TherapyKG, body: bytes, limits: JsonLimits, as_of: date | None) -> bytes:
-    return service.evaluate_document_json(_decode(body, limits), "fast", as_of)
+def _evaluate_fast(
+    service: TherapyKG, body: bytes, limits: JsonLimits, media_type: str | None, as_of: date | None
+) -> bytes:
+    return service.evaluate_document_json(_decode(body, limits, media_type), "fast", as_of)
 
 
 def _json(encoded: bytes) -> Response:
     return Response(encoded, media_type="application/json")
 
 
-def _decode(body: bytes, limits: JsonLimits) -> object:
+def _decode(body: bytes, limits: JsonLimits, media_type: str | None) -> object:
     if not body:
         raise PatientInputError("body", "a JSON patient document or FHIR Bundle is required")
-    return decode_json(body, limits)
+    return decode_record(body, limits, media_type)
 
 
 def register_schemas(app) -> None:

@@ -141,6 +141,21 @@ class PatientInput(BaseModel):
         return self
 
 
+#: a record read from a Bundle holds a lifetime of distinct codes (a Synthea record: 20 conditions, over 100
+#: medications and procedures); the plain document's limit of 100 per list stays for hand-written JSON
+MAX_BUNDLE_TERMS = 2000
+
+
+class BundlePatientInput(PatientInput):
+    """The patient document a FHIR Bundle states: the same, with room for a real record's codes (the Bundle
+    itself is bounded by the body limit and the number of entries)."""
+
+    conditions: Annotated[list[ConditionInput], Field(default_factory=list, max_length=MAX_BUNDLE_TERMS)]
+    therapies_tried: Annotated[list[TherapyInput], Field(default_factory=list, max_length=MAX_BUNDLE_TERMS)]
+    current_therapies: Annotated[list[TherapyInput], Field(default_factory=list, max_length=MAX_BUNDLE_TERMS)]
+    findings: Annotated[list[TermInput], Field(default_factory=list, max_length=MAX_BUNDLE_TERMS)]
+
+
 def parse_patient(data: object) -> PatientInput:
     """Validate a decoded JSON document; the error names the first offending field."""
     try:

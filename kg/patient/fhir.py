@@ -48,7 +48,14 @@ from pydantic import ValidationError
 
 from kg.errors import PatientInputError
 from kg.json_types import JsonObject
-from kg.patient.document import Concept, ConditionInput, ConditionWithCause, PatientInput, TherapyWithRoute
+from kg.patient.document import (
+    BundlePatientInput,
+    Concept,
+    ConditionInput,
+    ConditionWithCause,
+    PatientInput,
+    TherapyWithRoute,
+)
 from kg.patient.fhir_age import age_range, birth_interval, birth_precision
 from kg.patient.fhir_concepts import identify, read_concept
 from kg.patient.fhir_dates import condition_outside, medication_outside
@@ -471,6 +478,8 @@ class _Reader:
             self.doubtful.append(DoubtfulFact(target, concept, code_where, where, doubt.doubt, doubt.reason))
             self._skip(where, resource, doubt.reason)
             return False
+        if target != "conditions" and concept in self.terms[target]:
+            return False  # the same drug or procedure again (an order per refill): one term, its first source
         self.terms[target].append(concept)
         self.sources[target].append(code_where)
         if target == "conditions":
@@ -528,7 +537,7 @@ class _Reader:
         self, patient_id: str | None, age: int | None, terms: dict[str, list[ConditionInput | TherapyWithRoute]]
     ) -> PatientInput:
         try:
-            return PatientInput.model_validate(
+            return BundlePatientInput.model_validate(
                 {"id": patient_id, "age": age, **terms, "deceased": self.deceased, "as_of": self.today}
             )
         except PatientInputError as exc:  # neither a condition nor a current therapy
