@@ -74,9 +74,10 @@ def explain_file(
     out: IO[str] = sys.stdout,
     service: TherapyKG | None = None,
     as_of: date | None = None,
+    verbose: bool = False,
 ) -> int:
     service = service or _service()
-    out.write(explain(service.evaluate_document(_read_document(path), engine, as_of)))
+    out.write(explain(service.evaluate_document(_read_document(path), engine, as_of), verbose))
     return 0
 
 

@@ -47,7 +47,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_explain(args: argparse.Namespace) -> int:
     from kg.batch import explain_file
 
-    return explain_file(Path(args.file), engine=args.engine, out=sys.stdout, as_of=args.as_of)
+    return explain_file(Path(args.file), engine=args.engine, out=sys.stdout, as_of=args.as_of, verbose=args.verbose)
 
 
 def positive_int(text: str) -> int:
@@ -103,6 +103,7 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="the evaluation of one patient as readable text with citations")
     p.add_argument("file", help="patient file (.json or FHIR Bundle .json); - for stdin")
     _engine_option(p)
+    p.add_argument("--verbose", action="store_true", help="list each entry of the record that is not used")
     p.set_defaults(func=_cmd_explain)
 
     for command in entry_points(group=COMMANDS):  # e.g. `serve`, added by the api package

@@ -78,11 +78,14 @@ def test_explain_cites_every_reason(service, tmp_path) -> None:
     out = io.StringIO()
     explain_file(path, out=out, service=service)
     text = out.getvalue()
-    assert "x oral baclofen (tkg:OralBaclofen) for generalized spasticity: excluded" in text
-    assert "x oral baclofen (tkg:OralBaclofen) for stroke: excluded" in text
+    # the answer per indication: each indication's options under its own heading
+    spasticity, stroke = text.index("For generalized spasticity:"), text.index("For stroke:")
+    assert text.index("x oral baclofen (tkg:OralBaclofen): excluded", spasticity) < stroke
+    assert text.index("x oral baclofen (tkg:OralBaclofen): excluded", stroke) > stroke
     assert 'baclofen is not recommended for these conditions" [2]' in text
     assert "Abrupt discontinuation can cause life-threatening withdrawal" in text
     assert "[2] Source 2: FDA label for baclofen tablets" in text
+    assert text.index("Currently receives") > text.index("For stroke:")  # the answer leads
 
 
 def test_cli_exit_code_and_message_for_bad_input(tmp_path, capsys) -> None:
@@ -104,3 +107,22 @@ def test_cli_exit_code_names_the_reasoner_when_java_is_missing(tmp_path, capsys,
     assert cli.main(["evaluate", str(path), "--engine", "owl"]) == 5
     assert "[reasoner.unavailable]" in capsys.readouterr().err
     assert cli.main(["evaluate", str(path)]) == 0  # the fast engine needs no Java
+
+
+def test_explain_counts_the_codes_not_used_in_one_line_and_lists_them_with_verbose(service, tmp_path) -> None:
+    """A real record holds hundreds of entries the graph does not use: one line by resource type, after the
+    answer; `--verbose` lists them (issue 13)."""
+    import gzip
+
+    record = gzip.decompress((Path(__file__).parent / "data" / "synthea" / "synthea-stroke.json.gz").read_bytes())
+    path = _write(tmp_path, "record.json", record.decode())
+    out = io.StringIO()
+    explain_file(path, out=out, service=service)
+    text = out.getvalue()
+    (summary,) = [line for line in text.splitlines() if line.startswith("Not used: ")]
+    assert "Observation 99" in summary and "--verbose lists them" in summary
+    assert text.index("oral baclofen") < text.index(summary)
+    assert len(text.splitlines()) < 60
+    out = io.StringIO()
+    explain_file(path, out=out, service=service, verbose=True)
+    assert len(out.getvalue().splitlines()) > 200

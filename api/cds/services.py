@@ -38,9 +38,9 @@ class CdsService:
 def _patient_view(call: HookCall) -> list[Card]:
     bundle = patient_bundle(call.request.prefetch, call.context.patientId)
     evaluation = evaluate_bundle(call.service, bundle)
-    if evaluation is None or not (evaluation["conditions"] or evaluation["current_therapies"]):
-        return []  # nothing of the record is in the graph: no card (an unrecognised drug list alone is quiet)
-    return patient_view_cards(evaluation, call.cards, bundle.notes)
+    if evaluation is None or not concerns_the_patient(evaluation):
+        return []  # nothing of the graph concerns the patient: no card (unrecognised codes alone are quiet)
+    return ordered_cards(patient_view_cards(evaluation, call.cards, bundle.notes))
 
 
 def _order_select(call: HookCall) -> list[Card]:
@@ -61,7 +61,30 @@ def _order_select(call: HookCall) -> list[Card]:
     for match in matches:
         match = with_option(match, evaluation, service.knowledge, service.terms)
         cards += order_cards(evaluation, match, call.cards, bundle.notes)
-    return cards
+    return ordered_cards(cards)
+
+
+def concerns_the_patient(evaluation: dict) -> bool:
+    """Whether anything of the graph concerns the patient: an option, a current therapy, a warning or a
+    question; a record of which only codes the graph does not use gets no card at all (alert fatigue)."""
+    return any(evaluation[key] for key in ("options", "current_therapies", "warnings", "missing_information"))
+
+
+#: CDS Hooks indicators, the most urgent first
+URGENCY = {"critical": 0, "warning": 1, "info": 2}
+
+
+def ordered_cards(cards: list[Card]) -> list[Card]:
+    """The cards most urgent first (critical, warning, info; otherwise in their order), each said once: a card
+    with the summary and detail of an earlier one is left out."""
+    seen: set[tuple[str, str | None]] = set()
+    unique = []
+    for card in cards:
+        key = (card.summary, card.detail)
+        if key not in seen:
+            seen.add(key)
+            unique.append(card)
+    return sorted(unique, key=lambda card: URGENCY.get(card.indicator, len(URGENCY)))
 
 
 #: The services by id: their hook, context and handler (their discovery wording: `api.cds.discovery`).

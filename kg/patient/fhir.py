@@ -118,7 +118,8 @@ def bundle_to_patient_with_report(bundle: object, today: date | None = None) -> 
 def read_bundle(bundle: object, today: date | None = None) -> BundleReading:
     """The patient, the report, and the Bundle path of each term (`sources`), for callers that
     want to point an `unrecognized` item such as `conditions[1]` back at `entry[2].resource.code`."""
-    return _Reader(validate_bundle(bundle), today or date.today()).read()
+    validated, unread = validate_bundle(bundle, frozenset((*READ_TYPES, "Medication")))
+    return _Reader(validated, today or date.today(), unread).read()
 
 
 def bundle_path(reading: BundleReading, field: str) -> str | None:
@@ -154,9 +155,10 @@ class _Reader:
 
     deceased: bool | date | None = None
 
-    def __init__(self, bundle: Bundle, today: date) -> None:
+    def __init__(self, bundle: Bundle, today: date, unread: dict[int, JsonObject] | None = None) -> None:
         self.entries = list(bundle.entry or [])
         self.today = today
+        self.unread = unread or {}  # entry index → type and id of a resource not materialised (not read)
         self.terms: dict[str, list[ConditionInput | TherapyWithRoute]] = {name: [] for name in _LIST_FIELDS}
         self.sources: dict[str, list[str]] = {name: [] for name in (*_LIST_FIELDS, CAUSE_SOURCES)}
         self.report: list[JsonObject] = []
@@ -178,6 +180,11 @@ class _Reader:
         medications: list[int] = []
         for index, entry in enumerate(self.entries):
             resource, where = entry.resource, f"entry[{index}]"
+            if index in self.unread:  # not materialised: a type the evaluation does not read
+                kind = self.unread[index]["resourceType"]
+                reason = f"{kind} resources are not read; only {', '.join(READ_TYPES)} are"
+                self.report.append({"field": where, "input": self.unread[index], "reason": reason})
+                continue
             if resource is None:
                 self._skip(where, None, "an entry without a resource")
                 continue

@@ -16,15 +16,35 @@ from kg.errors import PatientInputError
 from kg.json_types import JsonObject
 
 
-def validate_bundle(bundle: object) -> Bundle:
-    """The Bundle as R4B models, or a `PatientInputError` naming the first offending element."""
+def validate_bundle(bundle: object, read: frozenset[str] | None = None) -> tuple[Bundle, dict[int, JsonObject]]:
+    """The Bundle as R4B models, or a `PatientInputError` naming the first offending element; with `read`,
+    only entries of those resource types are materialised (a real record is mostly Claims, Observations and
+    Encounters, which the evaluation never reads): the others come back apart, by entry index, as their type
+    and id, with their entry left empty in the models."""
     if not isinstance(bundle, dict):
         raise PatientInputError("Bundle", f"expected a JSON object, got {_json_type(bundle)}")
     if bundle.get("resourceType") != "Bundle":
         raise PatientInputError("resourceType", f"expected a FHIR Bundle, got {short(bundle.get('resourceType'))}")
     _check_resource_types(bundle)
+    unread: dict[int, JsonObject] = {}
+    entries = bundle.get("entry")
+    if read is not None and isinstance(entries, list):
+        kept = []
+        for i, entry in enumerate(entries):
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if (
+                isinstance(resource, dict)
+                and resource.get("resourceType") not in read
+                and not resource.get("contained")  # what it contains is reported: materialised
+            ):
+                unread[i] = {"resourceType": resource["resourceType"]} | (
+                    {"id": resource["id"]} if isinstance(resource.get("id"), str) else {}
+                )
+                entry = {k: v for k, v in entry.items() if k != "resource"}
+            kept.append(entry)
+        bundle = {**bundle, "entry": kept}
     try:
-        return Bundle.model_validate(bundle)
+        return Bundle.model_validate(bundle), unread
     except ValidationError as exc:
         first = exc.errors()[0]
         raise PatientInputError(error_path(first["loc"]), _message(first)) from None

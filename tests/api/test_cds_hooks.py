@@ -712,3 +712,37 @@ def test_patient_view_on_an_unrecognised_medication_list_alone_is_quiet(cds_clie
     response = _post(cds_client, body)
     assert response.status_code == 200, response.text
     assert response.json()["cards"] == []
+
+
+def test_patient_view_is_quiet_when_nothing_of_the_graph_concerns_the_patient(cds_client) -> None:
+    """Multiple sclerosis alone: recognised, but no statement of the graph treats it; no card, not even one about
+    the codes the graph does not use (alert fatigue is the first reason clinicians switch CDS off)."""
+    body = _request("patient-view-ms-spasticity")
+    entries = body["prefetch"]["conditions"]["entry"]
+    body["prefetch"]["conditions"]["entry"] = [
+        e for e in entries if e["resource"]["code"]["coding"][0]["code"] == "G35"
+    ]
+    response = _post(cds_client, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["cards"] == []
+
+
+def test_cards_come_most_urgent_first_and_each_once() -> None:
+    from api.cds.services import ordered_cards
+
+    def card(summary: str, indicator: str) -> Card:
+        return Card.model_construct(summary=summary, detail="d", indicator=indicator)
+
+    cards = [card("a", "info"), card("b", "warning"), card("c", "critical"), card("b", "warning"), card("d", "info")]
+    assert [(c.summary, c.indicator) for c in ordered_cards(cards)] == [
+        ("c", "critical"),
+        ("b", "warning"),
+        ("a", "info"),
+        ("d", "info"),
+    ]
+
+
+def test_patient_view_cards_are_ordered_by_indicator(cds_client) -> None:
+    cards = _cards(cds_client, "patient-view-stroke-on-baclofen")
+    ranks = [{"critical": 0, "warning": 1, "info": 2}[c["indicator"]] for c in cards]
+    assert ranks == sorted(ranks) and ranks[0] == 1
