@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from api.settings import Settings
 from api.state import AppState
+from kg.errors import KnowledgeUnavailableError
 from kg.service import TherapyKG
 from kg.store import Store
 
@@ -25,11 +26,21 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_service(request: Request) -> TherapyKG:
+    _require_knowledge(request)
     return request.app.state.service
 
 
 async def get_app_state(request: Request) -> AppState:
+    _require_knowledge(request)
     return request.app.state.app_state
+
+
+def _require_knowledge(request: Request) -> None:
+    """A store without the expected release answers nothing that rests on the graph (`kg.knowledge_check`)."""
+    state = getattr(request.app.state, "app_state", None)  # an app built from parts (tests) may have none
+    problem = state.knowledge_problem if state is not None else None
+    if problem is not None:
+        raise KnowledgeUnavailableError(problem, retry_after=60)
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

@@ -224,6 +224,14 @@ class KeysUnavailableError(StoreError):
     title = "the client's signing keys are unavailable"
 
 
+class KnowledgeUnavailableError(StoreError):
+    """The store does not hold the release the service answers with (missing, partial, another version): every
+    answer that rests on the graph is refused rather than given as "nothing applies"."""
+
+    code = "store.knowledge-unavailable"
+    title = "the graph store does not hold the expected release"
+
+
 # --- reasoner -----------------------------------------------------------------------------------
 
 

@@ -46,6 +46,7 @@ STAGES = (
     "kg.ontology",
     "kg.store",
     "kg.knowledge",
+    "kg.knowledge_check",
     "kg.qc",
     "kg.generate",
     "kg.patient",
