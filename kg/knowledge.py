@@ -214,22 +214,22 @@ class Knowledge:
 
     def causes_declared_for(self, condition: str) -> frozenset[str]:
         """The candidate causes of `condition` and of every condition it falls under (spasticity's for focal)."""
-        declared: frozenset[str] = frozenset()
-        for ancestor in self.ancestors.get(condition, {condition}):
-            declared |= self.candidate_causes.get(ancestor, frozenset())
-        return declared
+        return self._inherited(self.candidate_causes, condition)
 
     def disjoint_classes(self, cls: str, other: str) -> bool:
         """Whether nothing can be both: one of them falls under a class declared disjoint with a class the
         other falls under (focal spasticity and rheumatic muscle spasm)."""
-        mine, theirs = self.ancestors.get(cls, {cls}), self.ancestors.get(other, {other})
-        return any(not self.disjoint.get(a, frozenset()).isdisjoint(theirs) for a in mine)
+        return not self.alternatives(cls).isdisjoint(self.ancestors.get(other, {other}))
 
     def alternatives(self, cls: str) -> frozenset[str]:
         """The classes declared disjoint with `cls` or a class it falls under (what a muscle spasm is not)."""
+        return self._inherited(self.disjoint, cls)
+
+    def _inherited(self, table: dict[str, frozenset[str]], cls: str) -> frozenset[str]:
+        """What `table` gives `cls` and every class it falls under, together."""
         found: frozenset[str] = frozenset()
-        for a in self.ancestors.get(cls, {cls}):
-            found |= self.disjoint.get(a, frozenset())
+        for ancestor in self.ancestors.get(cls, {cls}):
+            found |= table.get(ancestor, frozenset())
         return found
 
     def is_a(self, cls: str, ancestor: str) -> bool:
