@@ -23,7 +23,7 @@ from kg.knowledge import (
 from kg.patient.causes import causes_of
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
-from kg.reasoning.current import form_questions
+from kg.reasoning.current import form_questions, statement_warning
 from kg.reasoning.reasons import ReasonWriter, is_about
 from kg.store.terms import TermResolver
 
@@ -213,15 +213,8 @@ def current_therapy_warnings(
             )
         for s in k.statements:
             if s.kind in CAUTION_KINDS and s.conditions and s.iri in m.applies and is_about(k, s, therapy):
-                warnings.append(
-                    {
-                        "kind": "current-therapy-caution",
-                        "intervention": compress(therapy),
-                        "message": f"The patient currently receives {k.label(therapy)}: {s.claim}",
-                        "reasons": [writer.reason(s, facts)],
-                        "statements": [],
-                    }
-                )
+                message = f"The patient currently receives {k.label(therapy)}: {s.claim}"
+                warnings.append(statement_warning("current-therapy-caution", writer, facts, therapy, s, message))
     return warnings
 
 

@@ -64,16 +64,22 @@ def discontinuation_risks(k: Knowledge, writer: ReasonWriter, facts: PatientFact
     for therapy in sorted(facts.current):
         for s in k.statements:
             if s.iri in m.applies and any(k.is_a(therapy, form) for form in s.shown_to_current_users_of):
-                warnings.append(
-                    {
-                        "kind": "discontinuation-risk",
-                        "intervention": writer.terms.compress(therapy),
-                        "message": f"The patient currently receives {k.label(therapy)}: {s.claim.rstrip('.')}.",
-                        "reasons": [writer.reason(s, facts)],
-                        "statements": [],
-                    }
-                )
+                message = f"The patient currently receives {k.label(therapy)}: {s.claim.rstrip('.')}."
+                warnings.append(statement_warning("discontinuation-risk", writer, facts, therapy, s, message))
     return warnings
+
+
+def statement_warning(
+    kind: str, writer: ReasonWriter, facts: PatientFacts, therapy: str, s: Statement, message: str
+) -> JsonObject:
+    """A warning about a current therapy that rests on one statement (its reason), with no stopping advice."""
+    return {
+        "kind": kind,
+        "intervention": writer.terms.compress(therapy),
+        "message": message,
+        "reasons": [writer.reason(s, facts)],
+        "statements": [],
+    }
 
 
 def _entry(
