@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import admission
 from api.errors import install_error_handlers
 from api.hosts import HostCheckMiddleware, allowed_hosts, public_url
+from api.knowledge_watch import KnowledgeWatch
 from api.middleware import BodySizeLimitMiddleware
 from api.settings import Settings
 from api.state import AppState, load_state
@@ -24,6 +25,9 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     async def lifespan(app: FastAPI):
         current = state or load_state(settings)
         _attach(app, current)
+        watch = KnowledgeWatch(current) if current.committed is not None else None  # a remote store's release
+        if watch is not None:
+            watch.start()
         app.state.admission = admission.Admission.from_settings(settings)  # the evaluation and reasoner pools
         # The graph, the compiled knowledge and the caches live as long as the process: moved out of the
         # collector's sight, a full collection no longer walks them (measured: /evaluate p99 at 16 clients).
@@ -32,6 +36,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         try:
             yield
         finally:
+            if watch is not None:
+                watch.stop()
             app.state.admission.close()
             runner = getattr(app.state, "sparql_runner", None)
             if runner is not None:

@@ -27,7 +27,8 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_service(request: Request) -> TherapyKG:
     _require_knowledge(request)
-    return request.app.state.service
+    state = getattr(request.app.state, "app_state", None)  # its service may be recompiled (api.knowledge_watch)
+    return state.service if state is not None else request.app.state.service
 
 
 async def get_app_state(request: Request) -> AppState:

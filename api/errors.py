@@ -50,6 +50,7 @@ STATUS: dict[str, int] = {
     "store": 502,
     "store.client-gone": 499,  # nginx's "client closed request": logged, never seen by the client
     "store.keys-unavailable": 503,
+    "store.unavailable": 503,
     "store.knowledge-unavailable": 503,
     "reasoner": 503,
     "limit": 503,

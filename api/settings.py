@@ -21,6 +21,24 @@ class Settings(BaseSettings):
     sparql_endpoint: str | None = Field(
         default=None, description="Remote SPARQL 1.1 query endpoint; None means the embedded Oxigraph store."
     )
+    knowledge_version: str = Field(
+        default="release",
+        min_length=1,
+        description="Which release a remote store must hold: `release` (the one this code was built and tested "
+        "with), `any` (whichever whole release it holds: recompiled when it changes) or an exact version.",
+    )
+    knowledge_check_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the remote store's release is checked again (whole, expected version; "
+        "recompiled when it changed).",
+    )
+    sparql_protocol: str | None = Field(
+        default=None,
+        pattern="^(direct-post|form-post|get)$",
+        description="How queries are sent to the remote store (SPARQL 1.1 Protocol operation); default: asked "
+        "of the server once (direct POST, then form POST, then GET).",
+    )
     query_timeout_s: float = Field(default=10.0, gt=0, description="Time limit of one SPARQL query.")
     max_rows: int = Field(default=10_000, gt=0, description="Row cap of /sparql results (a truncation flag is set).")
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Larger request bodies get 413.")

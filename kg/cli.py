@@ -7,6 +7,7 @@ points, each a function that adds its subparser: kg never imports them, so depen
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 from importlib.metadata import entry_points
@@ -48,6 +49,30 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from kg.batch import explain_file
 
     return explain_file(Path(args.file), engine=args.engine, out=sys.stdout, as_of=args.as_of, verbose=args.verbose)
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from kg.store.graph_store import load_release
+    from kg.store.release import release_file_ntriples
+
+    password = os.environ.get(PASSWORD_VARIABLE)
+    target, stored = load_release(
+        args.sparql_endpoint,
+        release_file_ntriples(args.release),
+        graph_store=args.graph_store,
+        user=args.user,
+        password=password,
+    )
+    count, digest = stored.found
+    print(
+        f"loaded release {stored.version} into {target}: {count} triples, {digest}, read back whole through "
+        f"{args.sparql_endpoint}"
+    )
+    return 0
+
+
+#: where `load` reads the store password from (never from the command line, which other users can see)
+PASSWORD_VARIABLE = "TKG_STORE_PASSWORD"
 
 
 def positive_int(text: str) -> int:
@@ -105,6 +130,25 @@ def make_parser() -> argparse.ArgumentParser:
     _engine_option(p)
     p.add_argument("--verbose", action="store_true", help="list each entry of the record that is not used")
     p.set_defaults(func=_cmd_explain)
+
+    p = sub.add_parser(
+        "load",
+        help="put the release into a remote SPARQL store's named graph (SPARQL 1.1 Graph Store Protocol) "
+        "and check it is there whole",
+    )
+    p.add_argument("--sparql-endpoint", required=True, metavar="URL", help="the store's SPARQL query endpoint")
+    p.add_argument(
+        "--graph-store",
+        metavar="URL",
+        default=None,
+        help="its Graph Store Protocol endpoint (default: found from the server's name: Oxigraph server "
+        "…/store, Virtuoso …/sparql-graph-crud-auth, Fuseki …/{dataset}/data)",
+    )
+    p.add_argument(
+        "--user", default=None, help=f"a user with write access; the password is read from {PASSWORD_VARIABLE}"
+    )
+    p.add_argument("--release", type=Path, default=None, help="release Turtle file (default: the committed release)")
+    p.set_defaults(func=_cmd_load)
 
     for command in entry_points(group=COMMANDS):  # e.g. `serve`, added by the api package
         command.load()(sub)

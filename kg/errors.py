@@ -217,6 +217,13 @@ class ClientGoneError(StoreError):
     title = "the client went away"
 
 
+class StoreUnavailableError(StoreError):
+    """The SPARQL store cannot be reached, failed (5xx) or answered something that is not SPARQL: wait and retry."""
+
+    code = "store.unavailable"
+    title = "the graph store is unavailable"
+
+
 class KeysUnavailableError(StoreError):
     """A CDS client's signing keys (its JWK Set) could not be fetched, so its token cannot be checked."""
 

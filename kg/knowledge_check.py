@@ -1,31 +1,52 @@
-"""Whether a store holds the release the service was built for (issue 14 item 3).
+"""Whether a store holds a whole release the service may answer with (issue 14 item 3).
 
-A remote SPARQL server may hold nothing (a fresh database), part of the release (a load cut short), another
-version, or the release in a graph the queries do not read. Each would compile to knowledge that silently
-answers "nothing applies". So the knowledge compiled from the store is compared with the knowledge compiled
-from the committed release, by version and statement by statement, and any difference is named.
+A remote SPARQL server may hold nothing (a fresh database), part of a release (a load cut short), an altered
+copy, another version, or the release in a graph the queries do not read. Each would compile to knowledge
+that silently answers "nothing applies". Every release publishes its fingerprint on its header (triple count
+and digest, `kg.ontology.digest`); the check computes the fingerprint of what the store holds and compares.
+For the release this code was built with, the statements are also compared one by one, to name what is lost.
 """
 
 from __future__ import annotations
 
-from kg.knowledge import Knowledge
+from kg.errors import KnowledgeError, StoreError
+from kg.knowledge import Knowledge, compile_knowledge
+from kg.store import Store
+from kg.store.fingerprint import StoredRelease, release_problem, stored_release
 
 #: how many statement names a message lists before it says how many more
 SHOWN = 5
 
 
+def store_problem(store: Store, release: Knowledge, expected_version: str | None) -> tuple[StoredRelease, str | None]:
+    """The store's release and what is wrong with it.
+
+    A whole copy of the release this code was built with (`release`) must also compile to the same statements:
+    a server whose query engine answers the engine's queries differently (Virtuoso 7.2 with some property
+    paths) would otherwise serve "nothing applies" from a perfect copy. What differs is named.
+    """
+    stored = stored_release(store)
+    problem = release_problem(stored, expected_version)
+    if stored.version != release.version or stored.found[0] == 0:
+        return stored, problem
+    try:
+        detail = knowledge_problem(release, compile_knowledge(store))
+    except (KnowledgeError, StoreError) as exc:
+        detail = f"its queries fail there ({exc})"
+    if detail is None:
+        return stored, problem
+    if problem is not None:
+        return stored, f"{problem} ({detail})"
+    return stored, (
+        f"the SPARQL store holds release {stored.version} whole, but answers the service's queries differently "
+        f"from the SPARQL 1.1 standard: {detail}"
+    )
+
+
 def knowledge_problem(expected: Knowledge, found: Knowledge) -> str | None:
-    """What is wrong with `found` (compiled from the store) against `expected` (from the release), or None."""
+    """Which statements of `expected` (from the release) are missing from or differ in `found`, or None."""
     if not found.statements:
-        return (
-            "the SPARQL store holds no statement of therapy-kg: the release is not loaded there, or not in a graph "
-            "the queries read (load it with the release's named graph as the default graph or the union)"
-        )
-    if found.version != expected.version:
-        return (
-            f"the SPARQL store holds therapy-kg release {found.version or '(no version)'}; "
-            f"this service answers with release {expected.version}"
-        )
+        return "it holds no statement of therapy-kg"
     missing = sorted(set(expected.by_iri) - set(found.by_iri))
     extra = sorted(set(found.by_iri) - set(expected.by_iri))
     changed = sorted(i for i in set(expected.by_iri) & set(found.by_iri) if expected.by_iri[i] != found.by_iri[i])
@@ -36,9 +57,7 @@ def knowledge_problem(expected: Knowledge, found: Knowledge) -> str | None:
         parts.append(f"{len(extra)} statement(s) are not in the release ({_names(extra)})")
     if changed:
         parts.append(f"{len(changed)} statement(s) differ from the release ({_names(changed)})")
-    if parts:
-        return f"the SPARQL store holds a partial or altered release {found.version}: " + "; ".join(parts)
-    return None
+    return "; ".join(parts) or None
 
 
 def _names(iris: list[str]) -> str:

@@ -30,10 +30,9 @@ def oxigraph_binary() -> str | None:
     return str(beside) if beside.exists() else shutil.which("oxigraph")
 
 
-def release_nquads(ntriples: bytes) -> bytes:
-    """The release graph as the embedded store holds it: in the default graph and the knowledge graph."""
-    triples = [q.triple for q in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)]
-    quads = [ox.Quad(*t, ox.DefaultGraph()) for t in triples] + [ox.Quad(*t, KNOWLEDGE_GRAPH) for t in triples]
+def release_nquads(ntriples: bytes, graph: ox.NamedNode | ox.DefaultGraph = KNOWLEDGE_GRAPH) -> bytes:
+    """The release graph as `therapy-kg load` leaves it on a server: in the knowledge graph only (or `graph`)."""
+    quads = [ox.Quad(*q.triple, graph) for q in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)]
     return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
 
 
@@ -50,17 +49,22 @@ def oxigraph_server(nquads: bytes, workdir: Path, timeout_s: float | None = None
 
 @contextmanager
 def oxigraph_process(
-    nquads: bytes, workdir: Path, timeout_s: float | None = None
+    nquads: bytes, workdir: Path, timeout_s: float | None = None, *, writable: bool = False, port: int | None = None
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`oxigraph_server`, yielding the server process too (for tests that watch its CPU)."""
+    """`oxigraph_server`, yielding the server process too (for tests that watch its CPU). `writable` serves
+    the Graph Store Protocol at /store too; `port` reuses a port (a server restarted on its own data)."""
     binary = oxigraph_binary()
     if binary is None:
         raise RuntimeError("the oxigraph server is not installed (pip install oxigraph)")
     data, location = workdir / "dataset.nq", workdir / "oxigraph-db"
-    data.write_bytes(nquads)
-    subprocess.run([binary, "load", "--location", str(location), "--file", str(data)], check=True, capture_output=True)
-    port = free_port()
-    command = [binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"]
+    if nquads or not writable:  # a read-only server needs a database, even an empty one
+        data.write_bytes(nquads)
+        subprocess.run(
+            [binary, "load", "--location", str(location), "--file", str(data)], check=True, capture_output=True
+        )
+    port = port or free_port()
+    mode = "serve" if writable else "serve-read-only"
+    command = [binary, mode, "--location", str(location), "--bind", f"127.0.0.1:{port}"]
     if timeout_s is not None:
         command += ["--timeout-s", f"{timeout_s:g}"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -38,7 +38,7 @@ def backend(request: pytest.FixtureRequest, build_result, tmp_path_factory) -> I
     with oxigraph_server(release_nquads(release_ntriples(build_result)), tmp_path_factory.mktemp("contract")) as url:
         remote = RemoteSparqlStore(url)
         yield remote
-        remote.client.close()
+        remote.close()
 
 
 def test_select_binds_parameters_as_terms(backend: Store) -> None:

@@ -9,45 +9,79 @@ stops its work, so the README's recipes set one.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
-from api.sparql.guard import SparqlRequestError
+from api.sparql.guard import CheckedQuery, SparqlRequestError
 from api.sparql.wire import MessageTooLargeError
 from api.sparql.worker import QueryJob
-from kg.errors import QueryTimeoutError, StoreError
-from kg.store import REMOTE_ACCEPT
+from kg.errors import QueryTimeoutError, StoreError, StoreUnavailableError
+from kg.store import REMOTE_ACCEPT, RemoteSparqlStore
+from kg.store.protocol import RETRY_AFTER_S, UNAVAILABLE, protocol_request
 
 
 class RemoteEndpoint:
-    """A SPARQL 1.1 query endpoint reached by direct POST."""
+    """The remote store's SPARQL 1.1 query endpoint, asked by the operation it takes (`kg.store.protocol`) over
+    one pool of keep-alive connections; a query naming no dataset reads the release's graph, as the service's
+    own queries do."""
 
-    def __init__(self, url: str, max_answer_bytes: int) -> None:
-        self.url = url
+    def __init__(self, store: RemoteSparqlStore, max_answer_bytes: int) -> None:
+        self.url = store.endpoint
+        self.protocol = store.protocol
+        self.graph = store.graph.value
         self.max_answer_bytes = max_answer_bytes  # a larger answer is refused, not buffered
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
 
-    async def query(self, text: str, job: QueryJob, timeout: float) -> tuple[bytes, str]:
-        """The endpoint's answer (body, content type) to a query the guard has checked."""
-        params: list[tuple[str, str | int | float | bool | None]] = [
-            ("default-graph-uri", g) for g in job.default_graphs
-        ]
+    async def query(
+        self, checked: CheckedQuery, job: QueryJob, timeout: float, graphs: frozenset[str]
+    ) -> tuple[bytes, str]:
+        """The endpoint's answer (body, content type) to a query the guard has checked. A query naming no dataset
+        gets the embedded store's: the release's graph as default graph, and every named graph of the store
+        (`graphs`) named, since servers differ on what a default-graph-uri alone leaves available."""
+        params = [("default-graph-uri", g) for g in job.default_graphs]
         params += [("named-graph-uri", g) for g in job.named_graphs]
-        headers = {"Content-Type": "application/sparql-query", "Accept": REMOTE_ACCEPT}
+        if not params and checked.default_graphs is None:
+            params = [("default-graph-uri", self.graph)] + [("named-graph-uri", g) for g in sorted(graphs)]
+        operation = await asyncio.to_thread(lambda: self.protocol.operation)  # asked once, then remembered
+        request = protocol_request(operation, checked.text, params, REMOTE_ACCEPT)
         try:
-            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-                async with client.stream(
-                    "POST", self.url, params=params, content=text.encode("utf-8"), headers=headers
-                ) as response:
-                    body = await _read_capped(response, self.max_answer_bytes)
+            async with self._pooled_client().stream(
+                request.method,
+                self.url,
+                params=httpx.QueryParams(tuple(request.params)),
+                content=request.content,
+                headers=request.headers,
+                timeout=timeout,
+            ) as response:
+                body = await _read_capped(response, self.max_answer_bytes)
+        except httpx.ConnectTimeout:
+            raise StoreUnavailableError(
+                "the SPARQL store did not accept a connection", retry_after=RETRY_AFTER_S
+            ) from None
         except httpx.TimeoutException:
-            raise QueryTimeoutError(f"the SPARQL endpoint did not answer within {timeout:g} s") from None
+            raise QueryTimeoutError(f"the SPARQL store did not answer within {timeout:g} s") from None
         except httpx.HTTPError as exc:
-            raise StoreError(f"the SPARQL endpoint cannot be reached: {type(exc).__name__}") from None
+            raise StoreUnavailableError(
+                f"the SPARQL store cannot be reached ({type(exc).__name__})", retry_after=RETRY_AFTER_S
+            ) from None
         if response.status_code == 400:
             reason = body[:200].decode("utf-8", "replace")
             raise SparqlRequestError(f"the SPARQL endpoint refused the query: {reason}")
+        if response.status_code in UNAVAILABLE:
+            raise StoreUnavailableError(f"the SPARQL store answered {response.status_code}", retry_after=RETRY_AFTER_S)
         if response.status_code >= 400:
             raise StoreError(f"the SPARQL endpoint answered {response.status_code}")
         return body, response.headers.get("content-type", "")
+
+    def _pooled_client(self) -> httpx.AsyncClient:
+        """The keep-alive pool of the running event loop (an app has one; tests may start several in turn)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+            self._client_loop = loop
+        return self._client
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:

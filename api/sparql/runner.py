@@ -53,7 +53,7 @@ from kg.errors import (
     StoreError,
     UpdateRefusedError,
 )
-from kg.store import Store
+from kg.store import RemoteSparqlStore, Store
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -78,7 +78,9 @@ class SparqlRunner:
         self._graphs_checked = float("-inf")
         _ = self.graphs
         self.triple_count = _safe(store.triple_count, None)
-        self._remote = RemoteEndpoint(store.endpoint, settings.sparql_max_answer_bytes) if store.endpoint else None
+        self._remote = (
+            RemoteEndpoint(store, settings.sparql_max_answer_bytes) if isinstance(store, RemoteSparqlStore) else None
+        )
         self._config = WorkerConfig(
             nquads=store.snapshot() if self._remote is None else None,
             max_rows=self.max_rows,
@@ -269,7 +271,9 @@ class SparqlRunner:
         self, checked: CheckedQuery, job: QueryJob, deadline: float, watcher: asyncio.Future | None
     ) -> tuple[bytes, str]:
         assert self._remote is not None
-        call = asyncio.ensure_future(self._remote.query(checked.text, job, max(0.01, deadline - time.monotonic())))
+        call = asyncio.ensure_future(
+            self._remote.query(checked, job, max(0.01, deadline - time.monotonic()), self.graphs)
+        )
         waiting = {call} | ({watcher} if watcher is not None else set())
         done, _ = await asyncio.wait(
             waiting, timeout=max(0.0, deadline - time.monotonic()), return_when=asyncio.FIRST_COMPLETED

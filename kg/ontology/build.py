@@ -10,11 +10,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import OWL, RDF
 
 from kg.ontology import mappings, shapes
 from kg.ontology.classify import classify_graph, materialise
+from kg.ontology.digest import DIGEST, TRIPLE_COUNT, fingerprint
 from kg.ontology.hermit import HermitBounds
 from kg.ontology.sources import read_sources
 from kg.resources import RELEASE_FILE
@@ -94,6 +96,15 @@ def _release_graph(graph: rdflib.Graph, ontology_iri: rdflib.URIRef) -> rdflib.G
         if s in components or p == OWL.imports:
             continue
         release.add((s, p, o))
+    return _stamp_fingerprint(release, ontology_iri)
+
+
+def _stamp_fingerprint(release: rdflib.Graph, ontology_iri: rdflib.URIRef) -> rdflib.Graph:
+    """Write the release's triple count and digest (`kg.ontology.digest`) on its header."""
+    triples = ox.parse(release.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    count, digest = fingerprint(q.triple for q in triples)
+    release.add((ontology_iri, rdflib.URIRef(TRIPLE_COUNT.value), rdflib.Literal(count)))
+    release.add((ontology_iri, rdflib.URIRef(DIGEST.value), rdflib.Literal(digest)))
     return release
 
 

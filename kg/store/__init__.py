@@ -9,13 +9,16 @@ the engines' compiler) never know which one they hold.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Protocol, TypeAlias
 
 import httpx
+import orjson
 import pyoxigraph as ox
 
-from kg.errors import QueryTimeoutError, StoreError
+from kg.errors import StoreError, StoreUnavailableError
+from kg.store.protocol import RETRY_AFTER_S, SparqlClient
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
@@ -132,18 +135,30 @@ _RESULT_TYPES = {
 
 
 class RemoteSparqlStore:
-    """A remote SPARQL 1.1 query service reached over HTTP (Fuseki, Oxigraph server, GraphDB…).
+    """A remote SPARQL 1.1 query service reached over HTTP (Oxigraph server, Virtuoso, Fuseki, GraphDB…).
 
-    Bindings travel as a trailing VALUES block built from serialised RDF terms, never as text
-    pasted into the query body.
+    The release lives in the named graph `graph` there. A query that names no dataset of its own is sent with
+    that graph as its default graph (`default-graph-uri`): the answer is the same whether the server's default
+    graph is its union of graphs (Virtuoso), its own default graph (Oxigraph, Fuseki) or empty, and the same as
+    the embedded store's, whose default graph holds a copy of the release. Bindings travel as a trailing
+    VALUES block built from serialised RDF terms, never as text pasted into the query body.
     """
 
     name = "sparql"
 
-    def __init__(self, endpoint: str, *, timeout: float = 30.0, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        timeout: float = 30.0,
+        graph: ox.NamedNode = KNOWLEDGE_GRAPH,
+        operation: str | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
-        self.client = client or httpx.Client(timeout=timeout)
+        self.graph = graph
+        self.protocol = SparqlClient(endpoint, timeout=timeout, operation=operation, client=client)
 
     def query(
         self,
@@ -154,29 +169,19 @@ class RemoteSparqlStore:
         named_graphs: list[ox.NamedNode] | None = None,
         timeout: float | None = None,
     ) -> QueryResult:
-        text = sparql + values_block(bindings) if bindings else sparql
-        params: list[tuple[str, str | int | float | bool | None]] = [
-            ("default-graph-uri", g.value) for g in default_graphs or []
-        ]
+        text = with_values(sparql, bindings) if bindings else sparql
+        if default_graphs is None and named_graphs is None:
+            default_graphs = [self.graph]
+        params = [("default-graph-uri", g.value) for g in default_graphs or []]
         params += [("named-graph-uri", g.value) for g in named_graphs or []]
-        try:
-            response = self.client.post(
-                self.endpoint,
-                params=params,
-                content=text.encode("utf-8"),
-                headers={"Content-Type": "application/sparql-query", "Accept": REMOTE_ACCEPT},
-                timeout=timeout or self.timeout,
-            )
-        except httpx.TimeoutException as exc:
-            raise QueryTimeoutError(f"the SPARQL endpoint did not answer within {timeout or self.timeout} s") from exc
-        except httpx.HTTPError as exc:
-            raise StoreError(f"the SPARQL endpoint {self.endpoint} cannot be reached: {type(exc).__name__}") from exc
+        response = self.protocol.send(text, params, REMOTE_ACCEPT, timeout)
         if response.status_code >= 400:
-            raise StoreError(f"the SPARQL endpoint answered {response.status_code}: {response.text[:300]}")
+            raise StoreError(f"the SPARQL store refused a query of therapy-kg ({response.status_code})")
         return parse_response(response.content, response.headers.get("content-type", ""))
 
     def graph_names(self) -> list[ox.NamedNode]:
-        result = solutions(self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"))
+        # the server's own dataset: a default-graph-uri alone leaves no named graph on some servers (Oxigraph)
+        result = solutions(self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", default_graphs=[]))
         return [g for s in result if isinstance(g := s["g"], ox.NamedNode)]
 
     def triple_count(self) -> int:
@@ -186,20 +191,47 @@ class RemoteSparqlStore:
     def snapshot(self) -> bytes:
         raise StoreError(f"the data of {self.endpoint} stays on that server: it is queried there, not copied")
 
+    def close(self) -> None:
+        self.protocol.close()
+
 
 #: What a remote query asks for: SPARQL JSON results, or N-Triples for CONSTRUCT and DESCRIBE.
 REMOTE_ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9"
 
 
 def parse_response(content: bytes, content_type: str) -> QueryResult:
-    """A remote endpoint's answer as pyoxigraph results, by its media type."""
+    """A remote endpoint's answer as pyoxigraph results, by its media type; StoreUnavailableError for one
+    that is not SPARQL (a proxy's error page, a truncated body)."""
     media_type = content_type.split(";")[0].strip().lower()
-    if media_type in _RESULT_TYPES:
-        return ox.parse_query_results(content, format=_RESULT_TYPES[media_type])
-    rdf_format = ox.RdfFormat.from_media_type(media_type)
-    if rdf_format is None:
-        raise StoreError(f"the SPARQL endpoint answered with an unexpected media type {media_type!r}")
-    return TripleList(ox.parse(content, format=rdf_format))
+    try:
+        if media_type in _RESULT_TYPES:
+            if media_type == "application/sparql-results+json" and b'"bnode"' in content:
+                content = _portable_blank_nodes(content)
+            return ox.parse_query_results(content, format=_RESULT_TYPES[media_type])
+        rdf_format = ox.RdfFormat.from_media_type(media_type)
+        if rdf_format is not None:
+            return TripleList(ox.parse(content, format=rdf_format))
+    except (SyntaxError, ValueError) as exc:
+        raise StoreUnavailableError(
+            f"the SPARQL store's answer is not valid {media_type}", retry_after=RETRY_AFTER_S
+        ) from exc
+    raise StoreUnavailableError(
+        f"the SPARQL store answered with an unexpected media type {media_type!r}", retry_after=RETRY_AFTER_S
+    )
+
+
+def _portable_blank_nodes(content: bytes) -> bytes:
+    """SPARQL JSON results whose blank node labels are valid RDF ones: Virtuoso's are `nodeID://b10006`, which
+    pyoxigraph refuses. Each label is replaced by its hex form, so distinct labels stay distinct."""
+    try:
+        document = orjson.loads(content)
+        for binding in document["results"]["bindings"]:
+            for term in binding.values():
+                if term.get("type") == "bnode":
+                    term["value"] = "x" + str(term["value"]).encode("utf-8").hex()
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return content  # not the shape of SELECT results: parsed (and refused) as it is
+    return orjson.dumps(document)
 
 
 def solutions(result: QueryResult) -> ox.QuerySolutions:
@@ -245,6 +277,25 @@ def triples(result: QueryResult) -> Iterable[ox.Triple]:
     if not isinstance(result, (ox.QueryTriples, TripleList)):
         raise StoreError(f"expected the triples of a CONSTRUCT query, got {type(result).__name__}")
     return result
+
+
+def with_values(sparql: str, bindings: Mapping[str, Term]) -> str:
+    r"""`sparql` with `bindings` as a VALUES block: trailing (SPARQL 1.1 §10.2.2), except in an ASK query, where it
+    opens the WHERE group (Virtuoso 7.2 takes no trailing VALUES after ASK). Full-line comments are skipped.
+
+    >>> with_values("# {x}\nASK { ?s ?p ?x }", {"x": ox.NamedNode("urn:x")})
+    '# {x}\nASK {\nVALUES (?x) { (<urn:x>) }\n ?s ?p ?x }'
+    """
+    offset = 0
+    for line in sparql.splitlines(keepends=True):
+        if not line.lstrip().startswith("#") and (match := _ASK.match(sparql, offset)) is not None:
+            return sparql[: match.end()] + values_block(bindings) + sparql[match.end() :]
+        offset += len(line)
+    return sparql + values_block(bindings)
+
+
+#: an ASK query's head up to the brace that opens its WHERE group, at the start of a line (after the prologue)
+_ASK = re.compile(r"[ \t]*ASK\b[^{#]*\{", re.IGNORECASE)
 
 
 def values_block(bindings: Mapping[str, Term]) -> str:

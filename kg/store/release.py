@@ -23,6 +23,12 @@ def release_ntriples(result: BuildResult) -> bytes:
     return result.graph.serialize(format="nt", encoding="utf-8")
 
 
+def release_file_ntriples(release: Path | None = None) -> bytes:
+    """The committed release file (or `release`) as N-Triples."""
+    triples = ox.parse(path=release or release_file(), format=ox.RdfFormat.TURTLE)
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""  # None only when writing to a file
+
+
 def embedded_store(
     result: BuildResult | None = None, release: Path | None = None, backend: str = "oxigraph"
 ) -> InProcessStore:
@@ -31,8 +37,7 @@ def embedded_store(
     if result is not None:
         data = release_ntriples(result)
     else:
-        triples = ox.parse(path=release or release_file(), format=ox.RdfFormat.TURTLE)
-        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""  # None only when writing to a file
+        data = release_file_ntriples(release)
     store = open_in_process_store(backend)
     store.load_ntriples(data)
     return store

@@ -53,7 +53,7 @@ def _test_store(kind: str, workdir: Path) -> Iterator[Store]:
     with oxigraph_server(sparql_dataset_nquads(), workdir, timeout_s=5) as url:
         remote = RemoteSparqlStore(url)
         yield remote
-        remote.client.close()
+        remote.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -350,7 +350,7 @@ def test_a_remote_query_given_up_on_stops_on_the_server(tmp_path: Path, case: st
             assert _idle(server.pid)
             response = client.get("/sparql", params={"query": query})
             stopped = wait_until(lambda: _idle(server.pid), limit_s=2.0)
-        store.client.close()
+        store.close()
     assert response.status_code == 503
     assert response.json()["detail"] == "the query ran past the 1 s time limit and was cancelled"
     assert stopped == stops, "the server was still busy 2 s after the API's 503" if stops else "the sort stopped"
