@@ -18,7 +18,11 @@ from kg.store import Store
 
 
 async def get_store(request: Request) -> Store:
-    return request.app.state.store
+    """The store the knowledge-bearing routes query: the embedded release, or the verified in-process replica
+    of a remote store's release (`kg.store.fingerprint.replica`); /sparql alone asks the remote store."""
+    _require_knowledge(request)
+    state = getattr(request.app.state, "app_state", None)
+    return state.service.store if state is not None else request.app.state.store
 
 
 async def get_settings(request: Request) -> Settings:

@@ -1,7 +1,9 @@
 """What the running app holds: built once at start-up from the settings, shared read-only by requests.
 
-Over a remote store the knowledge is compiled once and then rechecked by `api.knowledge_watch`, which may
-swap in a recompiled service or set a problem; requests read `service` and the problems afresh each time.
+Over a remote store the service answers from an in-process replica of the release graph read from it, once
+found whole (`kg.store.fingerprint`); `api.knowledge_watch` rechecks the store and may swap in a service over a
+new replica or set a problem; requests read `service` and the problems afresh each time. /sparql alone asks
+the remote store itself.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from kg.knowledge_check import store_problem
 from kg.ontology.hermit import HermitBounds
 from kg.service import TherapyKG
 from kg.store import Store
-from kg.store.fingerprint import StoredRelease
+from kg.store.fingerprint import StoredRelease, replica
 
 log = logging.getLogger("therapy-kg.state")
 
@@ -88,8 +90,7 @@ def recheck(state: AppState) -> None:
         state.knowledge_problem = problem
         return
     if state.release is None or stored.found != state.release.found:
-        bounds = state.service.bounds
-        state.service = TherapyKG(state.store, bounds=bounds)
+        state.service = TherapyKG(replica(stored), bounds=state.service.bounds)
         if state.release is not None:
             event = f"{now}: recompiled from release {stored.version} (was {state.release.version})"
             state.events.append(event)

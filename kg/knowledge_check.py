@@ -12,35 +12,24 @@ from __future__ import annotations
 from kg.errors import KnowledgeError, StoreError
 from kg.knowledge import Knowledge, compile_knowledge
 from kg.store import Store
-from kg.store.fingerprint import StoredRelease, release_problem, stored_release
+from kg.store.fingerprint import StoredRelease, release_problem, replica, stored_release
 
 #: how many statement names a message lists before it says how many more
 SHOWN = 5
 
 
 def store_problem(store: Store, release: Knowledge, expected_version: str | None) -> tuple[StoredRelease, str | None]:
-    """The store's release and what is wrong with it.
-
-    A whole copy of the release this code was built with (`release`) must also compile to the same statements:
-    a server whose query engine answers the engine's queries differently (Virtuoso 7.2 with some property
-    paths) would otherwise serve "nothing applies" from a perfect copy. What differs is named.
-    """
+    """The store's release and what is wrong with it; for a copy of the release this code was built with
+    (`release`) that is not whole, the statements lost or changed are named."""
     stored = stored_release(store)
     problem = release_problem(stored, expected_version)
-    if stored.version != release.version or stored.found[0] == 0:
+    if problem is None or stored.version != release.version or stored.found[0] == 0:
         return stored, problem
     try:
-        detail = knowledge_problem(release, compile_knowledge(store))
-    except (KnowledgeError, StoreError) as exc:
-        detail = f"its queries fail there ({exc})"
-    if detail is None:
-        return stored, problem
-    if problem is not None:
-        return stored, f"{problem} ({detail})"
-    return stored, (
-        f"the SPARQL store holds release {stored.version} whole, but answers the service's queries differently "
-        f"from the SPARQL 1.1 standard: {detail}"
-    )
+        detail = knowledge_problem(release, compile_knowledge(replica(stored)))
+    except (KnowledgeError, StoreError):
+        detail = None  # what is there does not even compile: the fingerprint's message says enough
+    return stored, problem + (f" ({detail})" if detail else "")
 
 
 def knowledge_problem(expected: Knowledge, found: Knowledge) -> str | None:

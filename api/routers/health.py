@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.deps import AppStateDep, ServiceDep, StoreDep
+from api.deps import AppStateDep, ServiceDep
 from kg.errors import StoreUnavailableError
 from kg.store.protocol import RETRY_AFTER_S
 
@@ -33,7 +33,7 @@ class Health(BaseModel):
 
 
 @router.get("/health", response_model=Health, summary="Status, triple count, knowledge version, SPARQL sandbox")
-def health(request: Request, store: StoreDep, service: ServiceDep, state: AppStateDep) -> Health:
+def health(request: Request, service: ServiceDep, state: AppStateDep) -> Health:
     if state.store_problem is not None:  # the last verified knowledge still answers /evaluate; the store does not
         raise StoreUnavailableError(state.store_problem, retry_after=RETRY_AFTER_S)
     runner = getattr(request.app.state, "sparql_runner", None)
@@ -41,9 +41,9 @@ def health(request: Request, store: StoreDep, service: ServiceDep, state: AppSta
     sandbox = None if report is None else ("seccomp" if report.network_filter else "none")
     return Health(
         status="ok",
-        triples=store.triple_count(),
+        triples=service.store.triple_count(),  # the release served (a remote store's: its verified replica)
         knowledge_version=service.knowledge.version,
-        store=store.name,
+        store=state.store.name,
         knowledge_checked_at=state.checked_at,
         knowledge_events=list(state.events),
         sparql_sandbox=sandbox,

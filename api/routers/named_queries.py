@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import ServiceDep, SettingsDep, StoreDep
+from api.deps import ServiceDep, SettingsDep
 from api.errors import Problem
 from api.sparql.negotiation import N_TRIPLES, SPARQL_JSON, serialize
 from kg.errors import InvalidRequestError, NotFoundError
@@ -124,7 +124,6 @@ _RESULTS_SCHEMA = {
 )
 def run_query(
     request: Request,
-    store: StoreDep,
     service: ServiceDep,
     settings: SettingsDep,
     name: str = Path(
@@ -134,7 +133,8 @@ def run_query(
 ) -> Response:
     query = _query(name)
     bindings = _bindings(name, query, request.query_params, service.terms)
-    result = store.query(query.text, bindings or None, timeout=settings.query_timeout_s)
+    # the service's store: the embedded release, or the verified replica of a remote store's
+    result = service.store.query(query.text, bindings or None, timeout=settings.query_timeout_s)
     fmt = N_TRIPLES if not isinstance(result, (ox.QueryBoolean, ox.QuerySolutions)) else SPARQL_JSON
     body, truncated = serialize(result, fmt, settings.max_rows)
     return Response(body, media_type=fmt.media_type, headers={TRUNCATED_HEADER: "true" if truncated else "false"})

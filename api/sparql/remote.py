@@ -17,7 +17,7 @@ from api.sparql.guard import CheckedQuery, SparqlRequestError
 from api.sparql.wire import MessageTooLargeError
 from api.sparql.worker import QueryJob
 from kg.errors import QueryTimeoutError, StoreError, StoreUnavailableError
-from kg.store import REMOTE_ACCEPT, RemoteSparqlStore
+from kg.store import RemoteSparqlStore, accept_for
 from kg.store.protocol import RETRY_AFTER_S, UNAVAILABLE, protocol_request
 
 
@@ -45,7 +45,7 @@ class RemoteEndpoint:
         if not params and checked.default_graphs is None:
             params = [("default-graph-uri", self.graph)] + [("named-graph-uri", g) for g in sorted(graphs)]
         operation = await asyncio.to_thread(lambda: self.protocol.operation)  # asked once, then remembered
-        request = protocol_request(operation, checked.text, params, REMOTE_ACCEPT)
+        request = protocol_request(operation, checked.text, params, accept_for(checked.form))
         try:
             async with self._pooled_client().stream(
                 request.method,

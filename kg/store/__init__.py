@@ -174,7 +174,7 @@ class RemoteSparqlStore:
             default_graphs = [self.graph]
         params = [("default-graph-uri", g.value) for g in default_graphs or []]
         params += [("named-graph-uri", g.value) for g in named_graphs or []]
-        response = self.protocol.send(text, params, REMOTE_ACCEPT, timeout)
+        response = self.protocol.send(text, params, accept_for(query_form(sparql)), timeout)
         if response.status_code >= 400:
             raise StoreError(f"the SPARQL store refused a query of therapy-kg ({response.status_code})")
         return parse_response(response.content, response.headers.get("content-type", ""))
@@ -195,8 +195,32 @@ class RemoteSparqlStore:
         self.protocol.close()
 
 
-#: What a remote query asks for: SPARQL JSON results, or N-Triples for CONSTRUCT and DESCRIBE.
-REMOTE_ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9"
+#: What a remote query asks for: SPARQL JSON results for SELECT and ASK, N-Triples (or Turtle) for CONSTRUCT and
+#: DESCRIBE. One Accept for both would not do: Virtuoso answers a CONSTRUCT as a table of ?s ?p ?o when JSON
+#: results are acceptable.
+RESULTS_ACCEPT = "application/sparql-results+json"
+GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9"
+
+
+def accept_for(form: str) -> str:
+    """The Accept header of a query of `form` (SELECT, ASK, CONSTRUCT, DESCRIBE)."""
+    return GRAPH_ACCEPT if form.upper() in ("CONSTRUCT", "DESCRIBE") else RESULTS_ACCEPT
+
+
+def query_form(sparql: str) -> str:
+    r"""The form of a query: its first SELECT, ASK, CONSTRUCT or DESCRIBE keyword after the prologue.
+
+    >>> query_form("# SELECT in a comment\nPREFIX ex: <urn:x#>\nCONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+    'CONSTRUCT'
+    """
+    for line in sparql.splitlines():
+        if _PROLOGUE.match(line) is None and (match := _FORM.search(line)) is not None:
+            return match.group(1).upper()
+    return "SELECT"
+
+
+_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+_PROLOGUE = re.compile(r"\s*(#|PREFIX\b|BASE\b)", re.IGNORECASE)
 
 
 def parse_response(content: bytes, content_type: str) -> QueryResult:

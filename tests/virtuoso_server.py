@@ -1,0 +1,104 @@
+"""Start and stop a real Virtuoso server (Debian's `virtuoso-opensource-7-bin`) with its own ini and database in
+a temporary folder, on free loopback ports; the full lane's second third-party store (issue 14 item 6)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.oxigraph_server import free_port
+
+#: What a test prints when it cannot run here.
+MISSING = "Virtuoso is not installed (Debian: apt-get install virtuoso-opensource-7-bin)"
+#: The database's administrator, as a new Virtuoso database creates it.
+ADMIN = ("dba", "dba")
+
+INI = """\
+[Database]
+DatabaseFile = {dir}/virtuoso.db
+ErrorLogFile = {dir}/virtuoso.log
+LockFile = {dir}/virtuoso.lck
+TransactionFile = {dir}/virtuoso.trx
+xa_persistent_file = {dir}/virtuoso.pxa
+FileExtend = 200
+MaxCheckpointRemap = 2000
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {dir}/virtuoso-temp.db
+TransactionFile = {dir}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping = 0
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+ServerThreads = 10
+CheckpointInterval = 60
+NumberOfBuffers = 10000
+MaxDirtyBuffers = 6000
+DirsAllowed = ., {dir}
+CaseMode = 2
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {dir}
+ServerThreads = 10
+MaxKeepAlives = 10
+KeepAliveTimeout = 10
+Charset = UTF-8
+
+[SPARQL]
+ResultSetMaxRows = 100000
+MaxQueryExecutionTime = 30
+"""
+
+
+def virtuoso_binary() -> str | None:
+    return shutil.which("virtuoso-t")
+
+
+@contextmanager
+def virtuoso_server(workdir: Path) -> Iterator[str]:
+    """A new Virtuoso database in `workdir`, served on free ports; yields the SPARQL endpoint URL."""
+    binary = virtuoso_binary()
+    if binary is None:
+        raise RuntimeError(MISSING)
+    http_port, sql_port = free_port(), free_port()
+    ini = workdir / "virtuoso.ini"
+    ini.write_text(INI.format(dir=workdir, sql_port=sql_port, http_port=http_port))
+    log = (workdir / "stdout.log").open("wb")
+    process = subprocess.Popen(
+        [binary, "-f", "-c", str(ini)], cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{http_port}/sparql"
+    try:
+        deadline = time.monotonic() + 120  # a new database is created first
+        while not _answers(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Virtuoso did not start: " + (workdir / "virtuoso.log").read_text()[-2000:])
+            time.sleep(0.25)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, params={"query": "ASK {}"}, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
