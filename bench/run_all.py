@@ -16,6 +16,7 @@ if __name__ == "__main__":
         "bench_bundles.py",
         "bench_batch.py",
         "bench_api.py",
+        "bench_remote.py",
         "bench_load_shedding.py",
         "bench_sparql_isolation.py",
         "bench_sparql_capacity.py",

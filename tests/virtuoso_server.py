@@ -45,7 +45,7 @@ ServerThreads = 10
 CheckpointInterval = 60
 NumberOfBuffers = 10000
 MaxDirtyBuffers = 6000
-DirsAllowed = ., {dir}
+DirsAllowed = ., {folders}
 CaseMode = 2
 
 [HTTPServer]
@@ -67,14 +67,17 @@ def virtuoso_binary() -> str | None:
 
 
 @contextmanager
-def virtuoso_server(workdir: Path) -> Iterator[str]:
-    """A new Virtuoso database in `workdir`, served on free ports; yields the SPARQL endpoint URL."""
+def virtuoso_server(workdir: Path, dirs_allowed: tuple[Path, ...] = ()) -> Iterator[tuple[str, int]]:
+    """A new Virtuoso database in `workdir`, served on free ports; yields the SPARQL endpoint URL and the SQL port
+    (for `isql-vt`). `dirs_allowed` are folders its bulk loader may read."""
     binary = virtuoso_binary()
     if binary is None:
         raise RuntimeError(MISSING)
+    workdir.mkdir(parents=True, exist_ok=True)
     http_port, sql_port = free_port(), free_port()
     ini = workdir / "virtuoso.ini"
-    ini.write_text(INI.format(dir=workdir, sql_port=sql_port, http_port=http_port))
+    folders = ", ".join(str(d) for d in (workdir, *dirs_allowed))
+    ini.write_text(INI.format(dir=workdir, sql_port=sql_port, http_port=http_port, folders=folders))
     log = (workdir / "stdout.log").open("wb")
     process = subprocess.Popen(
         [binary, "-f", "-c", str(ini)], cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -86,7 +89,7 @@ def virtuoso_server(workdir: Path) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("Virtuoso did not start: " + (workdir / "virtuoso.log").read_text()[-2000:])
             time.sleep(0.25)
-        yield url
+        yield url, sql_port
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -395,6 +395,6 @@ def _failure(header: dict[str, Any]) -> Exception:
 def _safe(call, default):
     try:
         return call()
-    except StoreError:
+    except (StoreError, QueryTimeoutError):  # a remote store down or silent: asked again later
         log.warning("the store did not answer a metadata query")
         return default

@@ -153,6 +153,10 @@ class SparqlClient:
                     f"the SPARQL store answered {response.status_code}", retry_after=RETRY_AFTER_S
                 )
             refused.append(f"{operation}: {response.status_code}")
+        if not any(r[-1].isdigit() for r in refused):  # nothing but silence and dropped connections: an outage
+            raise StoreUnavailableError(
+                "the SPARQL store answered no query (" + "; ".join(refused) + ")", retry_after=RETRY_AFTER_S
+            )
         raise StoreError("the server takes no SPARQL 1.1 Protocol query operation (" + "; ".join(refused) + ")")
 
     def close(self) -> None:

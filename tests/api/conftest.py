@@ -29,7 +29,7 @@ def remote_endpoint(build_result: BuildResult, tmp_path_factory):
 def virtuoso_endpoint(build_result: BuildResult, tmp_path_factory):
     if virtuoso_binary() is None:
         pytest.skip(MISSING)
-    with virtuoso_server(tmp_path_factory.mktemp("virtuoso")) as url:
+    with virtuoso_server(tmp_path_factory.mktemp("virtuoso")) as (url, _):
         user, password = ADMIN
         load_release(url, release_ntriples(build_result), user=user, password=password)
         yield url
