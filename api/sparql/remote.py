@@ -45,7 +45,9 @@ class RemoteEndpoint:
         if not params and checked.default_graphs is None:
             params = [("default-graph-uri", self.graph)] + [("named-graph-uri", g) for g in sorted(graphs)]
         operation = await asyncio.to_thread(lambda: self.protocol.operation)  # asked once, then remembered
-        request = protocol_request(operation, checked.text, params, accept_for(checked.form))
+        # the service's base IRI travels as a BASE the query's own BASE, if any, then resolves against
+        text = f"BASE <{job.base_iri}>\n{checked.text}" if job.base_iri else checked.text
+        request = protocol_request(operation, text, params, accept_for(checked.form))
         try:
             async with self._pooled_client().stream(
                 request.method,

@@ -128,7 +128,9 @@ async def _answer(
     if len(queries) > 1:
         raise SparqlRequestError("more than one query: give exactly one `query`")
     check_dataset(default_graphs, named_graphs, runner.graphs)
-    job = QueryJob(queries[0], accept, tuple(default_graphs), tuple(named_graphs))
+    # the service-defined base IRI of relative IRIs is the endpoint itself (SPARQL 1.1 Protocol §2.1.4)
+    base = _public_base(request) + "/sparql"
+    job = QueryJob(queries[0], accept, tuple(default_graphs), tuple(named_graphs), base_iri=base)
     outcome = await runner.answer(job, client_gone=_disconnect(request))
     headers = {
         "Vary": "Accept",

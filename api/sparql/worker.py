@@ -47,13 +47,16 @@ class QueryJob:
     accept: str | None = None
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
+    #: what a relative IRI in the query resolves against, when the query gives no BASE: the endpoint's URL
+    base_iri: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> QueryJob:
-        return cls(data["query"], data["accept"], tuple(data["default_graphs"]), tuple(data["named_graphs"]))
+        graphs = tuple(data["default_graphs"]), tuple(data["named_graphs"])
+        return cls(data["query"], data["accept"], *graphs, base_iri=data.get("base_iri"))
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def execute(
     fmt = choose_for(checked.form, job.accept)
     store_graphs = [ox.NamedNode(g) for g in sorted(graphs)]
     try:
-        result = store.query(checked.text, **dataset_of(job, checked, store_graphs))
+        result = store.query(checked.text, base_iri=job.base_iri, **dataset_of(job, checked, store_graphs))
         body, truncated = serialize(result, fmt, max_rows)  # evaluation is lazy: errors surface here too
     except SyntaxError as exc:
         raise SparqlRequestError(f"SPARQL syntax error: {_short(str(exc))}") from None

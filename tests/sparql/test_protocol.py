@@ -1,5 +1,6 @@
-"""The W3C SPARQL 1.1 Protocol tests (sparql11/protocol/manifest.ttl, 34 cases), one test per case,
-plus content negotiation, the service description and the row cap.
+"""The W3C SPARQL 1.1 Protocol cases written out one test each, with the reasons of each departure, plus content
+negotiation, the service description and the row cap. The official manifest itself, read and run as written
+with the suite's own data, is `test_w3c_protocol_manifest.py`.
 
 Each test sends the manifest's request (path, method, content type, body) and checks the status.
 Where this service departs from the manifest, by design:
