@@ -51,6 +51,26 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return explain_file(Path(args.file), engine=args.engine, out=sys.stdout, as_of=args.as_of, verbose=args.verbose)
 
 
+def _cmd_population(args: argparse.Namespace) -> int:
+    from kg.batch import _service
+    from kg.population.run import run_population
+
+    report = run_population(
+        Path(args.folder),
+        Path(args.out),
+        _service(),
+        as_of=args.as_of,
+        table_format=args.table,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    print(
+        f"{report.patients} patients: {report.evaluated} evaluated, {len(report.failed)} refused; "
+        f"{len(report.problems)} unreadable lines, {sum(report.without_patient.values())} resources naming no "
+        f"patient of the export; written to {args.out}"
+    )
+    return 1 if report.failed or report.problems else 0
+
+
 def _cmd_load(args: argparse.Namespace) -> int:
     from kg.store.graph_store import load_release
     from kg.store.release import release_file_ntriples
@@ -130,6 +150,17 @@ def make_parser() -> argparse.ArgumentParser:
     _engine_option(p)
     p.add_argument("--verbose", action="store_true", help="list each entry of the record that is not used")
     p.set_defaults(func=_cmd_explain)
+
+    p = sub.add_parser(
+        "population",
+        help="evaluate every patient of a FHIR Bulk Data export: documents (NDJSON), a table and a report",
+    )
+    p.add_argument("folder", help="the export's folder (Patient.ndjson, Condition.ndjson, …; gzip accepted)")
+    p.add_argument("--out", required=True, help="output folder: evaluations.ndjson, table.parquet, report.json")
+    p.add_argument("--table", choices=["parquet", "csv"], default="parquet", help="table format (default: parquet)")
+    p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="evaluation date (default: today)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_population)
 
     p = sub.add_parser(
         "load",

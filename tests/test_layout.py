@@ -55,6 +55,7 @@ STAGES = (
     "kg.service",
     "kg.examples",
     "kg.batch",
+    "kg.population",
     "kg.cli",
 )
 #: What every stage may use: the package itself, its errors, JSON type names and data files.

@@ -1,0 +1,191 @@
+"""`therapy-kg population` over a FHIR Bulk Data export (issue 11 item 1).
+
+The export is made from the twelve published Synthea records of tests/data/synthea: each resource on a line
+of its type's file, as a Bulk Data server writes them. Each patient's NDJSON line must be the bytes
+`/evaluate` answers for that patient's Bundle, and the answers those of tests/data/synthea/expected.json.
+Grouping is by spill to disk: the output may not depend on the number of buckets or on the order of lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from kg.cli import main as cli_main
+from kg.population.bulk import bulk_files
+from kg.population.run import run_population
+from kg.population.table import option_rows
+from kg.service import TherapyKG
+
+SYNTHEA = Path(__file__).parent / "data" / "synthea"
+AS_OF = date(2026, 12, 1)
+
+
+def synthea_bundles() -> list[dict]:
+    return [json.loads(gzip.open(p).read()) for p in sorted(SYNTHEA.glob("*.json.gz"))]
+
+
+def write_export(bundles: list[dict], folder: Path, shuffle: int | None = None, gz: bool = False) -> Path:
+    """The bundles' resources as a Bulk export: one file a resource type, one resource a line."""
+    by_type: dict[str, list[bytes]] = {}
+    for bundle in bundles:
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            by_type.setdefault(resource["resourceType"], []).append(orjson.dumps(resource))
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, lines in by_type.items():
+        if shuffle is not None:
+            random.Random(shuffle).shuffle(lines)
+        data = b"\n".join(lines) + b"\n"
+        if gz:
+            (folder / f"{kind}.ndjson.gz").write_bytes(gzip.compress(data))
+        else:
+            (folder / f"{kind}.ndjson").write_bytes(data)
+    return folder
+
+
+def bundle_in_export_order(folder: Path, patient: str) -> dict:
+    """The patient's Bundle as the population command builds it: Patient first, then types by name, in line order."""
+    files = bulk_files(folder)
+    entries = []
+    for kind in sorted(files, key=lambda k: (k != "Patient", k)):
+        for path in files[kind]:
+            for raw in gzip.open(path) if path.name.endswith(".gz") else path.open("rb"):
+                resource = orjson.loads(raw)
+                reference = (resource.get("subject") or resource.get("patient") or {}).get("reference", "")
+                if resource.get("id") == patient and kind == "Patient" or reference.endswith(patient):
+                    entries.append({"resource": resource})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+@pytest.fixture(scope="module")
+def kg_service(store) -> TherapyKG:
+    return TherapyKG(store)
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> Path:
+    return write_export(synthea_bundles(), tmp_path_factory.mktemp("bulk"))
+
+
+@pytest.fixture(scope="module")
+def population(export, kg_service, tmp_path_factory):
+    out = tmp_path_factory.mktemp("population")
+    report = run_population(export, out, kg_service, as_of=AS_OF, buckets=3)
+    return out, report
+
+
+def _documents(out: Path) -> list[dict]:
+    return [orjson.loads(line) for line in (out / "evaluations.ndjson").read_bytes().splitlines()]
+
+
+def test_each_line_is_what_evaluate_answers_for_the_patients_bundle(export, population, kg_service) -> None:
+    out, report = population
+    lines = (out / "evaluations.ndjson").read_bytes().splitlines()
+    assert report.patients == report.evaluated == len(lines) == 12
+    for line in lines:
+        patient = orjson.loads(line)["patient"]
+        bundle = bundle_in_export_order(export, patient)
+        assert line == kg_service.evaluate_document_json(bundle, as_of=AS_OF)
+
+
+def test_the_answers_are_those_of_the_records(population) -> None:
+    out, _ = population
+    expected = json.loads((SYNTHEA / "expected.json").read_text())["records"]
+    by_patient = {d["patient"]: d for d in _documents(out)}
+    for path in sorted(SYNTHEA.glob("*.json.gz")):
+        bundle = json.loads(gzip.open(path).read())
+        patient = next(e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+        document, want = by_patient[patient], expected[path.name.removesuffix(".json.gz")]
+        statuses = {
+            f"{(o['indication'] or {}).get('term')} {o['intervention']}": o["status"] for o in document["options"]
+        }
+        assert statuses == want.get("options", {}), path.name
+        assert sorted(c["term"] for c in document["conditions"]) == sorted(want["conditions"]), path.name
+        assert [[w["kind"], w["intervention"]] for w in document["warnings"]] == want.get("warnings", []), path.name
+
+
+def test_the_report_counts_what_a_data_team_asks_first(population) -> None:
+    out, report = population
+    written = json.loads((out / "report.json").read_text())
+    assert written["patients"] == written["evaluated"] == 12
+    options = sum(len(d["options"]) for d in _documents(out))
+    assert sum(row["options"] for row in written["options_by_indication_and_status"]) == options
+    ranked = written["unrecognized_codes"]
+    assert ranked and [r["patients"] for r in ranked] == sorted((r["patients"] for r in ranked), reverse=True)
+    hypertension = next(r for r in ranked if r["code"] == "38341003")  # SNOMED hypertension: in most records
+    assert hypertension["system"] == "http://snomed.info/sct" and hypertension["patients"] >= 2
+    assert written["resources_of_no_patient"].get("Practitioner", 0) > 0  # outside any record: counted, not lost
+
+
+def test_the_output_depends_neither_on_buckets_nor_on_line_order(population, kg_service, tmp_path) -> None:
+    out, _ = population
+    shuffled = write_export(synthea_bundles(), tmp_path / "shuffled", shuffle=7, gz=True)
+    again = run_population(shuffled, tmp_path / "out", kg_service, as_of=AS_OF, buckets=1)
+    assert again.evaluated == 12
+    ours = {d["patient"]: d for d in _documents(out)}
+    theirs = {d["patient"]: d for d in _documents(tmp_path / "out")}
+    assert ours.keys() == theirs.keys()
+    for patient in ours:  # the same record, its resources in other lines: the entries' paths move, nothing else
+        assert {o["intervention"]: o["status"] for o in ours[patient]["options"]} == {
+            o["intervention"]: o["status"] for o in theirs[patient]["options"]
+        }
+        assert ours[patient]["current_therapies"] == theirs[patient]["current_therapies"]
+
+
+def test_the_table_holds_one_row_per_option(population) -> None:
+    out, _ = population
+    table = pq.read_table(out / "table.parquet").to_pylist()
+    expected = [row for d in _documents(out) for row in option_rows(d["patient"], d)]
+    assert table == expected
+    assert len(table) > 12
+    assert all(row["statements"] for row in table)
+
+
+def test_bad_lines_are_named_counted_and_the_rest_is_evaluated(export, kg_service, tmp_path) -> None:
+    folder = write_export(synthea_bundles()[5:7], tmp_path / "bulk")  # two stroke records, with options
+    with (folder / "Condition.ndjson").open("ab") as stream:
+        stream.write(b"{not json\n")
+        stream.write(b'{"resourceType": "Procedure", "subject": {"reference": "Patient/x"}}\n')
+        stream.write(b'{"resourceType": "Condition", "subject": {"reference": "Patient/no-such-patient"}}\n')
+        stream.write(b'{"resourceType": "Condition", "subject": {"reference": "Patient/a b"}}\n')
+    (folder / "Organization.ndjson").write_bytes(b'{"resourceType": "Organization", "id": "o1"}\n')
+    out = tmp_path / "out"
+    status = cli_main(["population", str(folder), "--out", str(out), "--as-of", "2026-12-01", "--table", "csv"])
+    assert status == 1  # something could not be used: said by the exit code, not by stopping
+    report = json.loads((out / "report.json").read_text())
+    assert report["evaluated"] == 2
+    problems = {(p["file"], p["problem"].split(" (")[0]) for p in report["line_problems"]}
+    assert ("Condition.ndjson", "not JSON") in problems
+    assert ("Condition.ndjson", "a Procedure in the Condition file") in problems
+    assert any(p["problem"].startswith("its patient reference is not a FHIR id") for p in report["line_problems"])
+    assert all(isinstance(p["line"], int) and p["line"] > 0 for p in report["line_problems"])
+    assert report["resources_naming_a_patient_not_in_the_export"] == {"Condition": 1}
+    assert report["resources_of_no_patient"]["Organization"] == 1
+    rows = list(csv.DictReader((out / "table.csv").open()))
+    assert {r["patient"] for r in rows} == {d["patient"] for d in _documents(out)} and rows
+
+
+def test_an_interrupted_run_leaves_nothing_that_looks_complete(export, kg_service, tmp_path, monkeypatch) -> None:
+    calls = {"n": 0}
+    evaluate = kg_service.evaluate_document_json
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(kg_service, "evaluate_document_json", failing)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_population(export, out, kg_service, as_of=AS_OF)
+    assert not any(out.iterdir())  # no evaluations.ndjson, table or report: the temporary folder is gone too
