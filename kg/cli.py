@@ -64,11 +64,21 @@ def _cmd_population(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
     )
     print(
-        f"{report.patients} patients: {report.evaluated} evaluated, {len(report.failed)} refused; "
+        f"{report.patients} patients: {report.evaluated} evaluated ({report.deceased} deceased), "
+        f"{report.nothing_to_evaluate} with nothing to evaluate, {sum(report.failed_by_code.values())} refused; "
         f"{len(report.problems)} unreadable lines, {sum(report.without_patient.values())} resources naming no "
         f"patient of the export; written to {args.out}"
     )
-    return 1 if report.failed or report.problems else 0
+    return 1 if report.failed_by_code or report.problems else 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from kg.batch import _service
+    from kg.population.synth import synth_export
+
+    written = synth_export(_service().knowledge, args.count, Path(args.out), seed=args.seed)
+    print(f"{args.count} patients written to {args.out}: " + ", ".join(f"{n} {k}" for k, n in written.items()))
+    return 0
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
@@ -161,6 +171,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="evaluation date (default: today)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_population)
+
+    p = sub.add_parser("synth", help="write a generated FHIR Bulk Data export (seeded) for population runs")
+    p.add_argument("count", type=positive_int, help="how many patients")
+    p.add_argument("out", help="output folder (Patient.ndjson, Condition.ndjson, …)")
+    p.add_argument("--seed", type=int, default=20261207, help="random seed (default: 20261207)")
+    p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser(
         "load",

@@ -66,6 +66,14 @@ class PatientInputError(InputError):
         super().__init__(f"{field}: {message}", field=field)
 
 
+class NothingToEvaluateError(PatientInputError):
+    """A record holds no condition and no current therapy the evaluation can use (every Condition inactive,
+    resolved, refuted or uncoded, no active medication): nothing to answer, and not a malformed record."""
+
+    code = "input.patient.nothing-to-evaluate"
+    title = "the record holds nothing to evaluate"
+
+
 class InvalidRequestError(InputError):
     """A request member is missing or has the wrong type or value (the request schema is not met)."""
 

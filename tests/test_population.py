@@ -163,11 +163,14 @@ def test_bad_lines_are_named_counted_and_the_rest_is_evaluated(export, kg_servic
     assert status == 1  # something could not be used: said by the exit code, not by stopping
     report = json.loads((out / "report.json").read_text())
     assert report["evaluated"] == 2
-    problems = {(p["file"], p["problem"].split(" (")[0]) for p in report["line_problems"]}
+    problems = {(p["file"], p["problem"].split(" (")[0]) for p in report["line_problems"]["first"]}
     assert ("Condition.ndjson", "not JSON") in problems
     assert ("Condition.ndjson", "a Procedure in the Condition file") in problems
-    assert any(p["problem"].startswith("its patient reference is not a FHIR id") for p in report["line_problems"])
-    assert all(isinstance(p["line"], int) and p["line"] > 0 for p in report["line_problems"])
+    assert report["line_problems"]["count"] == 3
+    assert any(
+        p["problem"].startswith("its patient reference is not a FHIR id") for p in report["line_problems"]["first"]
+    )
+    assert all(isinstance(p["line"], int) and p["line"] > 0 for p in report["line_problems"]["first"])
     assert report["resources_naming_a_patient_not_in_the_export"] == {"Condition": 1}
     assert report["resources_of_no_patient"]["Organization"] == 1
     rows = list(csv.DictReader((out / "table.csv").open()))
@@ -189,3 +192,31 @@ def test_an_interrupted_run_leaves_nothing_that_looks_complete(export, kg_servic
     with pytest.raises(KeyboardInterrupt):
         run_population(export, out, kg_service, as_of=AS_OF)
     assert not any(out.iterdir())  # no evaluations.ndjson, table or report: the temporary folder is gone too
+
+
+def test_a_generated_export_is_reproducible_and_holds_what_real_ones_do(kg_service, tmp_path) -> None:
+    assert cli_main(["synth", "400", str(tmp_path / "a"), "--seed", "3"]) == 0
+    assert cli_main(["synth", "400", str(tmp_path / "b"), "--seed", "3"]) == 0
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == ["Condition.ndjson", "MedicationRequest.ndjson", "MedicationStatement.ndjson", "Patient.ndjson"]
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    conditions = [orjson.loads(x) for x in (tmp_path / "a" / "Condition.ndjson").read_bytes().splitlines()]
+    clinical = {c["clinicalStatus"]["coding"][0]["code"] for c in conditions}
+    verification = {c["verificationStatus"]["coding"][0]["code"] for c in conditions}
+    assert {"active", "inactive", "resolved"} <= clinical and {"confirmed", "refuted"} <= verification
+    assert any("extension" in c for c in conditions)  # a condition stated to be due to another
+    assert any(c["code"]["coding"][0]["system"] == "urn:therapy-kg:synthetic-code" for c in conditions)
+    patients = [orjson.loads(x) for x in (tmp_path / "a" / "Patient.ndjson").read_bytes().splitlines()]
+    assert any("deceasedDateTime" in p for p in patients)
+    statuses = {
+        orjson.loads(x)["status"] for x in (tmp_path / "a" / "MedicationStatement.ndjson").read_bytes().splitlines()
+    }
+    assert {"active", "stopped"} <= statuses
+
+    report = run_population(tmp_path / "a", tmp_path / "out", kg_service, as_of=AS_OF)
+    assert report.patients == 400 and not report.problems and not report.failed_by_code
+    assert report.evaluated + report.nothing_to_evaluate == 400
+    assert report.deceased > 0 and report.nothing_to_evaluate > 0
+    assert any(key.startswith("urn:therapy-kg:synthetic-code|") for key in report.unrecognized)
+    assert {status for _, status in report.statuses} >= {"eligible", "excluded"}

@@ -46,7 +46,7 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from kg.errors import PatientInputError
+from kg.errors import NothingToEvaluateError, PatientInputError
 from kg.json_types import JsonObject
 from kg.patient.document import (
     BundlePatientInput,
@@ -214,7 +214,7 @@ class _Reader:
                 for r in self.report
                 if r["input"].get("resourceType") == "Condition" and re.fullmatch(r"entry\[\d+\]", r["field"])
             )
-            raise PatientInputError(
+            raise NothingToEvaluateError(
                 "Condition",
                 "the Bundle has no usable Condition (one with a coded diagnosis, "
                 "not inactive, resolved, in remission, refuted or entered in error) and no active medication"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from kg.errors import TherapyKGError
+from kg.errors import NothingToEvaluateError, TherapyKGError
 from kg.population.bulk import LineProblem, bulk_files
 from kg.population.spill import PatientLines, bucket_count, grouped, partition
 from kg.population.table import TableWriter
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 #: The references of a patient's resources to shared Medication resources.
 _MEDICATION_REFERENCE = re.compile(rb'"reference"\s*:\s*"(Medication/[A-Za-z0-9\-.]{1,64})"')
+#: How many refused records and bad lines the report lists one by one (all are counted).
+EXAMPLES = 100
 #: The output files, by what they hold.
 DOCUMENTS, REPORT = "evaluations.ndjson", "report.json"
 
@@ -40,7 +42,10 @@ class PopulationReport:
 
     patients: int = 0
     evaluated: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
+    deceased: int = 0  # evaluated, their answer withheld (SPEC: a deceased patient's options are not given)
+    nothing_to_evaluate: int = 0  # records with no usable condition and no active medication (all inactive, …)
+    failed: list[dict[str, Any]] = field(default_factory=list)  # records refused: the first EXAMPLES of them
+    failed_by_code: Counter[str] = field(default_factory=Counter)
     lines: dict[str, int] = field(default_factory=dict)
     problems: list[LineProblem] = field(default_factory=list)
     without_patient: Counter[str] = field(default_factory=Counter)  # resources naming no Patient in the export
@@ -52,9 +57,15 @@ class PopulationReport:
         return {
             "patients": self.patients,
             "evaluated": self.evaluated,
-            "failed": self.failed,
+            "deceased": self.deceased,
+            "nothing_to_evaluate": self.nothing_to_evaluate,
+            "refused": {"by_code": dict(sorted(self.failed_by_code.items())), "first": self.failed},
             "lines_read": self.lines,
-            "line_problems": [vars(p) for p in self.problems],
+            "line_problems": {
+                "count": len(self.problems),
+                "by_problem": dict(Counter(p.problem.split(" (")[0] for p in self.problems).most_common()),
+                "first": [vars(p) for p in self.problems[:EXAMPLES]],
+            },
             "resources_naming_a_patient_not_in_the_export": dict(sorted(self.without_patient.items())),
             "resources_of_no_patient": dict(sorted(self.outside_records.items())),
             "options_by_indication_and_status": [
@@ -135,12 +146,18 @@ def _evaluate(
     try:
         line = service.evaluate_document_json(bundle, as_of=as_of)
     except TherapyKGError as exc:  # this patient's record is refused; the run goes on
-        _, file, number, _ = patient.lines[0]
-        failure = {"patient": patient.patient, "file": file, "line": number, "code": exc.code, "error": str(exc)}
-        report.failed.append(failure)
+        if isinstance(exc, NothingToEvaluateError):
+            report.nothing_to_evaluate += 1
+        else:
+            _, file, number, _ = patient.lines[0]
+            report.failed_by_code[exc.code] += 1
+            if len(report.failed) < EXAMPLES:
+                failure = {"patient": patient.patient, "file": file, "line": number, "code": exc.code}
+                report.failed.append(failure | {"error": str(exc)})
         return orjson.dumps({"patient": patient.patient, "error": str(exc), "field": exc.field, "code": exc.code})
     report.evaluated += 1
     document = orjson.loads(line)
+    report.deceased += bool(document.get("deceased"))
     for option in document["options"]:
         indication = (option.get("indication") or {}).get("term") or ""
         report.statuses[(indication, option["status"])] += 1
