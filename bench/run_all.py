@@ -14,6 +14,7 @@ if __name__ == "__main__":
         "bench_build.py",
         "bench_engines.py",
         "bench_bundles.py",
+        "bench_population.py",
         "bench_batch.py",
         "bench_api.py",
         "bench_remote.py",

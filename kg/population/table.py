@@ -16,7 +16,7 @@ from kg.errors import InputError
 TABLE_FORMATS = ("parquet", "csv")
 COLUMNS = ("patient", "indication", "intervention", "status", "line", "preferred", "statements", "missing_information")
 #: Rows held before they are written out as one Parquet row group.
-ROW_GROUP = 65_536
+ROW_GROUP = 16_384
 
 
 def option_rows(patient: str, document: dict[str, Any]) -> list[dict[str, Any]]:
