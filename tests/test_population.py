@@ -8,10 +8,12 @@ Grouping is by spill to disk: the output may not depend on the number of buckets
 
 from __future__ import annotations
 
+import base64
 import csv
 import gzip
 import json
 import random
+import re
 from datetime import date
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from kg.service import TherapyKG
 
 SYNTHEA = Path(__file__).parent / "data" / "synthea"
 AS_OF = date(2026, 12, 1)
+SNOMED = "http://snomed.info/sct"
 
 
 def synthea_bundles() -> list[dict]:
@@ -220,3 +223,24 @@ def test_a_generated_export_is_reproducible_and_holds_what_real_ones_do(kg_servi
     assert report.deceased > 0 and report.nothing_to_evaluate > 0
     assert any(key.startswith("urn:therapy-kg:synthetic-code|") for key in report.unrecognized)
     assert {status for _, status in report.statuses} >= {"eligible", "excluded"}
+
+
+def test_the_audit_page_draws_the_figures_and_escapes_every_text(kg_service, tmp_path) -> None:
+    folder = write_export(synthea_bundles()[5:7], tmp_path / "bulk")
+    hostile = {
+        "resourceType": "Condition",
+        "subject": {"reference": f"Patient/{synthea_bundles()[5]['entry'][0]['resource']['id']}"},
+        "code": {
+            "coding": [{"system": "http://snomed.info/sct", "code": "999", "display": "<script>alert(1)</script>"}]
+        },
+    }
+    with (folder / "Condition.ndjson").open("ab") as stream:
+        stream.write(orjson.dumps(hostile) + b"\n")
+    run_population(folder, tmp_path / "out", kg_service, as_of=AS_OF)
+    page = (tmp_path / "out" / "report.html").read_text()
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 2 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert f'<td class="n">{report["evaluated"]:,}</td>' in page
+    assert "tkg:Stroke" in page

@@ -22,6 +22,7 @@ import orjson
 
 from kg.errors import NothingToEvaluateError, TherapyKGError
 from kg.population.bulk import LineProblem, bulk_files
+from kg.population.html_report import render_report
 from kg.population.spill import PatientLines, bucket_count, grouped, partition
 from kg.population.table import TableWriter
 
@@ -33,7 +34,7 @@ _MEDICATION_REFERENCE = re.compile(rb'"reference"\s*:\s*"(Medication/[A-Za-z0-9\
 #: How many refused records and bad lines the report lists one by one (all are counted).
 EXAMPLES = 100
 #: The output files, by what they hold.
-DOCUMENTS, REPORT = "evaluations.ndjson", "report.json"
+DOCUMENTS, REPORT, PAGE = "evaluations.ndjson", "report.json", "report.html"
 
 
 @dataclass
@@ -106,8 +107,10 @@ def run_population(
                 stream.write(line + b"\n")
                 table.add(patient.patient, orjson.loads(line))
         finished = table.close()
-        (workdir / REPORT).write_bytes(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))
-        for path in (documents, finished, workdir / REPORT):  # complete: now they take their names
+        figures = report.to_json()
+        (workdir / REPORT).write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+        (workdir / PAGE).write_text(render_report(figures), encoding="utf-8")
+        for path in (documents, finished, workdir / REPORT, workdir / PAGE):  # complete: now they take their names
             shutil.move(path, out / path.name)
     return report
 
