@@ -2,14 +2,16 @@
 beside the floor measured in the same run (orjson writing the same documents from memory).
 
 Each size runs in a child process of its own, so its peak RSS (ru_maxrss, read before the floor's documents
-are loaded) is its own. Targets (issue 11):
-documents >= 50,000 patients/s on one core, memory flat from 100k to 1M patients.
+are loaded) is its own. The largest size runs again
+with one worker process per core (`--workers`). Targets (issue 11): documents >= 50,000 patients/s on one core,
+memory flat from 100k to 1M patients, workers >= 0.8x linear.
 Run: .venv/bin/python bench/bench_population.py [--sizes 10000,100000]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,7 +32,8 @@ from kg.batch import _service
 from kg.population.run import run_population
 service = _service()
 started = time.perf_counter()
-result = run_population(Path(sys.argv[1]), Path(sys.argv[2]), service, as_of=date(2026, 12, 1))
+workers = int(sys.argv[3])
+result = run_population(Path(sys.argv[1]), Path(sys.argv[2]), service, as_of=date(2026, 12, 1), workers=workers)
 elapsed = time.perf_counter() - started
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before the floor's documents are held in memory
 documents = [orjson.loads(x) for x in (Path(sys.argv[2]) / "evaluations.ndjson").read_bytes().splitlines()]
@@ -41,34 +44,45 @@ print(result.patients, elapsed, floor, rss)
 """
 
 
+def measure(export: Path, out: Path, workers: int) -> tuple[int, float, float, int, float]:
+    """(patients, seconds, floor seconds, peak RSS KiB, wall seconds with start-up) of one run in a child."""
+    started = time.perf_counter()
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(export), str(out), str(workers)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - started
+    patients, elapsed, floor, rss_kb = child.stdout.split()
+    return int(patients), float(elapsed), float(floor), int(rss_kb), wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated numbers of patients")
     args = parser.parse_args()
-    for size in (int(s) for s in args.sizes.split(",")):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    cores = os.cpu_count() or 1
+    for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            export, out = Path(tmp) / "export", Path(tmp) / "out"
-            subprocess.run(
-                [sys.executable, "-m", "kg.cli", "synth", str(size), str(export)],
-                cwd=ROOT,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            started = time.perf_counter()
-            child = subprocess.run(
-                [sys.executable, "-c", CHILD, str(export), str(out)],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            wall = time.perf_counter() - started
-            patients, elapsed, floor, rss_kb = child.stdout.split()
-            rate, floor_rate = int(patients) / float(elapsed), int(patients) / float(floor)
+            export = Path(tmp) / "export"
+            command = [sys.executable, "-m", "kg.cli", "synth", str(size), str(export)]
+            subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            patients, elapsed, floor, rss_kb, wall = measure(export, Path(tmp) / "out", 1)
+            rate = patients / elapsed
             report(f"{size:>9,} patients: population, patients/s", rate, "/s", "target >= 50,000/s", rate >= 50_000)
-            report(f"{size:>9,} patients: floor (orjson from memory), patients/s", floor_rate, "/s")
-            report(f"{size:>9,} patients: peak RSS", int(rss_kb) / 1024, "MiB")
+            report(f"{size:>9,} patients: floor (orjson from memory), patients/s", patients / floor, "/s")
+            report(f"{size:>9,} patients: peak RSS", rss_kb / 1024, "MiB")
             report(f"{size:>9,} patients: wall time with start-up", wall, "s")
+            if size == max(sizes) and cores > 1:
+                many, elapsed_many, _, _, _ = measure(export, Path(tmp) / "out-many", cores)
+                scaling = (many / elapsed_many) / rate / cores
+                report(f"{size:>9,} patients: {cores} workers, patients/s", many / elapsed_many, "/s")
+                report(
+                    f"{size:>9,} patients: {cores} workers vs linear", scaling, "x", "target >= 0.8x", scaling >= 0.8
+                )
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ def _cmd_population(args: argparse.Namespace) -> int:
         _service(),
         as_of=args.as_of,
         table_format=args.table,
+        workers=args.workers,
         progress=not args.quiet and sys.stderr.isatty(),
     )
     print(
@@ -169,6 +170,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder: evaluations.ndjson, table.parquet, report.json")
     p.add_argument("--table", choices=["parquet", "csv"], default="parquet", help="table format (default: parquet)")
     p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="evaluation date (default: today)")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="processes evaluating at once (default 1; the output is the same)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_population)
 

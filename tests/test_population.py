@@ -244,3 +244,17 @@ def test_the_audit_page_draws_the_figures_and_escapes_every_text(kg_service, tmp
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert f'<td class="n">{report["evaluated"]:,}</td>' in page
     assert "tkg:Stroke" in page
+
+
+def test_workers_give_the_same_bytes_as_one_process(kg_service, tmp_path) -> None:
+    synth = tmp_path / "export"
+    assert cli_main(["synth", "300", str(synth), "--seed", "11"]) == 0
+    outputs = {}
+    for workers in (1, 3):
+        out = tmp_path / f"out-{workers}"
+        run_population(synth, out, kg_service, as_of=AS_OF, buckets=5, workers=workers)
+        outputs[workers] = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert outputs[1].keys() == {"evaluations.ndjson", "table.parquet", "report.json", "report.html"}
+    for name in ("evaluations.ndjson", "report.json"):
+        assert outputs[1][name] == outputs[3][name], name
+    assert pq.read_table(tmp_path / "out-1" / "table.parquet") == pq.read_table(tmp_path / "out-3" / "table.parquet")

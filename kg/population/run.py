@@ -12,7 +12,6 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -54,6 +53,18 @@ class PopulationReport:
     statuses: Counter[tuple[str, str]] = field(default_factory=Counter)  # (indication, status) → options
     unrecognized: Counter[str] = field(default_factory=Counter)  # codes the graph does not know
 
+    def merge(self, other: PopulationReport) -> None:
+        """Add the figures of another part of the run (a bucket), after this one's."""
+        self.patients += other.patients
+        self.evaluated += other.evaluated
+        self.deceased += other.deceased
+        self.nothing_to_evaluate += other.nothing_to_evaluate
+        self.failed += other.failed[: EXAMPLES - len(self.failed)]
+        self.failed_by_code.update(other.failed_by_code)
+        self.without_patient.update(other.without_patient)
+        self.statuses.update(other.statuses)
+        self.unrecognized.update(other.unrecognized)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "patients": self.patients,
@@ -87,26 +98,29 @@ def run_population(
     as_of: date | None = None,
     table_format: str = "parquet",
     buckets: int | None = None,
+    workers: int = 1,
     progress: bool = False,
 ) -> PopulationReport:
-    """Evaluate every patient of the export in `folder`; write the documents, the table and the report in `out`."""
+    """Evaluate every patient of the export in `folder`; write the documents, the table and the report in `out`.
+
+    With `workers` > 1 the buckets are evaluated by that many processes (forked: the compiled knowledge is
+    shared, not copied or pickled), each writing its own parts; the parts are joined in bucket order, so the
+    output is the same bytes whatever the number of workers.
+    """
     files = bulk_files(folder)
     out.mkdir(parents=True, exist_ok=True)
     report = PopulationReport()
     with tempfile.TemporaryDirectory(prefix=".population-", dir=out) as work:
         workdir = Path(work)
-        spill = partition(files, workdir, buckets or bucket_count(files))
+        # a few buckets a worker, so one slow bucket does not leave the others idle
+        spill = partition(files, workdir, buckets or max(bucket_count(files), 4 * workers if workers > 1 else 1))
         report.lines, report.problems, report.outside_records = spill.lines, spill.problems, spill.outside_records
-        documents = workdir / DOCUMENTS
-        table = TableWriter(workdir, table_format)
-        with documents.open("wb") as stream:
-            for patient in _patients(spill.buckets, progress, sum(spill.lines.values())):
-                line = _evaluate(service, patient, spill.shared, as_of, report)
-                if line is None:
-                    continue
-                stream.write(line + b"\n")
-                table.add(patient.patient, orjson.loads(line))
-        finished = table.close()
+        jobs = [BucketJob(i, b, workdir, spill.shared, as_of, table_format) for i, b in enumerate(spill.buckets)]
+        parts = _run_jobs(service, jobs, workers, progress)
+        for part in parts:
+            report.merge(part.report)
+        documents = join_parts([part.documents for part in parts], workdir / DOCUMENTS)
+        finished = join_tables([part.table for part in parts], workdir, table_format)
         figures = report.to_json()
         (workdir / REPORT).write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
         (workdir / PAGE).write_text(render_report(figures), encoding="utf-8")
@@ -115,19 +129,118 @@ def run_population(
     return report
 
 
-def _patients(buckets: list[Path], progress: bool, lines: int) -> Iterator[PatientLines]:
+@dataclass(frozen=True)
+class BucketJob:
+    """One bucket to evaluate, and where its parts go."""
+
+    index: int
+    bucket: Path
+    workdir: Path
+    shared: dict[str, bytes]
+    as_of: date | None
+    table_format: str
+
+
+@dataclass
+class BucketParts:
+    """What one bucket gave: its documents, its table part and its share of the report."""
+
+    index: int
+    documents: Path
+    table: Path
+    report: PopulationReport
+
+
+#: The service a forked worker evaluates with: set in the parent before the pool forks, inherited by the children.
+_WORKER_SERVICE: TherapyKG | None = None
+
+
+def _run_jobs(service: TherapyKG, jobs: list[BucketJob], workers: int, progress: bool) -> list[BucketParts]:
+    global _WORKER_SERVICE
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=lines, unit="resources", desc="population")
-    for bucket in buckets:
-        for patient in grouped(bucket):
-            yield patient
-            if bar is not None:
-                bar.update(len(patient.lines))
-    if bar is not None:
-        bar.close()
+        bar = tqdm(total=len(jobs), unit="buckets", desc="population")
+    results: list[BucketParts] = []
+    try:
+        if workers == 1:
+            for job in jobs:
+                results.append(evaluate_bucket(service, job))
+                if bar is not None:
+                    bar.update()
+            return results
+        _WORKER_SERVICE = service
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for parts in pool.map(_evaluate_in_worker, jobs):  # in job order
+                results.append(parts)
+                if bar is not None:
+                    bar.update()
+        return results
+    finally:
+        _WORKER_SERVICE = None
+        if bar is not None:
+            bar.close()
+
+
+def _evaluate_in_worker(job: BucketJob) -> BucketParts:
+    assert _WORKER_SERVICE is not None, "a population worker is forked from a parent that set its service"
+    return evaluate_bucket(_WORKER_SERVICE, job)
+
+
+def evaluate_bucket(service: TherapyKG, job: BucketJob) -> BucketParts:
+    """Evaluate the patients of one bucket, in id order; write its documents and its table part."""
+    report = PopulationReport()
+    documents = job.workdir / f"documents-{job.index:05d}.ndjson"
+    folder = job.workdir / f"table-{job.index:05d}"
+    folder.mkdir()
+    table = TableWriter(folder, job.table_format)
+    with documents.open("wb") as stream:
+        for patient in grouped(job.bucket):
+            line = _evaluate(service, patient, job.shared, job.as_of, report)
+            if line is None:
+                continue
+            stream.write(line + b"\n")
+            table.add(patient.patient, orjson.loads(line))
+    return BucketParts(job.index, documents, table.close(), report)
+
+
+def join_parts(parts: list[Path], target: Path) -> Path:
+    """The parts' bytes one after another, in order, in `target`."""
+    with target.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as stream:
+                shutil.copyfileobj(stream, out)
+    return target
+
+
+def join_tables(parts: list[Path], workdir: Path, table_format: str) -> Path:
+    """One table of the parts, in order: Parquet parts copied one at a time, CSV parts without their own header
+    line but the first's."""
+    target = workdir / f"table.{table_format}"
+    if table_format == "csv":
+        with target.open("wb") as out:
+            for i, part in enumerate(parts):
+                with part.open("rb") as stream:
+                    header = stream.readline()
+                    if i == 0:
+                        out.write(header)
+                    shutil.copyfileobj(stream, out)
+        return target
+    import pyarrow.parquet as pq
+
+    writer = None
+    for part in parts:
+        table = pq.read_table(part)
+        if writer is None:
+            writer = pq.ParquetWriter(target, table.schema)
+        writer.write_table(table)
+    if writer is not None:
+        writer.close()
+    return target
 
 
 def _evaluate(
