@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 # Pin the dependencies anew (after a change to pyproject.toml's dependencies), with uv; then run make test-all.
 lock: $(VENV)/.installed
 	$(VENV)/bin/python -m pip install --quiet uv
-	$(VENV)/bin/uv pip compile pyproject.toml --extra test -o requirements.lock --python-version 3.11 \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra spark -o requirements.lock --python-version 3.11 \
 		--python-platform x86_64-unknown-linux-gnu
 
 run: $(VENV)/.installed

@@ -55,15 +55,20 @@ def _cmd_population(args: argparse.Namespace) -> int:
     from kg.batch import _service
     from kg.population.run import run_population
 
-    report = run_population(
-        Path(args.folder),
-        Path(args.out),
-        _service(),
-        as_of=args.as_of,
-        table_format=args.table,
-        workers=args.workers,
-        progress=not args.quiet and sys.stderr.isatty(),
-    )
+    if args.spark is not None:
+        from kg.population.spark import run_population_spark
+
+        report = run_population_spark(Path(args.folder), Path(args.out), master=args.spark, as_of=args.as_of)
+    else:
+        report = run_population(
+            Path(args.folder),
+            Path(args.out),
+            _service(),
+            as_of=args.as_of,
+            table_format=args.table,
+            workers=args.workers,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
     print(
         f"{report.patients} patients: {report.evaluated} evaluated ({report.deceased} deceased), "
         f"{report.nothing_to_evaluate} with nothing to evaluate, {sum(report.failed_by_code.values())} refused; "
@@ -175,6 +180,15 @@ def make_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=1,
         help="processes evaluating at once (default 1; the output is the same)",
+    )
+    p.add_argument(
+        "--spark",
+        nargs="?",
+        const="local[*]",
+        default=None,
+        metavar="MASTER",
+        help="run on Apache Spark (pip install 'therapy-kg[spark]'): local[*] by default, or a cluster's master URL; "
+        "writes table/ (Parquet, by indication) and evaluations/ (NDJSON parts)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_population)

@@ -258,3 +258,34 @@ def test_workers_give_the_same_bytes_as_one_process(kg_service, tmp_path) -> Non
     for name in ("evaluations.ndjson", "report.json"):
         assert outputs[1][name] == outputs[3][name], name
     assert pq.read_table(tmp_path / "out-1" / "table.parquet") == pq.read_table(tmp_path / "out-3" / "table.parquet")
+
+
+@pytest.mark.slow
+def test_spark_gives_the_local_answers_on_ten_thousand_patients(kg_service, tmp_path) -> None:
+    """Apache Spark in local mode (the full lane): the same documents, table rows and figures as the local run."""
+    pytest.importorskip("pyspark", reason="Spark is an extra: pip install 'therapy-kg[spark]'")
+    import pyarrow.dataset as ds
+
+    from kg.population.spark import run_population_spark
+
+    export = tmp_path / "export"
+    assert cli_main(["synth", "10000", str(export), "--seed", "5"]) == 0
+    local = run_population(export, tmp_path / "local", kg_service, as_of=AS_OF, workers=2)
+    spark = run_population_spark(export, tmp_path / "spark", master="local[2]", as_of=AS_OF)
+    assert spark.to_json() == local.to_json()
+    assert local.patients == 10_000
+
+    ours = sorted((tmp_path / "local" / "evaluations.ndjson").read_bytes().splitlines())
+    theirs = sorted(
+        line
+        for part in sorted((tmp_path / "spark" / "evaluations").glob("part-*"))
+        for line in part.read_bytes().splitlines()
+    )
+    assert theirs == ours  # byte for byte, in another order
+
+    def rows(table) -> list[str]:
+        return sorted(json.dumps(r, sort_keys=True) for r in table.to_pylist())
+
+    spark_table = ds.dataset(tmp_path / "spark" / "table", format="parquet", partitioning="hive").to_table()
+    local_table = pq.read_table(tmp_path / "local" / "table.parquet")
+    assert rows(spark_table.select(local_table.column_names)) == rows(local_table)

@@ -75,7 +75,11 @@ class PopulationReport:
             "lines_read": self.lines,
             "line_problems": {
                 "count": len(self.problems),
-                "by_problem": dict(Counter(p.problem.split(" (")[0] for p in self.problems).most_common()),
+                "by_problem": dict(
+                    sorted(
+                        Counter(p.problem.split(" (")[0] for p in self.problems).items(), key=lambda kv: (-kv[1], kv[0])
+                    )
+                ),
                 "first": [vars(p) for p in self.problems[:EXAMPLES]],
             },
             "resources_naming_a_patient_not_in_the_export": dict(sorted(self.without_patient.items())),
@@ -85,7 +89,7 @@ class PopulationReport:
             ],
             "unrecognized_codes": [
                 dict(zip(("system", "code", "display"), key.split("|", 2), strict=True), patients=n)
-                for key, n in self.unrecognized.most_common()
+                for key, n in sorted(self.unrecognized.items(), key=lambda kv: (-kv[1], kv[0]))  # ties by code
             ],
         }
 
