@@ -4,7 +4,8 @@ beside the floor measured in the same run (orjson writing the same documents fro
 Each size runs in a child process of its own, so its peak RSS (ru_maxrss, read before the floor's documents
 are loaded) is its own. The largest size runs again
 with one worker process per core (`--workers`). Targets (issue 11): documents >= 50,000 patients/s on one core,
-memory flat from 100k to 1M patients, workers >= 0.8x linear.
+memory flat from 100k to 1M patients, workers >= 0.8x linear; Spark (local[1], local[2], start-up included)
+>= 0.8x linear.
 Run: .venv/bin/python bench/bench_population.py [--sizes 10000,100000]
 """
 
@@ -59,9 +60,34 @@ def measure(export: Path, out: Path, workers: int) -> tuple[int, float, float, i
     return int(patients), float(elapsed), float(floor), int(rss_kb), wall
 
 
+SPARK_CHILD = """
+import sys, time
+from pathlib import Path
+from datetime import date
+from kg.population.spark import run_population_spark
+started = time.perf_counter()
+result = run_population_spark(Path(sys.argv[1]), Path(sys.argv[2]), master=sys.argv[3], as_of=date(2026, 12, 1))
+print(result.patients, time.perf_counter() - started)
+"""
+
+
+def spark_rate(export: Path, out: Path, master: str) -> float:
+    """Patients/s of a Spark run in a child (Spark's start-up included: it is part of every run)."""
+    child = subprocess.run(
+        [sys.executable, "-c", SPARK_CHILD, str(export), str(out), master],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    patients, elapsed = child.stdout.split()[-2:]
+    return int(patients) / float(elapsed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated numbers of patients")
+    parser.add_argument("--spark", type=int, default=20000, help="patients of the Spark run at 1 and 2 cores (0: none)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     cores = os.cpu_count() or 1
@@ -83,6 +109,27 @@ def main() -> None:
                 report(
                     f"{size:>9,} patients: {cores} workers vs linear", scaling, "x", "target >= 0.8x", scaling >= 0.8
                 )
+    if args.spark:
+        spark(args.spark)
+
+
+def spark(size: int) -> None:
+    """Spark in local mode at 1 and 2 cores on one generated export."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        print("(Spark skipped: pip install 'therapy-kg[spark]')")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        export = Path(tmp) / "export"
+        command = [sys.executable, "-m", "kg.cli", "synth", str(size), str(export)]
+        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        one = spark_rate(export, Path(tmp) / "spark-1", "local[1]")
+        two = spark_rate(export, Path(tmp) / "spark-2", "local[2]")
+        report(f"{size:>9,} patients: Spark local[1], patients/s", one, "/s")
+        report(f"{size:>9,} patients: Spark local[2], patients/s", two, "/s")
+        scaling = two / one / 2
+        report(f"{size:>9,} patients: Spark 2 cores vs linear", scaling, "x", "target >= 0.8x", scaling >= 0.8)
 
 
 if __name__ == "__main__":
