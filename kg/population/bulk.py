@@ -78,10 +78,10 @@ def read_lines(path: Path, resource_type: str) -> Iterator[BulkLine | LineProble
             text = raw.strip()
             if not text:
                 continue
-            yield _line(text, path.name, number, resource_type)
+            yield parse_line(text, path.name, number, resource_type)
 
 
-def _line(text: bytes, file: str, number: int, resource_type: str) -> BulkLine | LineProblem:
+def parse_line(text: bytes, file: str, number: int, resource_type: str) -> BulkLine | LineProblem:
     try:
         resource = orjson.loads(text)
     except orjson.JSONDecodeError as exc:

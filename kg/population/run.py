@@ -204,7 +204,7 @@ def evaluate_bucket(service: TherapyKG, job: BucketJob) -> BucketParts:
     table = TableWriter(folder, job.table_format)
     with documents.open("wb") as stream:
         for patient in grouped(job.bucket):
-            line = _evaluate(service, patient, job.shared, job.as_of, report)
+            line = evaluate_patient(service, patient, job.shared, job.as_of, report)
             if line is None:
                 continue
             stream.write(line + b"\n")
@@ -247,7 +247,7 @@ def join_tables(parts: list[Path], workdir: Path, table_format: str) -> Path:
     return target
 
 
-def _evaluate(
+def evaluate_patient(
     service: TherapyKG, patient: PatientLines, shared: dict[str, bytes], as_of: date | None, report: PopulationReport
 ) -> bytes | None:
     """The patient's evaluation document as `/evaluate` writes it, or None for resources with no Patient."""

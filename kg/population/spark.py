@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from kg.population.bulk import SHARED, BulkLine, LineProblem, bulk_files, read_lines
-from kg.population.bulk import _line as read_line
+from kg.population.bulk import SHARED, BulkLine, LineProblem, bulk_files, parse_line, read_lines
 from kg.population.html_report import render_report
-from kg.population.run import PAGE, REPORT, PopulationReport, _evaluate
+from kg.population.run import PAGE, REPORT, PopulationReport, evaluate_patient
 from kg.population.spill import PatientLines, type_rank
 from kg.population.table import option_rows
 
@@ -96,12 +95,12 @@ def _shared_resources(files: dict[str, list[Path]]) -> dict[str, bytes]:
     return shared
 
 
-def _keyed(kind: str, file: str):  # type: ignore[no-untyped-def]
+def _keyed(kind: str, file: str) -> Callable[[tuple[str, int]], tuple[str, tuple[Any, ...]]]:
     """A line of one file, numbered from 0 by Spark, as (patient or a problem key, what it is)."""
 
     def key(pair: tuple[str, int]) -> tuple[str, tuple[Any, ...]]:
         text, index = pair
-        item = read_line(text.strip().encode("utf-8"), file, index + 1, kind)
+        item = parse_line(text.strip().encode("utf-8"), file, index + 1, kind)
         if isinstance(item, LineProblem):
             return f"!problem {file} {index + 1}", ("problem", item.file, item.line, item.problem)
         if item.patient is None:
@@ -111,8 +110,11 @@ def _keyed(kind: str, file: str):  # type: ignore[no-untyped-def]
     return key
 
 
-def _evaluator(release: Any, shared: Any, as_of: date | None):  # type: ignore[no-untyped-def]
-    def evaluate(groups: Iterable[tuple[str, Iterable[tuple[Any, ...]]]]) -> Iterator[tuple[str, Any]]:
+Groups = Iterable[tuple[str, Iterable[tuple[Any, ...]]]]
+
+
+def _evaluator(release: Any, shared: Any, as_of: date | None) -> Callable[[Groups], Iterator[tuple[str, Any]]]:
+    def evaluate(groups: Groups) -> Iterator[tuple[str, Any]]:
         global _SERVICE
         if _SERVICE is None:
             from kg.service import TherapyKG
@@ -132,7 +134,7 @@ def _evaluator(release: Any, shared: Any, as_of: date | None):  # type: ignore[n
                 report.outside_records[kind] = report.outside_records.get(kind, 0) + len(items)
                 continue
             lines = sorted(items, key=lambda x: (type_rank(x[0]), x[1], x[2]))
-            line = _evaluate(_SERVICE, PatientLines(key, lines), shared.value, as_of, report)
+            line = evaluate_patient(_SERVICE, PatientLines(key, lines), shared.value, as_of, report)
             if line is not None:
                 yield "document", (key, line)
         yield "report", report
