@@ -289,3 +289,11 @@ def test_spark_gives_the_local_answers_on_ten_thousand_patients(kg_service, tmp_
     spark_table = ds.dataset(tmp_path / "spark" / "table", format="parquet", partitioning="hive").to_table()
     local_table = pq.read_table(tmp_path / "local" / "table.parquet")
     assert rows(spark_table.select(local_table.column_names)) == rows(local_table)
+
+
+def test_the_progress_bar_counts_resources_to_the_end(export, kg_service, tmp_path, capsys) -> None:
+    run_population(export, tmp_path / "out", kg_service, as_of=AS_OF, progress=True)
+    err = capsys.readouterr().err
+    assert "population" in err and "100%" in err and "resources" in err
+    run_population(export, tmp_path / "quiet", kg_service, as_of=AS_OF)
+    assert capsys.readouterr().err == ""  # piped (the CLI asks isatty): nothing

@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -120,7 +121,7 @@ def run_population(
         spill = partition(files, workdir, buckets or max(bucket_count(files), 4 * workers if workers > 1 else 1))
         report.lines, report.problems, report.outside_records = spill.lines, spill.problems, spill.outside_records
         jobs = [BucketJob(i, b, workdir, spill.shared, as_of, table_format) for i, b in enumerate(spill.buckets)]
-        parts = _run_jobs(service, jobs, workers, progress)
+        parts = _run_jobs(service, jobs, workers, spill.bucketed if progress else None)
         for part in parts:
             report.merge(part.report)
         documents = join_parts([part.documents for part in parts], workdir / DOCUMENTS)
@@ -153,36 +154,36 @@ class BucketParts:
     documents: Path
     table: Path
     report: PopulationReport
+    resources: int
 
 
 #: The service a forked worker evaluates with: set in the parent before the pool forks, inherited by the children.
 _WORKER_SERVICE: TherapyKG | None = None
 
 
-def _run_jobs(service: TherapyKG, jobs: list[BucketJob], workers: int, progress: bool) -> list[BucketParts]:
+def _run_jobs(service: TherapyKG, jobs: list[BucketJob], workers: int, progress: int | None) -> list[BucketParts]:
+    """Evaluate the buckets, in order; `progress` (the export's resource count) shows a bar counting them."""
     global _WORKER_SERVICE
     bar = None
-    if progress:
+    if progress is not None:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs), unit="buckets", desc="population")
+        bar = tqdm(total=progress, unit="resources", unit_scale=True, desc="population")
     results: list[BucketParts] = []
     try:
         if workers == 1:
-            for job in jobs:
-                results.append(evaluate_bucket(service, job))
-                if bar is not None:
-                    bar.update()
+            for job in jobs:  # one process: the bar moves patient by patient
+                results.append(evaluate_bucket(service, job, bar.update if bar is not None else None))
             return results
         _WORKER_SERVICE = service
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for parts in pool.map(_evaluate_in_worker, jobs):  # in job order
+            for parts in pool.map(_evaluate_in_worker, jobs):  # in job order; the bar moves bucket by bucket
                 results.append(parts)
                 if bar is not None:
-                    bar.update()
+                    bar.update(parts.resources)
         return results
     finally:
         _WORKER_SERVICE = None
@@ -195,21 +196,26 @@ def _evaluate_in_worker(job: BucketJob) -> BucketParts:
     return evaluate_bucket(_WORKER_SERVICE, job)
 
 
-def evaluate_bucket(service: TherapyKG, job: BucketJob) -> BucketParts:
-    """Evaluate the patients of one bucket, in id order; write its documents and its table part."""
+def evaluate_bucket(service: TherapyKG, job: BucketJob, read: Callable[[int], object] | None = None) -> BucketParts:
+    """Evaluate the patients of one bucket, in id order; write its documents and its table part. `read` is told
+    how many resources each patient had (a progress bar)."""
     report = PopulationReport()
+    resources = 0
     documents = job.workdir / f"documents-{job.index:05d}.ndjson"
     folder = job.workdir / f"table-{job.index:05d}"
     folder.mkdir()
     table = TableWriter(folder, job.table_format)
     with documents.open("wb") as stream:
         for patient in grouped(job.bucket):
+            resources += len(patient.lines)
+            if read is not None:
+                read(len(patient.lines))
             line = evaluate_patient(service, patient, job.shared, job.as_of, report)
             if line is None:
                 continue
             stream.write(line + b"\n")
             table.add(patient.patient, orjson.loads(line))
-    return BucketParts(job.index, documents, table.close(), report)
+    return BucketParts(job.index, documents, table.close(), report, resources)
 
 
 def join_parts(parts: list[Path], target: Path) -> Path:

@@ -31,6 +31,7 @@ class Spill:
     problems: list[LineProblem] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)
     outside_records: dict[str, int] = field(default_factory=dict)  # resources of no patient (Organization, …)
+    bucketed: int = 0  # the lines written to a bucket: every patient's resources
 
 
 def bucket_count(files: dict[str, list[Path]]) -> int:
@@ -59,6 +60,7 @@ def partition(files: dict[str, list[Path]], workdir: Path, buckets: int) -> Spil
                         spill.outside_records[resource_type] = spill.outside_records.get(resource_type, 0) + 1
                         continue
                     key = item.patient.encode()
+                    spill.bucketed += 1
                     outs[zlib.crc32(key) % buckets].write(
                         b"\t".join((key, resource_type.encode(), item.file.encode(), str(item.line).encode()))
                         + b"\t"
