@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,23 +70,34 @@ def oxigraph_process(
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}/query"
     try:
-        deadline = time.monotonic() + 30
-        while not _answers(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the oxigraph server did not start")
-            time.sleep(0.1)
+        wait_until_answering(url, process, 30, lambda: "the oxigraph server did not start")
         yield url, process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, 10)
+
+
+def wait_until_answering(url: str, process: subprocess.Popen, within_s: float, why: Callable[[], str]) -> None:
+    """Return once the SPARQL endpoint at `url` answers `ASK {}`; RuntimeError(why()) if its process ends first
+    or `within_s` passes (start-up, not an assertion)."""
+    deadline = time.monotonic() + within_s
+    while not _answers(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(why())
+        time.sleep(0.1)
+
+
+def stop_group(process: subprocess.Popen, grace_s: float) -> None:
+    """SIGTERM to a server's whole process group, SIGKILL after `grace_s`."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(url, params={"query": "ASK {}"}, timeout=1).status_code == 200
+        return httpx.get(url, params={"query": "ASK {}"}, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False

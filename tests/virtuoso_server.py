@@ -3,18 +3,13 @@ a temporary folder, on free loopback ports; the full lane's second third-party s
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-from tests.oxigraph_server import free_port
+from tests.oxigraph_server import free_port, stop_group, wait_until_answering
 
 #: What a test prints when it cannot run here.
 MISSING = "Virtuoso is not installed (Debian: apt-get install virtuoso-opensource-7-bin)"
@@ -83,25 +78,14 @@ def virtuoso_server(workdir: Path, dirs_allowed: tuple[Path, ...] = ()) -> Itera
         [binary, "-f", "-c", str(ini)], cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     url = f"http://127.0.0.1:{http_port}/sparql"
-    try:
-        deadline = time.monotonic() + 120  # a new database is created first
-        while not _answers(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("Virtuoso did not start: " + (workdir / "virtuoso.log").read_text()[-2000:])
-            time.sleep(0.25)
+    try:  # a new database is created first: up to two minutes
+        wait_until_answering(url, process, 120, lambda: "Virtuoso did not start: " + _log_tail(workdir))
         yield url, sql_port
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, 30)
         log.close()
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, params={"query": "ASK {}"}, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+def _log_tail(workdir: Path) -> str:
+    log = workdir / "virtuoso.log"
+    return log.read_text()[-2000:] if log.exists() else "(no log)"

@@ -16,9 +16,9 @@ import httpx
 from api.sparql.guard import CheckedQuery, SparqlRequestError
 from api.sparql.wire import MessageTooLargeError
 from api.sparql.worker import QueryJob
-from kg.errors import QueryTimeoutError, StoreError, StoreUnavailableError
+from kg.errors import StoreError, StoreUnavailableError
 from kg.store import RemoteSparqlStore, accept_for
-from kg.store.protocol import RETRY_AFTER_S, UNAVAILABLE, protocol_request
+from kg.store.protocol import RETRY_AFTER_S, UNAVAILABLE, protocol_request, transport_error
 
 
 class RemoteEndpoint:
@@ -58,16 +58,8 @@ class RemoteEndpoint:
                 timeout=timeout,
             ) as response:
                 body = await _read_capped(response, self.max_answer_bytes)
-        except httpx.ConnectTimeout:
-            raise StoreUnavailableError(
-                "the SPARQL store did not accept a connection", retry_after=RETRY_AFTER_S
-            ) from None
-        except httpx.TimeoutException:
-            raise QueryTimeoutError(f"the SPARQL store did not answer within {timeout:g} s") from None
         except httpx.HTTPError as exc:
-            raise StoreUnavailableError(
-                f"the SPARQL store cannot be reached ({type(exc).__name__})", retry_after=RETRY_AFTER_S
-            ) from None
+            raise transport_error(exc, timeout) from None
         if response.status_code == 400:
             reason = body[:200].decode("utf-8", "replace")
             raise SparqlRequestError(f"the SPARQL endpoint refused the query: {reason}")

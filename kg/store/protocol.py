@@ -104,7 +104,7 @@ class SparqlClient:
         """The server's answer to `text`, read whole; an unavailable server raises, a 4xx is returned."""
         request = protocol_request(self.operation, text, params, accept)
         response = self._exchange(request, timeout or self.timeout)
-        if response.status_code >= 500:
+        if response.status_code in UNAVAILABLE:
             raise StoreUnavailableError(f"the SPARQL store answered {response.status_code}", retry_after=RETRY_AFTER_S)
         return response
 
@@ -118,18 +118,8 @@ class SparqlClient:
                 content=request.content,
                 timeout=timeout,
             )
-        except httpx.ConnectTimeout as exc:
-            raise StoreUnavailableError(
-                f"the SPARQL store did not accept a connection within {timeout:g} s", retry_after=RETRY_AFTER_S
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise QueryTimeoutError(
-                f"the SPARQL store did not answer within {timeout:g} s", retry_after=RETRY_AFTER_S
-            ) from exc
         except httpx.HTTPError as exc:
-            raise StoreUnavailableError(
-                f"the SPARQL store cannot be reached ({type(exc).__name__})", retry_after=RETRY_AFTER_S
-            ) from exc
+            raise transport_error(exc, timeout) from exc
 
     def _discover(self) -> str:
         """The first operation by which `ASK {}` gets a boolean answer."""
@@ -161,6 +151,19 @@ class SparqlClient:
 
     def close(self) -> None:
         self.client.close()
+
+
+def transport_error(exc: httpx.HTTPError, timeout: float) -> StoreUnavailableError | QueryTimeoutError:
+    """What an HTTP failure on the way to the store means: no connection or a broken one is an outage (503,
+    Retry-After); a store that took the query and did not answer in time is a timeout."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        message = f"the SPARQL store did not accept a connection within {timeout:g} s"
+        return StoreUnavailableError(message, retry_after=RETRY_AFTER_S)
+    if isinstance(exc, httpx.TimeoutException):
+        return QueryTimeoutError(f"the SPARQL store did not answer within {timeout:g} s", retry_after=RETRY_AFTER_S)
+    return StoreUnavailableError(
+        f"the SPARQL store cannot be reached ({type(exc).__name__})", retry_after=RETRY_AFTER_S
+    )
 
 
 def _is_boolean(response: httpx.Response) -> bool:
