@@ -41,16 +41,18 @@ BACKENDS = ["embedded", pytest.param("oxigraph-server", marks=pytest.mark.server
 
 
 @contextmanager
-def _test_store(kind: str, workdir: Path) -> Iterator[Store]:
-    """The test data in the embedded store, or in a real Oxigraph server (its own process, in `workdir`)."""
+def dataset_store(kind: str, workdir: Path, nquads: bytes | None = None) -> Iterator[Store]:
+    """`nquads` (default: the /sparql tests' dataset) in the embedded store, or in a real Oxigraph server (its own
+    process, in `workdir`)."""
+    data = sparql_dataset_nquads() if nquads is None else nquads
     if kind == "embedded":
         store = OxigraphStore()
-        store.store.load(sparql_dataset_nquads(), format=ox.RdfFormat.N_QUADS)
+        store.store.load(data, format=ox.RdfFormat.N_QUADS)
         yield store
         return
     if oxigraph_binary() is None:
         pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
-    with oxigraph_server(sparql_dataset_nquads(), workdir, timeout_s=5) as url:
+    with oxigraph_server(data, workdir, timeout_s=5) as url:
         remote = RemoteSparqlStore(url)
         yield remote
         remote.close()
@@ -59,7 +61,7 @@ def _test_store(kind: str, workdir: Path) -> Iterator[Store]:
 @pytest.fixture(scope="session", params=BACKENDS)
 def sparql_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """The store behind /sparql: the embedded one, then a real Oxigraph server over HTTP."""
-    with _test_store(request.param, tmp_path_factory.mktemp("sparql-oxigraph")) as store:
+    with dataset_store(request.param, tmp_path_factory.mktemp("sparql-oxigraph")) as store:
         yield store
 
 
@@ -68,7 +70,7 @@ def runaway_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     """`sparql_store` for tests that leave a query running: Oxigraph 0.5 cannot stop an aggregate over a huge
     join (oxigraph/oxigraph#1336), so on the remote side each test gets a server of its own, ended with the test,
     instead of keeping the session's server busy for every test after it."""
-    with _test_store(request.param, tmp_path_factory.mktemp("runaway-oxigraph")) as store:
+    with dataset_store(request.param, tmp_path_factory.mktemp("runaway-oxigraph")) as store:
         yield store
 
 

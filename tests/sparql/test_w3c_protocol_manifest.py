@@ -27,9 +27,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
 from api.settings import Settings
-from kg.store import OxigraphStore, RemoteSparqlStore, Store
-from tests.oxigraph_server import oxigraph_binary, oxigraph_server
-from tests.sparql.conftest import build_app
+from kg.store import Store
+from tests.sparql.conftest import build_app, dataset_store
 
 SUITE = Path(__file__).parents[1] / "data" / "w3c-sparql11-protocol"
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
@@ -127,17 +126,8 @@ def suite_dataset() -> bytes:
 
 @pytest.fixture(scope="module", params=["embedded", pytest.param("oxigraph-server", marks=pytest.mark.server)])
 def suite_store(request, tmp_path_factory) -> Iterator[Store]:
-    if request.param == "embedded":
-        store = OxigraphStore()
-        store.store.load(suite_dataset(), format=ox.RdfFormat.N_QUADS)
+    with dataset_store(request.param, tmp_path_factory.mktemp("w3c-protocol"), suite_dataset()) as store:
         yield store
-        return
-    if oxigraph_binary() is None:
-        pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
-    with oxigraph_server(suite_dataset(), tmp_path_factory.mktemp("w3c-protocol")) as url:
-        remote = RemoteSparqlStore(url)
-        yield remote
-        remote.close()
 
 
 @pytest.fixture(scope="module")
