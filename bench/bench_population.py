@@ -2,10 +2,11 @@
 beside the floor measured in the same run (orjson writing the same documents from memory).
 
 Each size runs in a child process of its own, so its peak RSS (ru_maxrss, read before the floor's documents
-are loaded) is its own. The largest size runs again
-with one worker process per core (`--workers`). Targets (issue 11): documents >= 50,000 patients/s on one core,
-memory flat from 100k to 1M patients, workers >= 0.8x linear; Spark (local[1], local[2], start-up included)
->= 0.8x linear.
+are loaded) is its own. Runs reuse fact patterns (`kg.population.patterns`); the number of patterns evaluated
+is printed beside them, and the speed-up over the batch path before them (`--each-patient`: every Bundle read
+and evaluated), measured in the same run on `--baseline` patients. The largest size runs again with one worker
+process per core (`--workers`). Targets (issue 11): documents >= 50,000 patients/s on one core, memory flat
+from 100k to 1M patients, workers >= 0.8x linear; Spark (local[1], local[2], start-up included) >= 0.8x linear.
 Run: .venv/bin/python bench/bench_population.py [--sizes 10000,100000]
 """
 
@@ -31,10 +32,20 @@ from datetime import date
 import orjson
 from kg.batch import _service
 from kg.population.run import run_population
+import kg.population.patterns as patterns
 service = _service()
+learnt = 0
+evaluate_record = patterns.evaluate_record
+def counted(*args):
+    global learnt
+    learnt += 1
+    return evaluate_record(*args)
+patterns.evaluate_record = counted  # how many fact patterns were evaluated (in this process: workers=1)
 started = time.perf_counter()
-workers = int(sys.argv[3])
-result = run_population(Path(sys.argv[1]), Path(sys.argv[2]), service, as_of=date(2026, 12, 1), workers=workers)
+workers, reuse = int(sys.argv[3]), sys.argv[4] == "reuse"
+result = run_population(
+    Path(sys.argv[1]), Path(sys.argv[2]), service, as_of=date(2026, 12, 1), workers=workers, reuse=reuse
+)
 elapsed = time.perf_counter() - started
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before the floor's documents are held in memory
 floor = 0.0
@@ -44,23 +55,24 @@ with (Path(sys.argv[2]) / "evaluations.ndjson").open("rb") as stream:  # one doc
         floor_started = time.perf_counter()
         orjson.dumps(document)
         floor += time.perf_counter() - floor_started
-print(result.patients, elapsed, floor, rss)
+print(result.patients, elapsed, floor, rss, learnt)
 """
 
 
-def measure(export: Path, out: Path, workers: int) -> tuple[int, float, float, int, float]:
-    """(patients, seconds, floor seconds, peak RSS KiB, wall seconds with start-up) of one run in a child."""
+def measure(export: Path, out: Path, workers: int, reuse: bool = True) -> tuple[int, float, float, int, float, int]:
+    """(patients, seconds, floor seconds, peak RSS KiB, wall seconds with start-up, patterns evaluated) of one
+    run in a child."""
     started = time.perf_counter()
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(export), str(out), str(workers)],
+        [sys.executable, "-c", CHILD, str(export), str(out), str(workers), "reuse" if reuse else "each"],
         cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
     )
     wall = time.perf_counter() - started
-    patients, elapsed, floor, rss_kb = child.stdout.split()
-    return int(patients), float(elapsed), float(floor), int(rss_kb), wall
+    patients, elapsed, floor, rss_kb, learnt = child.stdout.split()
+    return int(patients), float(elapsed), float(floor), int(rss_kb), wall, int(learnt)
 
 
 SPARK_CHILD = """
@@ -91,22 +103,37 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated numbers of patients")
     parser.add_argument("--spark", type=int, default=20000, help="patients of the Spark run at 1 and 2 cores (0: none)")
+    parser.add_argument(
+        "--baseline", type=int, default=10000, help="patients of the run evaluating every Bundle (--each-patient)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     cores = os.cpu_count() or 1
+    baseline = 0.0
+    if args.baseline:  # the batch path before fact patterns: every patient's Bundle read and evaluated
+        with tempfile.TemporaryDirectory() as tmp:
+            export = Path(tmp) / "export"
+            command = [sys.executable, "-m", "kg.cli", "synth", str(args.baseline), str(export)]
+            subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            patients, elapsed, _, _, _, _ = measure(export, Path(tmp) / "out", 1, reuse=False)
+            baseline = patients / elapsed
+            report(f"{args.baseline:>9,} patients: every Bundle evaluated, patients/s", baseline, "/s", "baseline")
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             export = Path(tmp) / "export"
             command = [sys.executable, "-m", "kg.cli", "synth", str(size), str(export)]
             subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            patients, elapsed, floor, rss_kb, wall = measure(export, Path(tmp) / "out", 1)
+            patients, elapsed, floor, rss_kb, wall, learnt = measure(export, Path(tmp) / "out", 1)
             rate = patients / elapsed
             report(f"{size:>9,} patients: population, patients/s", rate, "/s", "target >= 50,000/s", rate >= 50_000)
+            report(f"{size:>9,} patients: fact patterns evaluated", learnt, "", f"{learnt / patients:.1%} of patients")
+            if baseline:
+                report(f"{size:>9,} patients: speed-up over every Bundle evaluated", rate / baseline, "x")
             report(f"{size:>9,} patients: floor (orjson from memory), patients/s", patients / floor, "/s")
             report(f"{size:>9,} patients: peak RSS", rss_kb / 1024, "MiB")
             report(f"{size:>9,} patients: wall time with start-up", wall, "s")
             if size == max(sizes) and cores > 1:
-                many, elapsed_many, _, _, _ = measure(export, Path(tmp) / "out-many", cores)
+                many, elapsed_many, _, _, _, _ = measure(export, Path(tmp) / "out-many", cores)
                 scaling = (many / elapsed_many) / rate / cores
                 report(f"{size:>9,} patients: {cores} workers, patients/s", many / elapsed_many, "/s")
                 report(

@@ -68,6 +68,7 @@ def _cmd_population(args: argparse.Namespace) -> int:
             table_format=args.table,
             workers=args.workers,
             progress=not args.quiet and sys.stderr.isatty(),
+            reuse=not args.each_patient,
         )
     print(
         f"{report.patients} patients: {report.evaluated} evaluated ({report.deceased} deceased), "
@@ -189,6 +190,11 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="MASTER",
         help="run on Apache Spark (pip install 'therapy-kg[spark]'): local[*] by default, or a cluster's master URL; "
         "writes table/ (Parquet, by indication) and evaluations/ (NDJSON parts)",
+    )
+    p.add_argument(
+        "--each-patient",
+        action="store_true",
+        help="read and evaluate every patient's Bundle instead of once per fact pattern (slower; the same bytes)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_population)

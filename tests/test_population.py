@@ -297,3 +297,13 @@ def test_the_progress_bar_counts_resources_to_the_end(export, kg_service, tmp_pa
     assert "population" in err and "100%" in err and "resources" in err
     run_population(export, tmp_path / "quiet", kg_service, as_of=AS_OF)
     assert capsys.readouterr().err == ""  # piped (the CLI asks isatty): nothing
+
+
+def test_each_patient_on_the_command_line_gives_the_same_bytes(export, tmp_path) -> None:
+    """`--each-patient` reads every Bundle instead of reusing fact patterns: for checking, and the same output."""
+    outputs = []
+    for extra in ([], ["--each-patient"]):
+        out = tmp_path / f"out{len(extra)}"
+        assert cli_main(["population", str(export), "--out", str(out), "--as-of", "2026-12-01", *extra]) == 0
+        outputs.append({name: (out / name).read_bytes() for name in ("evaluations.ndjson", "report.json")})
+    assert outputs[0] == outputs[1] and outputs[0]["evaluations.ndjson"].count(b"\n") == 12

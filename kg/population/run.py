@@ -8,91 +8,28 @@ every output is written under a temporary name and renamed when the run ends.
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
-from kg.errors import NothingToEvaluateError, TherapyKGError
-from kg.population.bulk import LineProblem, bulk_files
+from kg.population.bulk import bulk_files
 from kg.population.html_report import render_report
-from kg.population.spill import PatientLines, bucket_count, grouped, partition
-from kg.population.table import TableWriter
+from kg.population.patterns import Patterns
+from kg.population.record import PopulationReport, evaluate_patient
+from kg.population.spill import bucket_count, grouped, partition
+from kg.population.table import TableWriter, option_values
 
 if TYPE_CHECKING:
     from kg.service import TherapyKG
 
-#: The references of a patient's resources to shared Medication resources.
-_MEDICATION_REFERENCE = re.compile(rb'"reference"\s*:\s*"(Medication/[A-Za-z0-9\-.]{1,64})"')
-#: How many refused records and bad lines the report lists one by one (all are counted).
-EXAMPLES = 100
 #: The output files, by what they hold.
 DOCUMENTS, REPORT, PAGE = "evaluations.ndjson", "report.json", "report.html"
-
-
-@dataclass
-class PopulationReport:
-    """What a run read, evaluated and could not use: the report's figures (`report.json`)."""
-
-    patients: int = 0
-    evaluated: int = 0
-    deceased: int = 0  # evaluated, their answer withheld (SPEC: a deceased patient's options are not given)
-    nothing_to_evaluate: int = 0  # records with no usable condition and no active medication (all inactive, …)
-    failed: list[dict[str, Any]] = field(default_factory=list)  # records refused: the first EXAMPLES of them
-    failed_by_code: Counter[str] = field(default_factory=Counter)
-    lines: dict[str, int] = field(default_factory=dict)
-    problems: list[LineProblem] = field(default_factory=list)
-    without_patient: Counter[str] = field(default_factory=Counter)  # resources naming no Patient in the export
-    outside_records: dict[str, int] = field(default_factory=dict)  # resources of no patient (Organization, …)
-    statuses: Counter[tuple[str, str]] = field(default_factory=Counter)  # (indication, status) → options
-    unrecognized: Counter[str] = field(default_factory=Counter)  # codes the graph does not know
-
-    def merge(self, other: PopulationReport) -> None:
-        """Add the figures of another part of the run (a bucket), after this one's."""
-        self.patients += other.patients
-        self.evaluated += other.evaluated
-        self.deceased += other.deceased
-        self.nothing_to_evaluate += other.nothing_to_evaluate
-        self.failed += other.failed[: EXAMPLES - len(self.failed)]
-        self.failed_by_code.update(other.failed_by_code)
-        self.without_patient.update(other.without_patient)
-        self.statuses.update(other.statuses)
-        self.unrecognized.update(other.unrecognized)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "patients": self.patients,
-            "evaluated": self.evaluated,
-            "deceased": self.deceased,
-            "nothing_to_evaluate": self.nothing_to_evaluate,
-            "refused": {"by_code": dict(sorted(self.failed_by_code.items())), "first": self.failed},
-            "lines_read": self.lines,
-            "line_problems": {
-                "count": len(self.problems),
-                "by_problem": dict(
-                    sorted(
-                        Counter(p.problem.split(" (")[0] for p in self.problems).items(), key=lambda kv: (-kv[1], kv[0])
-                    )
-                ),
-                "first": [vars(p) for p in self.problems[:EXAMPLES]],
-            },
-            "resources_naming_a_patient_not_in_the_export": dict(sorted(self.without_patient.items())),
-            "resources_of_no_patient": dict(sorted(self.outside_records.items())),
-            "options_by_indication_and_status": [
-                {"indication": i, "status": s, "options": n} for (i, s), n in sorted(self.statuses.items())
-            ],
-            "unrecognized_codes": [
-                dict(zip(("system", "code", "display"), key.split("|", 2), strict=True), patients=n)
-                for key, n in sorted(self.unrecognized.items(), key=lambda kv: (-kv[1], kv[0]))  # ties by code
-            ],
-        }
 
 
 def run_population(
@@ -105,13 +42,16 @@ def run_population(
     buckets: int | None = None,
     workers: int = 1,
     progress: bool = False,
+    reuse: bool = True,
 ) -> PopulationReport:
     """Evaluate every patient of the export in `folder`; write the documents, the table and the report in `out`.
 
     With `workers` > 1 the buckets are evaluated by that many processes (forked: the compiled knowledge is
     shared, not copied or pickled), each writing its own parts; the parts are joined in bucket order, so the
-    output is the same bytes whatever the number of workers.
+    output is the same bytes whatever the number of workers. With `reuse` (the default) each fact pattern is
+    evaluated once (`kg.population.patterns`); without it, every patient's Bundle is read and evaluated.
     """
+    as_of = as_of or date.today()  # one evaluation date for the whole run, even across midnight
     files = bulk_files(folder)
     out.mkdir(parents=True, exist_ok=True)
     report = PopulationReport()
@@ -120,7 +60,7 @@ def run_population(
         # a few buckets a worker, so one slow bucket does not leave the others idle
         spill = partition(files, workdir, buckets or max(bucket_count(files), 4 * workers if workers > 1 else 1))
         report.lines, report.problems, report.outside_records = spill.lines, spill.problems, spill.outside_records
-        jobs = [BucketJob(i, b, workdir, spill.shared, as_of, table_format) for i, b in enumerate(spill.buckets)]
+        jobs = [BucketJob(i, b, workdir, spill.shared, as_of, table_format, reuse) for i, b in enumerate(spill.buckets)]
         parts = _run_jobs(service, jobs, workers, spill.bucketed if progress else None)
         for part in parts:
             report.merge(part.report)
@@ -142,8 +82,9 @@ class BucketJob:
     bucket: Path
     workdir: Path
     shared: dict[str, bytes]
-    as_of: date | None
+    as_of: date
     table_format: str
+    reuse: bool
 
 
 @dataclass
@@ -205,16 +146,24 @@ def evaluate_bucket(service: TherapyKG, job: BucketJob, read: Callable[[int], ob
     folder = job.workdir / f"table-{job.index:05d}"
     folder.mkdir()
     table = TableWriter(folder, job.table_format)
+    patterns = Patterns(service, job.shared, job.as_of) if job.reuse else None
     with documents.open("wb") as stream:
         for patient in grouped(job.bucket):
             resources += len(patient.lines)
             if read is not None:
                 read(len(patient.lines))
-            line = evaluate_patient(service, patient, job.shared, job.as_of, report)
-            if line is None:
+            if patterns is not None:
+                answer = patterns.evaluate(patient, report)
+                if answer is not None:
+                    stream.write(answer[0] + b"\n")
+                    table.add(patient.patient, answer[1])
                 continue
-            stream.write(line + b"\n")
-            table.add(patient.patient, orjson.loads(line))
+            line = evaluate_patient(service, patient, job.shared, job.as_of, report)
+            if line is not None:
+                stream.write(line + b"\n")
+                table.add(patient.patient, option_values(orjson.loads(line)))
+    if patterns is not None:
+        patterns.flush(report)
     return BucketParts(job.index, documents, table.close(), report, resources)
 
 
@@ -251,47 +200,3 @@ def join_tables(parts: list[Path], workdir: Path, table_format: str) -> Path:
     if writer is not None:
         writer.close()
     return target
-
-
-def evaluate_patient(
-    service: TherapyKG, patient: PatientLines, shared: dict[str, bytes], as_of: date | None, report: PopulationReport
-) -> bytes | None:
-    """The patient's evaluation document as `/evaluate` writes it, or None for resources with no Patient."""
-    if not patient.lines or patient.lines[0][0] != "Patient":
-        report.without_patient.update(kind for kind, _, _, _ in patient.lines)
-        return None
-    report.patients += 1
-    texts = [text for _, _, _, text in patient.lines]
-    referenced = sorted({m.decode() for text in texts for m in _MEDICATION_REFERENCE.findall(text)})
-    texts += [shared[r] for r in referenced if r in shared]
-    bundle = orjson.loads(
-        b'{"resourceType":"Bundle","type":"collection","entry":['
-        + b",".join(b'{"resource":' + text + b"}" for text in texts)
-        + b"]}"
-    )
-    try:
-        line = service.evaluate_document_json(bundle, as_of=as_of)
-    except TherapyKGError as exc:  # this patient's record is refused; the run goes on
-        if isinstance(exc, NothingToEvaluateError):
-            report.nothing_to_evaluate += 1
-        else:
-            _, file, number, _ = patient.lines[0]
-            report.failed_by_code[exc.code] += 1
-            if len(report.failed) < EXAMPLES:
-                failure = {"patient": patient.patient, "file": file, "line": number, "code": exc.code}
-                report.failed.append(failure | {"error": str(exc)})
-        return orjson.dumps({"patient": patient.patient, "error": str(exc), "field": exc.field, "code": exc.code})
-    report.evaluated += 1
-    document = orjson.loads(line)
-    report.deceased += bool(document.get("deceased"))
-    for option in document["options"]:
-        indication = (option.get("indication") or {}).get("term") or ""
-        report.statuses[(indication, option["status"])] += 1
-    codes = set()
-    for entry in document["unrecognized"]:
-        value = entry.get("input")
-        for coding in value.get("coding", []) if isinstance(value, dict) else []:
-            if isinstance(coding, dict) and coding.get("code"):
-                codes.add(f"{coding.get('system', '')}|{coding['code']}|{coding.get('display', '')}")
-    report.unrecognized.update(codes)  # by patients, not by records: a code repeated in one record counts once
-    return line

@@ -4,7 +4,8 @@
 Spark reads the export's files as text (gzip too), so each resource keeps the bytes it was exported with: a
 patient's Bundle, and so its document, is the one the local command builds. Lines are keyed by patient and
 grouped by Spark's shuffle; each partition is evaluated by `mapPartitions` with a service built once per
-Python worker from the release, which is broadcast once. The table is written as Parquet partitioned by
+Python worker from the release, which is broadcast once, each fact pattern once a partition
+(`kg.population.patterns`). The table is written as Parquet partitioned by
 indication (`table/indication=…/`), the documents as NDJSON part files (`evaluations/`), and the report's
 figures, gathered from every partition, as `report.json` and `report.html`. The driver lists the export's
 files itself: on a cluster the folder must be mounted at the same path on the driver and every executor.
@@ -23,7 +24,9 @@ import orjson
 
 from kg.population.bulk import SHARED, BulkLine, LineProblem, bulk_files, parse_line, read_lines
 from kg.population.html_report import render_report
-from kg.population.run import PAGE, REPORT, PopulationReport, evaluate_patient
+from kg.population.patterns import Patterns
+from kg.population.record import PopulationReport
+from kg.population.run import PAGE, REPORT
 from kg.population.spill import PatientLines, type_rank
 from kg.population.table import option_rows
 
@@ -40,6 +43,7 @@ def run_population_spark(
     from kg.store.release import release_file_ntriples
 
     files = bulk_files(folder)
+    as_of = as_of or date.today()  # one evaluation date for the whole run, on every executor
     builder = SparkSession.builder.master(master)
     if master.startswith("local"):  # the workers run this interpreter; on a cluster, PYSPARK_PYTHON says which
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -113,7 +117,7 @@ def _keyed(kind: str, file: str) -> Callable[[tuple[str, int]], tuple[str, tuple
 Groups = Iterable[tuple[str, Iterable[tuple[Any, ...]]]]
 
 
-def _evaluator(release: Any, shared: Any, as_of: date | None) -> Callable[[Groups], Iterator[tuple[str, Any]]]:
+def _evaluator(release: Any, shared: Any, as_of: date) -> Callable[[Groups], Iterator[tuple[str, Any]]]:
     def evaluate(groups: Groups) -> Iterator[tuple[str, Any]]:
         global _SERVICE
         if _SERVICE is None:
@@ -124,6 +128,7 @@ def _evaluator(release: Any, shared: Any, as_of: date | None) -> Callable[[Group
             store.load_ntriples(release.value)
             _SERVICE = TherapyKG(store)
         report = PopulationReport()
+        patterns = Patterns(_SERVICE, shared.value, as_of)
         for key, values in groups:
             items = list(values)
             if key.startswith("!problem"):
@@ -134,9 +139,10 @@ def _evaluator(release: Any, shared: Any, as_of: date | None) -> Callable[[Group
                 report.outside_records[kind] = report.outside_records.get(kind, 0) + len(items)
                 continue
             lines = sorted(items, key=lambda x: (type_rank(x[0]), x[1], x[2]))
-            line = evaluate_patient(_SERVICE, PatientLines(key, lines), shared.value, as_of, report)
-            if line is not None:
-                yield "document", (key, line)
+            answer = patterns.evaluate(PatientLines(key, lines), report)
+            if answer is not None:
+                yield "document", (key, answer[0])
+        patterns.flush(report)
         yield "report", report
 
     return evaluate

@@ -7,6 +7,10 @@ provisional ones, stopped and completed medications, deceased patients, and pati
 of which one is stated to be due to another (the condition-dueTo extension). The codes the graph does not know
 are in a system of their own (`urn:therapy-kg:synthetic-code`): invented for testing, they claim nothing.
 Lines are shuffled within each file, as a server's export need not keep a patient's resources together.
+
+Codes are drawn as they occur in real records, a few common ones and a long tail: the k-th code of a list with
+weight 1/k (Zipf's law), so every code occurs in a large export and most patients share a few hundred fact
+patterns (`kg.population.patterns`), while the tail keeps the rare ones coming.
 """
 
 from __future__ import annotations
@@ -74,7 +78,22 @@ def _concept(code: Code) -> dict[str, Any]:
 
 
 def _synthetic(rng: random.Random) -> Code:
-    return Code(SYNTHETIC_SYSTEM, f"unknown-{rng.randrange(40):02d}", None)
+    return Code(SYNTHETIC_SYSTEM, f"unknown-{_zipf(rng, 40):02d}", None)
+
+
+def _zipf(rng: random.Random, n: int) -> int:
+    """An index below `n`, the k-th with weight 1/(k+1)."""
+    return rng.choices(range(n), cum_weights=_cumulative(n))[0]
+
+
+def _cumulative(n: int, cache: dict[int, list[float]] = {}) -> list[float]:  # noqa: B006  # a memo, never changed
+    if n not in cache:
+        total, weights = 0.0, []
+        for k in range(n):
+            total += 1 / (k + 1)
+            weights.append(total)
+        cache[n] = weights
+    return cache[n]
 
 
 def _weighted(rng: random.Random, choices: dict[str, float]) -> str:
@@ -90,7 +109,7 @@ def _patient(rng: random.Random, pid: str, conditions: list[Code], medications: 
     resources: list[dict[str, Any]] = [patient]
     made: list[tuple[str, Code]] = []
     for i in range(rng.choice((1, 1, 2, 2, 3))):
-        code = rng.choice(conditions) if rng.random() < 0.8 else _synthetic(rng)
+        code = conditions[_zipf(rng, len(conditions))] if rng.random() < 0.8 else _synthetic(rng)
         cid = f"{pid}-c{i}"
         condition: dict[str, Any] = {
             "resourceType": "Condition",
@@ -106,7 +125,7 @@ def _patient(rng: random.Random, pid: str, conditions: list[Code], medications: 
         made.append((cid, code))
         resources.append(condition)
     for i in range(rng.choice((0, 0, 1, 1, 2))):
-        code = rng.choice(medications) if rng.random() < 0.85 else _synthetic(rng)
+        code = medications[_zipf(rng, len(medications))] if rng.random() < 0.85 else _synthetic(rng)
         kind, status = _medication(rng)
         resources.append(
             {"resourceType": kind, "id": f"{pid}-m{i}", "subject": subject, "status": status(rng)}
