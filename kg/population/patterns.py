@@ -65,7 +65,7 @@ _DATE_TIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$"
 )
 #: How many patterns a process keeps: the most memory the templates take (a few KiB each).
-LIMIT = 20_000
+LIMIT = 4096
 
 
 @dataclass
