@@ -59,6 +59,31 @@ print(result.patients, elapsed, floor, rss, learnt)
 """
 
 
+GROUP_CHILD = """
+import sys, tempfile, time
+from pathlib import Path
+from kg.population.bulk import bulk_files
+from kg.population.spill import bucket_count, grouped, partition
+started = time.perf_counter()
+files = bulk_files(Path(sys.argv[1]))
+patients = 0
+with tempfile.TemporaryDirectory() as work:
+    spill = partition(files, Path(work), bucket_count(files))
+    for bucket in spill.buckets:
+        patients += sum(1 for _ in grouped(bucket))
+print(patients, time.perf_counter() - started)
+"""
+
+
+def grouping_rate(export: Path) -> float:
+    """Patients/s of reading and grouping the export alone, no evaluation: the floor of the run's own work."""
+    child = subprocess.run(
+        [sys.executable, "-c", GROUP_CHILD, str(export)], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    patients, elapsed = child.stdout.split()
+    return int(patients) / float(elapsed)
+
+
 def measure(export: Path, out: Path, workers: int, reuse: bool = True) -> tuple[int, float, float, int, float, int]:
     """(patients, seconds, floor seconds, peak RSS KiB, wall seconds with start-up, patterns evaluated) of one
     run in a child."""
@@ -130,6 +155,7 @@ def main() -> None:
             if baseline:
                 report(f"{size:>9,} patients: speed-up over every Bundle evaluated", rate / baseline, "x")
             report(f"{size:>9,} patients: floor (orjson from memory), patients/s", patients / floor, "/s")
+            report(f"{size:>9,} patients: reading and grouping alone, patients/s", grouping_rate(export), "/s")
             report(f"{size:>9,} patients: peak RSS", rss_kb / 1024, "MiB")
             report(f"{size:>9,} patients: wall time with start-up", wall, "s")
             if size == max(sizes) and cores > 1:

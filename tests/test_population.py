@@ -182,7 +182,7 @@ def test_bad_lines_are_named_counted_and_the_rest_is_evaluated(export, kg_servic
 
 def test_an_interrupted_run_leaves_nothing_that_looks_complete(export, kg_service, tmp_path, monkeypatch) -> None:
     calls = {"n": 0}
-    evaluate = kg_service.evaluate_document_json
+    evaluate = kg_service.evaluate_many_json
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -190,7 +190,7 @@ def test_an_interrupted_run_leaves_nothing_that_looks_complete(export, kg_servic
             raise KeyboardInterrupt
         return evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(kg_service, "evaluate_document_json", failing)
+    monkeypatch.setattr(kg_service, "evaluate_many_json", failing)
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         run_population(export, out, kg_service, as_of=AS_OF)

@@ -246,3 +246,28 @@ def test_what_cannot_be_renamed_safely_is_evaluated_on_its_own(kg_service) -> No
         "contained": [{"resourceType": "Patient", "id": "q", "birthDate": "1990-01-01"}],
     }
     assert form([contained_birth, condition]) is None
+
+
+def test_each_distinct_resource_is_validated_once_and_reads_as_in_its_bundle(kg_service, monkeypatch) -> None:
+    import kg.population.entries as entries_module
+    from kg.patient.fhir import read_bundle, read_validated
+    from kg.population.entries import ValidatedEntries
+
+    calls = []
+    validate = entries_module.validate_bundle
+    monkeypatch.setattr(entries_module, "validate_bundle", lambda *a: calls.append(1) or validate(*a))
+    code = mapped_codes(kg_service.knowledge, CONDITION)[0]
+    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1970-05-06"}
+    condition = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}}
+    condition["code"] = _coded(code.system, code.code)
+    observation = {"resourceType": "Observation", "id": "o1", "status": "final", "code": _coded("urn:x", "1")}
+    texts = [orjson.dumps(r) for r in (patient, condition, observation)]
+    entries = ValidatedEntries()
+    for _ in range(3):
+        assembled = entries.bundle(texts)
+        assert assembled is not None
+    assert len(calls) == 3  # three distinct resources, each validated once
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": orjson.loads(t)} for t in texts]}
+    assert read_validated(assembled[0], AS_OF, assembled[1]) == read_bundle(bundle, AS_OF)
+    invalid = orjson.dumps(condition | {"code": "text"})
+    assert entries.bundle([texts[0], invalid]) is None  # the whole Bundle's error names the entry

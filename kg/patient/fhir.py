@@ -71,6 +71,8 @@ from kg.patient.fhir_validate import short, validate_bundle
 REQUEST_ORDER_INTENTS = {"order", "original-order", "reflex-order", "filler-order", "instance-order"}
 PROCEDURE_STATUS = {"completed", "in-progress", "stopped", "on-hold"}
 READ_TYPES = ("Patient", "Condition", "MedicationStatement", "MedicationRequest", "Procedure")
+#: The resource types `validate_bundle` materialises as models: those read, and the Medications they refer to.
+MATERIALISED = frozenset((*READ_TYPES, "Medication"))
 MAX_AGE = 130
 
 _LIST_FIELDS = ("conditions", "therapies_tried", "current_therapies", "findings")
@@ -118,8 +120,14 @@ def bundle_to_patient_with_report(bundle: object, today: date | None = None) -> 
 def read_bundle(bundle: object, today: date | None = None) -> BundleReading:
     """The patient, the report, and the Bundle path of each term (`sources`), for callers that
     want to point an `unrecognized` item such as `conditions[1]` back at `entry[2].resource.code`."""
-    validated, unread = validate_bundle(bundle, frozenset((*READ_TYPES, "Medication")))
-    return _Reader(validated, today or date.today(), unread).read()
+    validated, unread = validate_bundle(bundle, MATERIALISED)
+    return read_validated(validated, today or date.today(), unread)
+
+
+def read_validated(bundle: Bundle, today: date, unread: dict[int, JsonObject] | None = None) -> BundleReading:
+    """`read_bundle` of a Bundle validated already (`validate_bundle` with MATERIALISED): the population run
+    validates each distinct resource once and assembles its patients' Bundles from them."""
+    return _Reader(bundle, today, unread).read()
 
 
 def bundle_path(reading: BundleReading, field: str) -> str | None:

@@ -38,6 +38,7 @@ import orjson
 
 from kg.knowledge import Population
 from kg.patient.fhir import MAX_AGE
+from kg.population.entries import ValidatedEntries
 from kg.population.record import PopulationReport, evaluate_patient, evaluate_record, scaled, shared_texts
 from kg.population.spill import PatientLines
 from kg.population.table import OptionRow, option_values
@@ -127,6 +128,7 @@ class Patterns:
     as_of: date
     # by canonical form: a pattern, False (answered one by one), or by band: True (kept by age) or its first age
     known: dict[bytes, Pattern | bool | _FirstAge] = field(default_factory=dict)
+    entries: ValidatedEntries = field(default_factory=ValidatedEntries)  # each distinct resource validated once
     bounds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
@@ -143,7 +145,7 @@ class Patterns:
         form = canonical(texts, patient.patient.encode(), self.as_of, self.bounds)
         pattern = self._pattern(form, report) if form is not None else False
         if isinstance(pattern, bool) or form is None:
-            line = evaluate_patient(self.service, patient, self.shared, self.as_of, report)
+            line = evaluate_patient(self.service, patient, self.shared, self.as_of, report, self.entries)
             assert line is not None  # the patient has a Patient
             return line, option_values(orjson.loads(line))
         pattern.hits += 1
@@ -186,7 +188,9 @@ class Patterns:
         """The canonical record evaluated, as a pattern; False when it is refused (its message may name the
         record: it is answered one by one)."""
         share = PopulationReport()
-        line = evaluate_record(self.service, (_NAME % 0).decode(), form.texts(), self.as_of, share, ("", 0))
+        line = evaluate_record(
+            self.service, (_NAME % 0).decode(), form.texts(), self.as_of, share, ("", 0), self.entries
+        )
         if share.failed_by_code:
             return False
         pieces = _SLOTS.split(line)

@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from kg.errors import NothingToEvaluateError, TherapyKGError
+from kg.patient.document import PatientInput
+from kg.patient.fhir import BundleReading, read_validated
 from kg.population.bulk import LineProblem
+from kg.population.entries import ValidatedEntries
 from kg.population.spill import PatientLines
 
 if TYPE_CHECKING:
@@ -87,15 +90,22 @@ class PopulationReport:
 
 
 def evaluate_patient(
-    service: TherapyKG, patient: PatientLines, shared: dict[str, bytes], as_of: date | None, report: PopulationReport
+    service: TherapyKG,
+    patient: PatientLines,
+    shared: dict[str, bytes],
+    as_of: date | None,
+    report: PopulationReport,
+    entries: ValidatedEntries | None = None,
 ) -> bytes | None:
-    """The patient's evaluation document as `/evaluate` writes it, or None for resources with no Patient."""
+    """The patient's evaluation document as `/evaluate` writes it, or None for resources with no Patient;
+    `entries` validates each distinct resource once."""
     if not patient.lines or patient.lines[0][0] != "Patient":
         report.without_patient.update(kind for kind, _, _, _ in patient.lines)
         return None
     texts = [text for _, _, _, text in patient.lines]
     _, file, number, _ = patient.lines[0]
-    return evaluate_record(service, patient.patient, texts + shared_texts(texts, shared), as_of, report, (file, number))
+    texts += shared_texts(texts, shared)
+    return evaluate_record(service, patient.patient, texts, as_of, report, (file, number), entries)
 
 
 def shared_texts(texts: list[bytes], shared: dict[str, bytes]) -> list[bytes]:
@@ -111,17 +121,14 @@ def evaluate_record(
     as_of: date | None,
     report: PopulationReport,
     where: tuple[str, int],
+    entries: ValidatedEntries | None = None,
 ) -> bytes:
     """The evaluation document of one patient's resources (the Patient first) as one Bundle; `where` is the
-    file and line of the Patient, for the report of a refused record."""
+    file and line of the Patient, for the report of a refused record; `entries` validates each distinct
+    resource once."""
     report.patients += 1
-    bundle = orjson.loads(
-        b'{"resourceType":"Bundle","type":"collection","entry":['
-        + b",".join(b'{"resource":' + text + b"}" for text in texts)
-        + b"]}"
-    )
     try:
-        line = service.evaluate_document_json(bundle, as_of=as_of)
+        line = service.evaluate_many_json([_reading(service, texts, as_of, entries)])[0]
     except TherapyKGError as exc:  # this patient's record is refused; the run goes on
         if isinstance(exc, NothingToEvaluateError):
             report.nothing_to_evaluate += 1
@@ -146,6 +153,21 @@ def evaluate_record(
                 codes.add(f"{coding.get('system', '')}|{coding['code']}|{coding.get('display', '')}")
     report.unrecognized.update(codes)  # by patients, not by records: a code repeated in one record counts once
     return line
+
+
+def _reading(
+    service: TherapyKG, texts: list[bytes], as_of: date | None, entries: ValidatedEntries | None
+) -> BundleReading | PatientInput:
+    """The patient the resources' Bundle states, as `/evaluate` reads it (`TherapyKG.read_document`)."""
+    assembled = entries.bundle(texts) if entries is not None else None
+    if assembled is not None:
+        return read_validated(assembled[0], as_of or date.today(), assembled[1])
+    bundle = orjson.loads(
+        b'{"resourceType":"Bundle","type":"collection","entry":['
+        + b",".join(b'{"resource":' + text + b"}" for text in texts)
+        + b"]}"
+    )
+    return service.read_document(bundle, as_of)
 
 
 def scaled(share: PopulationReport, hits: int, report: PopulationReport) -> None:
