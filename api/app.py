@@ -6,6 +6,7 @@ import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import admission
 from api.errors import install_error_handlers
@@ -43,13 +44,17 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             if runner is not None:
                 runner.close()
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc (ReDoc) load their scripts and styles from fastapi-offline's package, under
+    # DOCS_ASSETS: the pages work without internet and send the browser nowhere but this server.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="therapy-kg",
         version=__version__,
         description="A computable clinical-guideline knowledge graph: baclofen, spasticity and muscle spasm. "
         "Every answer cites the statements and numbered sources it rests on.",
         lifespan=lifespan,
         redirect_slashes=False,  # a redirect's Location would be built from the Host header
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would ask validator.swagger.io about the API
     )
     app.state.settings = settings
     app.state.public_url = public_url(settings)  # links are built from it, never from the Host header
@@ -73,6 +78,9 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     _include_optional_routers(app)
     return app
 
+
+#: where the Swagger UI and ReDoc scripts, styles and icon are served from (fastapi-offline's static files)
+DOCS_ASSETS = "/docs-assets"
 
 #: the routes whose bodies may be FHIR records, up to `max_bundle_bytes` (the rest: `max_body_bytes`)
 RECORD_PATHS = ("/evaluate", "/cds-services/")

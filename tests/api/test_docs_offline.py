@@ -1,0 +1,32 @@
+"""`/docs` and `/redoc` work offline (issue 12 item 1): Swagger UI and ReDoc come from fastapi-offline's
+package, served by this server; the pages name no other origin, and everything they load is here."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+#: What a page loads: the URL of each src and href attribute.
+_LOADED = re.compile(r'(?:src|href)="([^"]*)"')
+
+
+@pytest.mark.parametrize(("page", "script"), [("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")])
+def test_the_documentation_pages_load_everything_from_this_server(client, page, script) -> None:
+    response = client.get(page)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    loaded = _LOADED.findall(response.text)
+    assert any(url.endswith(script) for url in loaded)
+    for url in loaded:
+        assert url.startswith("/") and not url.startswith("//"), url  # this server, never a CDN
+        asset = client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 1000, url
+    assert "https://" not in response.text and "http://" not in response.text
+    assert "fonts.googleapis" not in response.text
+
+
+def test_swagger_ui_asks_no_validator_and_reads_this_servers_openapi(client) -> None:
+    text = client.get("/docs").text
+    assert '"validatorUrl": null' in text  # Swagger UI's default asks validator.swagger.io about the API
+    assert "url: '/openapi.json'" in text
+    assert client.get("/openapi.json").json()["info"]["title"] == "therapy-kg"
