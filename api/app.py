@@ -6,6 +6,7 @@ import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from api import admission
@@ -14,6 +15,8 @@ from api.hosts import HostCheckMiddleware, allowed_hosts, public_url
 from api.knowledge_watch import KnowledgeWatch
 from api.middleware import BodySizeLimitMiddleware
 from api.settings import Settings
+from api.sparql.editor import ASSETS as EDITOR_ASSETS
+from api.sparql.editor import STATIC as EDITOR_STATIC
 from api.state import AppState, load_state
 from kg import __version__
 
@@ -74,6 +77,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(health.router)
     app.include_router(errors.router)
     app.include_router(evaluate.router)
+    app.mount(EDITOR_ASSETS, StaticFiles(directory=EDITOR_STATIC), name="sparql-editor")  # YASGUI, vendored
     evaluate.register_schemas(app)
     _include_optional_routers(app)
     return app

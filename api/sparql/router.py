@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from api.errors import Problem
 from api.hosts import public_url
+from api.sparql.editor import editor_page, wants_html
 from api.sparql.guard import READ_ONLY, SparqlRequestError, UpdateRefusedError, check_dataset
 from api.sparql.negotiation import ALL_FORMATS, RDF_OFFERS, choose
 from api.sparql.runner import QueryJob, SparqlRunner
@@ -195,6 +196,8 @@ def sparql_router() -> APIRouter:
             raise UpdateRefusedError(READ_ONLY)
         queries = params.getlist("query")
         if not queries and not default_graph_uri and not named_graph_uri:
+            if wants_html(accept):  # a browser: the editor (machines get the service description)
+                return editor_page(_public_base(request) + "/sparql")
             return _service_description(request, runner, accept)
         return await _answer(request, runner, queries, accept, default_graph_uri or [], named_graph_uri or [])
 
