@@ -14,6 +14,7 @@ from api.errors import install_error_handlers
 from api.hosts import HostCheckMiddleware, allowed_hosts, public_url
 from api.knowledge_watch import KnowledgeWatch
 from api.middleware import BodySizeLimitMiddleware
+from api.page_policy import PagePolicyMiddleware
 from api.settings import Settings
 from api.sparql.editor import ASSETS as EDITOR_ASSETS
 from api.sparql.editor import STATIC as EDITOR_STATIC
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         large_paths=RECORD_PATHS,
     )
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings), errors_url=errors_url)
+    app.add_middleware(PagePolicyMiddleware)  # the pages load nothing from another origin
     install_error_handlers(app)  # every error as problem+json, its status from api/errors.py
     from api.routers import errors, evaluate, health
 

@@ -30,3 +30,17 @@ def test_swagger_ui_asks_no_validator_and_reads_this_servers_openapi(client) -> 
     assert '"validatorUrl": null' in text  # Swagger UI's default asks validator.swagger.io about the API
     assert "url: '/openapi.json'" in text
     assert client.get("/openapi.json").json()["info"]["title"] == "therapy-kg"
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc", "/sparql"])
+def test_every_page_tells_the_browser_to_load_nothing_from_another_origin(client, page) -> None:
+    """ReDoc's bundle shows a logo from cdn.redoc.ly whatever it is told: the page's policy blocks it."""
+    response = client.get(page, headers={"Accept": "text/html"})
+    policy = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+    for directive in ("default-src", "img-src", "connect-src", "script-src", "style-src", "font-src"):
+        assert policy[directive].split()[0] == "'self'" and "http" not in policy[directive], directive
+    assert policy["frame-ancestors"] == "'none'"
+
+
+def test_json_answers_carry_no_page_policy(client) -> None:
+    assert "content-security-policy" not in client.get("/health").headers

@@ -1,0 +1,90 @@
+"""The pages a person opens, in a real browser (issue 12 item 7): headless Chromium (Debian's `chromium` and
+`chromium-driver`) driven by Selenium, on `therapy-kg serve`. Each page must work, and the browser's own
+request log (Chrome's performance log) must show no request leaving this server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.served import Served, served
+
+pytestmark = pytest.mark.slow
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+if not (CHROMIUM and DRIVER):
+    if os.environ.get("CI"):  # CI installs them (.ci/run): a missing browser there is a failure, not a skip
+        raise RuntimeError("chromium and chromium-driver are needed: apt-get install chromium chromium-driver")
+    pytest.skip("needs Debian's chromium and chromium-driver", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402  # only once the browser is known to be there
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ready  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+WAIT_S = 60
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Served]:
+    with served() as running:
+        yield running
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def requested(driver: webdriver.Chrome) -> list[str]:
+    """Every URL the page sent a request to so far, from the browser's network log: those the page's
+    Content-Security-Policy blocked in the browser are left out (they were never sent)."""
+    urls: dict[str, str] = {}
+    blocked = set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
+        if message["method"] == "Network.requestWillBeSent":
+            urls[params["requestId"]] = params["request"]["url"]
+        elif message["method"] == "Network.loadingFailed" and params.get("blockedReason") == "csp":
+            blocked.add(params["requestId"])
+    return [url for request, url in urls.items() if request not in blocked]
+
+
+def assert_stayed_here(urls: list[str], base: str) -> None:
+    assert urls, "the browser's request log is empty"
+    elsewhere = [u for u in urls if not u.startswith((base + "/", "data:", "blob:"))]
+    assert not elsewhere, elsewhere
+
+
+def test_the_sparql_editor_runs_a_query_and_shows_its_rows(server, browser) -> None:
+    browser.get(f"{server.base}/sparql")
+    wait = WebDriverWait(browser, WAIT_S)
+    wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".yasqe .CodeMirror")))
+    tabs = [t.text for t in browser.find_elements(By.CSS_SELECTOR, ".tabsList .tab")]
+    assert "therapy-ladder" in " ".join(tabs)
+    browser.find_element(By.CSS_SELECTOR, ".yasqe_queryButton").click()
+    rows = wait.until(ready.presence_of_all_elements_located((By.CSS_SELECTOR, ".yasr table tbody tr")))
+    assert len(rows) > 1 and "tkg:" in browser.find_element(By.CSS_SELECTOR, ".yasr table").text
+    assert_stayed_here(requested(browser), server.base)
+
+
+@pytest.mark.parametrize(("page", "shown"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
+def test_the_api_documentation_renders_offline(server, browser, page, shown) -> None:
+    browser.get(f"{server.base}{page}")
+    title = WebDriverWait(browser, WAIT_S).until(ready.visibility_of_element_located((By.CSS_SELECTOR, shown)))
+    assert "therapy-kg" in title.text
+    assert_stayed_here(requested(browser), server.base)
