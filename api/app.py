@@ -7,9 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from fastapi_offline import FastAPIOffline
 
-from api import admission
+from api import admission, pages
 from api.errors import install_error_handlers
 from api.hosts import HostCheckMiddleware, allowed_hosts, public_url
 from api.knowledge_watch import KnowledgeWatch
@@ -48,17 +47,15 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             if runner is not None:
                 runner.close()
 
-    # /docs (Swagger UI) and /redoc (ReDoc) load their scripts and styles from fastapi-offline's package, under
-    # DOCS_ASSETS: the pages work without internet and send the browser nowhere but this server.
-    app = FastAPIOffline(
-        static_url=DOCS_ASSETS,
+    app = FastAPI(
+        docs_url=None,  # /docs and /redoc: api/pages.py, offline
+        redoc_url=None,
         title="therapy-kg",
         version=__version__,
         description="A computable clinical-guideline knowledge graph: baclofen, spasticity and muscle spasm. "
         "Every answer cites the statements and numbered sources it rests on.",
         lifespan=lifespan,
         redirect_slashes=False,  # a redirect's Location would be built from the Host header
-        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would ask validator.swagger.io about the API
     )
     app.state.settings = settings
     app.state.public_url = public_url(settings)  # links are built from it, never from the Host header
@@ -80,13 +77,13 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(errors.router)
     app.include_router(evaluate.router)
     app.mount(EDITOR_ASSETS, StaticFiles(directory=EDITOR_STATIC), name="sparql-editor")  # YASGUI, vendored
+    app.mount(pages.DOCS_VENDOR, StaticFiles(directory=pages.DOCS_VENDOR_DIR), name="docs-assets")  # fastapi-offline
+    app.mount(pages.PAGE_ASSETS, StaticFiles(directory=pages.PAGE_ASSETS_DIR), name="page-assets")
+    app.include_router(pages.router)
     evaluate.register_schemas(app)
     _include_optional_routers(app)
     return app
 
-
-#: where the Swagger UI and ReDoc scripts, styles and icon are served from (fastapi-offline's static files)
-DOCS_ASSETS = "/docs-assets"
 
 #: the routes whose bodies may be FHIR records, up to `max_bundle_bytes` (the rest: `max_body_bytes`)
 RECORD_PATHS = ("/evaluate", "/cds-services/")

@@ -3,9 +3,9 @@
 Their scripts are served by this service, and none of them needs another origin; but ReDoc's bundle shows a
 "by Redocly" logo from cdn.redoc.ly, unconditionally (no option turns it off). The policy makes "nothing leaves
 this server" the browser's rule rather than each script's habit: every HTML response says that scripts,
-styles, images, fonts, connections and workers come from this origin only (inline script and style too: the
-Swagger UI page is started by an inline script), so that logo, or anything a future bundle adds, is blocked
-before it is requested. JSON and RDF responses are not pages and carry no policy.
+styles, images, fonts, connections and workers come from this origin only, and no inline script runs (inline
+styles do: the bundles set them), so that logo, or anything a future bundle adds, is blocked before it is
+requested. JSON and RDF responses are not pages and carry no policy.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 )

@@ -14,9 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from api.pages import templates
 from api.sparql.negotiation import RDF_OFFERS, parse_accept
 from kg.ontology.build import PREFIXES as GRAPH_PREFIXES
 from kg.store.queries import load_queries
@@ -24,7 +24,6 @@ from kg.store.queries import load_queries
 #: Where the page's scripts and styles are served (a StaticFiles mount of STATIC).
 ASSETS = "/sparql-editor"
 STATIC = Path(__file__).resolve().parents[1] / "static" / "sparql-editor"
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 #: The prefixes a query of this graph needs besides the graph's own (kg.ontology.build.PREFIXES).
 STANDARD_PREFIXES = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -52,7 +51,7 @@ def wants_html(accept: str | None) -> bool:
 def editor_page(endpoint: str) -> HTMLResponse:
     """The editor, sending its queries to `endpoint` (the service's public URL, never the Host header)."""
     config = {"endpoint": endpoint, "prefixes": prefixes(), "examples": examples()}
-    body = _environment().get_template("sparql-editor.html").render(config=config, endpoint=endpoint, assets=ASSETS)
+    body = templates().get_template("sparql-editor.html").render(config=config, endpoint=endpoint, assets=ASSETS)
     return HTMLResponse(body, headers={"Vary": "Accept"})
 
 
@@ -65,8 +64,3 @@ def prefixes() -> dict[str, str]:
 def examples() -> list[dict[str, Any]]:
     """The competency queries (those at the top of `queries/`), by name, with their text as written."""
     return [{"name": name, "query": q.text} for name, q in sorted(load_queries().items()) if "/" not in name]
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))

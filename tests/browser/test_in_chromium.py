@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,8 @@ from selenium.webdriver.support import expected_conditions as ready  # noqa: E40
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 WAIT_S = 60
+#: axe-core, vendored (tests/data/axe-core: its version and licence beside it)
+AXE = Path(__file__).parents[1] / "data" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +67,46 @@ def requested(driver: webdriver.Chrome) -> list[str]:
     return [url for request, url in urls.items() if request not in blocked]
 
 
+#: Serious and critical violations inside the vendored widgets (YASGUI, Swagger UI, ReDoc), by page, as axe-core
+#: 4.14 finds them: roles and labels of YASGUI's tabs, editor and page-size select; Swagger UI's method badges
+#: (contrast) and nested controls; ReDoc's code spans (contrast) and unlabelled content-type selects. This project
+#: does not patch the widgets; the page around each one must have none, and a rule not listed here fails.
+KNOWN_IN_WIDGETS = {
+    "/sparql": {
+        "aria-required-children",
+        "aria-valid-attr-value",
+        "color-contrast",
+        "label",
+        "scrollable-region-focusable",
+        "select-name",
+    },
+    "/docs": {"color-contrast", "nested-interactive"},
+    "/redoc": {"color-contrast", "select-name"},
+}
+WIDGETS = {"/sparql": "#yasgui", "/docs": "#swagger-ui", "/redoc": "redoc"}
+
+
+def serious_violations(driver: webdriver.Chrome, exclude: str | None = None) -> dict[str, list[str]]:
+    """The serious and critical accessibility violations axe-core finds on the page as it is now (rule → the
+    elements), leaving out the part `exclude` selects."""
+    driver.set_script_timeout(WAIT_S)
+    driver.execute_script(AXE.read_text())
+    context = {"exclude": [[exclude]]} if exclude else {"include": [["html"]]}
+    found = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(arguments[0], {resultTypes: ['violations']})"
+        ".then(r => done(r.violations.map(v => [v.id, v.impact, v.nodes.map(n => n.target.join(' '))])));",
+        context,
+    )
+    return {rule: nodes[:3] for rule, impact, nodes in found if impact in ("serious", "critical")}
+
+
+def assert_accessible(driver: webdriver.Chrome, page: str) -> None:
+    assert serious_violations(driver, exclude=WIDGETS[page]) == {}  # the page around the widget: none
+    inside = serious_violations(driver)
+    assert set(inside) <= KNOWN_IN_WIDGETS[page], {r: n for r, n in inside.items() if r not in KNOWN_IN_WIDGETS[page]}
+
+
 def assert_stayed_here(urls: list[str], base: str) -> None:
     assert urls, "the browser's request log is empty"
     elsewhere = [u for u in urls if not u.startswith((base + "/", "data:", "blob:"))]
@@ -80,6 +123,7 @@ def test_the_sparql_editor_runs_a_query_and_shows_its_rows(server, browser) -> N
     rows = wait.until(ready.presence_of_all_elements_located((By.CSS_SELECTOR, ".yasr table tbody tr")))
     assert len(rows) > 1 and "tkg:" in browser.find_element(By.CSS_SELECTOR, ".yasr table").text
     assert_stayed_here(requested(browser), server.base)
+    assert_accessible(browser, "/sparql")
 
 
 @pytest.mark.parametrize(("page", "shown"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
@@ -88,3 +132,4 @@ def test_the_api_documentation_renders_offline(server, browser, page, shown) -> 
     title = WebDriverWait(browser, WAIT_S).until(ready.visibility_of_element_located((By.CSS_SELECTOR, shown)))
     assert "therapy-kg" in title.text
     assert_stayed_here(requested(browser), server.base)
+    assert_accessible(browser, page)
