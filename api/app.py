@@ -100,8 +100,8 @@ def _attach(app: FastAPI, state: AppState) -> None:
 
 def _include_optional_routers(app: FastAPI) -> None:
     """Routers of resources built in their own modules (lookups, named queries, CDS Hooks)."""
-    from api.routers import cds_hooks, lookups, named_queries
+    from api.routers import cds_hooks, lookups, named_queries, term_pages
 
-    for module in (lookups, named_queries, cds_hooks):
+    for module in (lookups, named_queries, cds_hooks, term_pages):
         app.include_router(module.router)
     cds_hooks.install(app, app.state.settings)  # CDS client authentication: may refuse to start

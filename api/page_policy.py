@@ -20,7 +20,7 @@ POLICY = (
 
 
 class PagePolicyMiddleware:
-    """Adds POLICY to every `text/html` response."""
+    """Adds POLICY to every HTML and SVG response (an SVG opened on its own is a document that may script)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -34,7 +34,7 @@ class PagePolicyMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                if content_type.lower().startswith(b"text/html"):
+                if content_type.lower().startswith((b"text/html", b"image/svg+xml")):  # an SVG is a page too
                     headers.append((b"content-security-policy", POLICY.encode()))
                     message = {**message, "headers": headers}
             await send(message)

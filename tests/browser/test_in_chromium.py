@@ -133,3 +133,15 @@ def test_the_api_documentation_renders_offline(server, browser, page, shown) -> 
     assert "therapy-kg" in title.text
     assert_stayed_here(requested(browser), server.base)
     assert_accessible(browser, page)
+
+
+def test_a_term_page_renders_its_statements_and_passes_the_accessibility_check(server, browser) -> None:
+    browser.get(f"{server.base}/terms/Spasticity")
+    heading = WebDriverWait(browser, WAIT_S).until(ready.visibility_of_element_located((By.TAG_NAME, "h1")))
+    assert heading.text == "spasticity"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "article blockquote")) > 3
+    drawing = browser.find_element(By.CSS_SELECTOR, "figure img")
+    WebDriverWait(browser, WAIT_S).until(lambda _: browser.execute_script("return arguments[0].complete", drawing))
+    assert browser.execute_script("return arguments[0].naturalWidth", drawing) > 100  # the ladder's SVG rendered
+    assert_stayed_here(requested(browser), server.base)
+    assert serious_violations(browser) == {}  # this project's own page: no known exceptions

@@ -1,0 +1,109 @@
+"""A page per term (issue 12 item 3): every tkg: IRI dereferenceable under `/terms/{name}`, an HTML page for a
+browser with what the graph says of it (statements with claim text and numbered sources), its RDF description
+by Accept (W3C Best Practice Recipes for Publishing RDF Vocabularies), 406 otherwise."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import rdflib
+import rdflib.compare
+from markupsafe import escape
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+RDF_TYPES = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/rdf+xml": "xml",
+    "application/ld+json": "json-ld",
+}
+
+
+def _page(client, name: str) -> str:
+    response = client.get(f"/terms/{name}", headers={"Accept": BROWSER})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html") and "Accept" in response.headers["vary"]
+    return response.text
+
+
+@pytest.mark.parametrize(("name", "route"), [("Spasticity", "conditions"), ("OralBaclofen", "interventions")])
+def test_a_term_page_shows_every_statement_with_its_claim_and_numbered_sources(client, name, route) -> None:
+    page = _page(client, name)
+    detail = client.get(f"/{route}/tkg:{name}").json()
+    assert f"<h1>{escape(detail['label'])}</h1>" in page and '<html lang="en">' in page
+    assert escape(detail["definition"]) in page
+    for code in detail["codes"]:
+        assert f"<td>{code['code']}</td>" in page
+    assert detail["statements"]
+    for statement in detail["statements"]:
+        assert f"<blockquote>{escape(statement['claim'])}</blockquote>" in page, statement["statement"]
+        for source in statement["sources"]:
+            assert f"[{source['reference']}] {escape(source['label'])}" in page
+    assert "<script" not in page  # readable without JavaScript
+
+
+def test_a_conditions_page_shows_its_ladder_and_every_link_leads_to_a_page(client) -> None:
+    page = _page(client, "Spasticity")
+    ladder = client.get("/therapy-lines", params={"condition": "tkg:Spasticity"}).json()
+    section = page.split('<h2 id="ladder">', 1)[1].split("</section>", 1)[0]
+    for line in ladder["lines"]:
+        assert f"<h3>{escape(line['label'])}</h3>" in section
+        for option in line["options"]:
+            assert escape(option["label"]) in section
+    links = set(re.findall(r'href="(/terms/[^"]+)"', page))
+    assert len(links) > 10
+    for link in sorted(links):
+        assert client.get(link, headers={"Accept": BROWSER}).status_code == 200, link
+
+
+@pytest.mark.parametrize("name", ["OralBaclofen", "Source1", "FirstLine", "BaclofenGradualTapering"])
+def test_the_description_comes_in_each_rdf_format_by_accept(client, name) -> None:
+    graphs = []
+    for media_type, parser in RDF_TYPES.items():
+        response = client.get(f"/terms/{name}", headers={"Accept": media_type})
+        assert response.status_code == 200 and response.headers["content-type"].startswith(media_type)
+        graphs.append(rdflib.Graph().parse(data=response.text, format=parser))
+    subject = rdflib.URIRef(f"https://w3id.org/therapy-kg/{name}")
+    assert (subject, rdflib.RDF.type, None) in graphs[0]
+    assert all(len(g) == len(graphs[0]) for g in graphs)
+    assert client.get(f"/terms/{name}").headers["content-type"].startswith("text/turtle")  # no Accept: Turtle
+
+
+def test_what_cannot_be_given_is_refused_clearly(client) -> None:
+    assert client.get("/terms/OralBaclofen", headers={"Accept": "image/png"}).status_code == 406
+    missing = client.get("/terms/NoSuchTerm", headers={"Accept": BROWSER})
+    assert missing.status_code == 404 and "tkg:NoSuchTerm" in missing.json()["detail"]
+    assert client.get("/terms/a%20b").status_code in (400, 422)
+    assert client.get("/terms/tkg:OralBaclofen").text == client.get("/terms/OralBaclofen").text  # a CURIE too
+
+
+def test_the_description_is_a_named_query_too(client) -> None:
+    response = client.get("/queries/api/describe", params={"term": "tkg:OralBaclofen"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/n-triples")
+    graph = rdflib.Graph().parse(data=response.text, format="nt")
+    page = rdflib.Graph().parse(data=client.get("/terms/OralBaclofen").text, format="turtle")
+    assert rdflib.compare.isomorphic(graph, page)
+
+
+def test_a_conditions_ladder_is_drawn_with_its_options_links_and_sources(client) -> None:
+    import xml.etree.ElementTree as ET
+
+    response = client.get("/terms/GeneralizedSpasticity/ladder.svg")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    svg = ET.fromstring(response.content)
+    texts = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
+    links = {a.get("{http://www.w3.org/1999/xlink}href") for a in svg.iter("{http://www.w3.org/2000/svg}a")}
+    ladder = client.get("/therapy-lines", params={"condition": "tkg:GeneralizedSpasticity"}).json()
+    assert ladder["lines"]
+    for line in ladder["lines"]:
+        assert line["label"] in texts
+        for option in line["options"]:
+            assert option["label"] in texts and f"/terms/{option['iri'].rsplit('/', 1)[1]}" in links
+        for recommendation in line["recommendations"]:
+            for source in recommendation["sources"]:
+                assert f"[{source['reference']}] {source['label']}" in texts
+    page = _page(client, "GeneralizedSpasticity")
+    assert '<img src="/terms/GeneralizedSpasticity/ladder.svg" alt="The therapy ladder of' in page
+    assert client.get("/terms/OralBaclofen/ladder.svg").status_code == 404  # not a condition
