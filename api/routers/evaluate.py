@@ -18,7 +18,9 @@ from api.admission import RETRY_AFTER_HEADER, AdmissionDep
 from api.body import FHIR_JSON, JsonLimits, decode_record, require_json
 from api.deps import AppStateDep, SettingsDep
 from api.errors import document_problems
+from api.ladder_svg import evaluation_svg
 from api.schemas import EvaluationOut
+from api.sparql.negotiation import parse_accept
 from kg.errors import PatientInputError
 from kg.patient.document import PatientInput
 from kg.service import TherapyKG
@@ -57,6 +59,11 @@ _BODY_SCHEMA = {
     summary="Evaluate one patient: options, statuses, reasons with sources",
     openapi_extra={"requestBody": _BODY_SCHEMA},
     responses={
+        200: {
+            "description": "The evaluation document; with `Accept: image/svg+xml`, the ladder of each indication "
+            "drawn, each option filled and marked by its status",
+            "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+        },
         400: {"description": "The Content-Length header is not a number"},
         413: {
             "description": "The body is larger than its limit: 16 MiB for a FHIR Bundle (application/fhir+json, or "
@@ -92,13 +99,19 @@ async def evaluate(
     media_type = request.headers.get("content-type")
     require_json(media_type, FHIR_JSON)
     body = await request.body()  # already whole: `api.middleware` read it within its size and time limits
+    drawn = wants_svg(request.headers.get("accept"))
     if engine == "fast":
         async with admission.evaluations.place() as place:
-            return _json(await place.run(_evaluate_fast, service, body, limits, media_type, as_of, size=len(body)))
-    async with admission.reasoner.place() as slot:
-        async with admission.evaluations.place() as place:
-            document = await place.run(_decode, body, limits, media_type, size=len(body))
-        return _json(await slot.run(service.evaluate_document_json, document, "owl", as_of))
+            encoded = await place.run(_evaluate_fast, service, body, limits, media_type, as_of, size=len(body))
+    else:
+        async with admission.reasoner.place() as slot:
+            async with admission.evaluations.place() as place:
+                document = await place.run(_decode, body, limits, media_type, size=len(body))
+            encoded = await slot.run(service.evaluate_document_json, document, "owl", as_of)
+    if not drawn:
+        return _json(encoded)
+    async with admission.evaluations.place() as place:  # dot runs as a child process, off the event loop
+        return _svg(await place.run(evaluation_svg, service, encoded))
 
 
 def _evaluate_fast(
@@ -108,7 +121,23 @@ def _evaluate_fast(
 
 
 def _json(encoded: bytes) -> Response:
-    return Response(encoded, media_type="application/json")
+    return Response(encoded, media_type="application/json", headers={"Vary": "Accept"})
+
+
+def _svg(drawing: bytes) -> Response:
+    return Response(drawing, media_type="image/svg+xml", headers={"Vary": "Accept"})
+
+
+def wants_svg(accept: str | None) -> bool:
+    """Whether the client names `image/svg+xml` above JSON: the answer drawn (`api.ladder_svg.evaluation_svg`).
+
+    >>> wants_svg("image/svg+xml"), wants_svg("application/json, image/svg+xml;q=0.5"), wants_svg("*/*")
+    (True, False, False)
+    """
+    ranges = parse_accept(accept)
+    svg = max((q for media, q in ranges if media == "image/svg+xml"), default=0.0)
+    json = max((q for media, q in ranges if media in ("application/json", "application/*")), default=0.0)
+    return svg > 0 and svg > json
 
 
 def _decode(body: bytes, limits: JsonLimits, media_type: str | None) -> object:

@@ -107,3 +107,42 @@ def test_a_conditions_ladder_is_drawn_with_its_options_links_and_sources(client)
     page = _page(client, "GeneralizedSpasticity")
     assert '<img src="/terms/GeneralizedSpasticity/ladder.svg" alt="The therapy ladder of' in page
     assert client.get("/terms/OralBaclofen/ladder.svg").status_code == 404  # not a condition
+
+
+def test_an_evaluation_is_drawn_with_each_options_status(client) -> None:
+    """`POST /evaluate` with `Accept: image/svg+xml`: each indication's ladder, every option of the answer
+    filled by its status and the status written in its box; JSON stays the default."""
+    import xml.etree.ElementTree as ET
+
+    from api.ladder_svg import STATUS_FILL
+
+    patient = {
+        "id": "p-1",
+        "age": 45,
+        "conditions": ["tkg:GeneralizedSpasticity"],
+        "therapies_tried": ["tkg:Stretching"],
+    }
+    answer = client.post("/evaluate", json=patient)
+    assert answer.headers["content-type"] == "application/json" and "Accept" in answer.headers["vary"]
+    drawn = client.post("/evaluate", json=patient, headers={"Accept": "image/svg+xml"})
+    assert drawn.status_code == 200 and drawn.headers["content-type"] == "image/svg+xml"
+    svg = ET.fromstring(drawn.content)
+    ns = "{http://www.w3.org/2000/svg}"
+    boxes = {}  # option label → (its texts, its fill)
+    for node in svg.iter(f"{ns}g"):
+        if node.get("class") == "node":
+            texts = [t.text or "" for t in node.iter(f"{ns}text")]
+            fills = [p.get("fill") for p in node.iter(f"{ns}path")] + [p.get("fill") for p in node.iter(f"{ns}polygon")]
+            if texts:
+                boxes[texts[0].split(" [")[0]] = (texts, {f for f in fills if f and f != "none"})
+    options = [o for o in answer.json()["options"] if o.get("indication")]
+    assert options
+    for option in options:
+        texts, fills = boxes[option["label"]]
+        assert option["status"] in texts and STATUS_FILL[option["status"]] in fills, option["label"]
+    assert (
+        client.post("/evaluate", json=patient, headers={"Accept": "application/json, image/svg+xml;q=0.5"}).headers[
+            "content-type"
+        ]
+        == "application/json"
+    )
