@@ -15,7 +15,7 @@ import re
 from typing import Annotated, Any
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ServiceDep, StoreDep
@@ -44,7 +44,6 @@ _ACCEPTS = {"description": "An HTML page, or the description as Turtle, N-Triple
     summary="A term of the graph: its page for a browser, its RDF description by Accept",
 )
 def term_page(
-    request: Request,
     store: StoreDep,
     service: ServiceDep,
     name: Annotated[str, Path(description="The local name of a tkg: IRI", examples=["OralBaclofen"])],
@@ -53,7 +52,7 @@ def term_page(
     iri = _iri(name)
     described = list(triples(named_query("api/describe").run(store, {"term": iri})))
     if not described:
-        raise NotFoundError(f"the graph has no tkg:{name}")
+        raise NotFoundError(f"the graph has no tkg:{iri.removeprefix(TKG)}")
     if wants_html(accept):
         return HTMLResponse(_page(store, service, iri, described), headers={"Vary": "Accept"})
     fmt = choose(RDF_OFFERS, accept)  # 406 when the client accepts none
