@@ -20,7 +20,7 @@ from api.deps import AppStateDep, SettingsDep
 from api.errors import document_problems
 from api.ladder_svg import evaluation_svg
 from api.schemas import EvaluationOut
-from api.sparql.negotiation import parse_accept
+from api.sparql.negotiation import names_above
 from kg.errors import PatientInputError
 from kg.patient.document import PatientInput
 from kg.service import TherapyKG
@@ -134,10 +134,7 @@ def wants_svg(accept: str | None) -> bool:
     >>> wants_svg("image/svg+xml"), wants_svg("application/json, image/svg+xml;q=0.5"), wants_svg("*/*")
     (True, False, False)
     """
-    ranges = parse_accept(accept)
-    svg = max((q for media, q in ranges if media == "image/svg+xml"), default=0.0)
-    json = max((q for media, q in ranges if media in ("application/json", "application/*")), default=0.0)
-    return svg > 0 and svg > json
+    return names_above(accept, ("image/svg+xml",), ("application/json", "application/*"))
 
 
 def _decode(body: bytes, limits: JsonLimits, media_type: str | None) -> object:

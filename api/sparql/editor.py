@@ -17,7 +17,7 @@ from typing import Any
 from starlette.responses import HTMLResponse
 
 from api.pages import templates
-from api.sparql.negotiation import RDF_OFFERS, parse_accept
+from api.sparql.negotiation import RDF_OFFERS, names_above
 from kg.ontology.build import PREFIXES as GRAPH_PREFIXES
 from kg.store.queries import load_queries
 
@@ -41,11 +41,7 @@ def wants_html(accept: str | None) -> bool:
     >>> wants_html("text/html;q=0.5, text/turtle"), wants_html(None)
     (False, False)
     """
-    ranges = parse_accept(accept)
-    html = max((q for media, q in ranges if media in _HTML), default=0.0)
-    rdf_types = {t for fmt in RDF_OFFERS for t in (fmt.media_type, *fmt.aliases)}
-    rdf = max((q for media, q in ranges if media in rdf_types), default=0.0)
-    return html > 0 and html > rdf
+    return names_above(accept, _HTML, (t for fmt in RDF_OFFERS for t in (fmt.media_type, *fmt.aliases)))
 
 
 def editor_page(endpoint: str) -> HTMLResponse:

@@ -121,6 +121,19 @@ def _quality(fmt: ResultFormat, ranges: list[tuple[str, float]]) -> float:
     return best_q
 
 
+def names_above(accept: str | None, wanted: tuple[str, ...], others: Iterable[str]) -> bool:
+    """Whether the client names one of `wanted` by name, with a q above every one of `others` it names: a page
+    or a drawing is sent only to a client that asks for it by name, never to `*/*`.
+
+    >>> names_above("text/html, */*;q=0.8", ("text/html",), ["text/turtle"]), names_above("*/*", ("text/html",), [])
+    (True, False)
+    """
+    ranges, rivals = parse_accept(accept), set(others)
+    best = max((q for media, q in ranges if media in wanted), default=0.0)
+    rival = max((q for media, q in ranges if media in rivals), default=0.0)
+    return best > 0 and best > rival
+
+
 def choose(offers: tuple[ResultFormat, ...], accept: str | None) -> ResultFormat:
     """The offered format the client prefers; the first offer when Accept is absent; else 406.
 
