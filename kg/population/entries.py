@@ -28,6 +28,15 @@ LIMIT = 8192
 Validated = tuple[BundleEntry, JsonObject | None]
 
 
+def bundle_json(texts: list[bytes]) -> bytes:
+    """A collection Bundle of these resources (each one JSON text), in their order."""
+    return (
+        b'{"resourceType":"Bundle","type":"collection","entry":['
+        + b",".join(b'{"resource":' + text + b"}" for text in texts)
+        + b"]}"
+    )
+
+
 @dataclass
 class ValidatedEntries:
     """The resources validated so far, by their exact text; None for a text not valid on its own."""
@@ -52,7 +61,7 @@ class ValidatedEntries:
     def _validate(self, text: bytes) -> Validated | None:
         if len(self.known) >= LIMIT:  # memory stays flat however many distinct resources a population has
             self.known.clear()
-        one = orjson.loads(b'{"resourceType":"Bundle","type":"collection","entry":[{"resource":' + text + b"}]}")
+        one = orjson.loads(bundle_json([text]))
         try:
             model, unread = validate_bundle(one, MATERIALISED)
         except PatientInputError:

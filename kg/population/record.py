@@ -19,7 +19,7 @@ from kg.errors import NothingToEvaluateError, TherapyKGError
 from kg.patient.document import PatientInput
 from kg.patient.fhir import BundleReading, read_validated
 from kg.population.bulk import LineProblem
-from kg.population.entries import ValidatedEntries
+from kg.population.entries import ValidatedEntries, bundle_json
 from kg.population.spill import PatientLines
 
 if TYPE_CHECKING:
@@ -162,12 +162,7 @@ def _reading(
     assembled = entries.bundle(texts) if entries is not None else None
     if assembled is not None:
         return read_validated(assembled[0], as_of or date.today(), assembled[1])
-    bundle = orjson.loads(
-        b'{"resourceType":"Bundle","type":"collection","entry":['
-        + b",".join(b'{"resource":' + text + b"}" for text in texts)
-        + b"]}"
-    )
-    return service.read_document(bundle, as_of)
+    return service.read_document(orjson.loads(bundle_json(texts)), as_of)
 
 
 def scaled(share: PopulationReport, hits: int, report: PopulationReport) -> None:
