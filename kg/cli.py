@@ -23,9 +23,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from kg.ontology.build import build, write_release
 
     result = build(args.source, reason=not args.no_reason)
-    path = write_release(result, Path(args.out))
+    main, *others = write_release(result, Path(args.out))
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
-    print(f"built {path} ({result.triple_count} triples, {result.inferred_axioms} inferred axioms; {timings})")
+    print(f"built {main} ({result.triple_count} triples, {result.inferred_axioms} inferred axioms; {timings})")
+    print("also " + ", ".join(path.name for path in others))
     return 0
 
 

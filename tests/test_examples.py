@@ -11,12 +11,11 @@ import rdflib
 from rdflib.compare import isomorphic
 
 from kg.examples import EXAMPLES_NS, example_patients, examples_graphs
-from kg.ontology.build import RELEASE_FILE
 from kg.ontology.classify import world_from_graphs
 from kg.ontology.hermit import classify
 from kg.patient.document import parse_patient
 from kg.reasoning.owl_classes import QUESTIONS, TKGE, condition_individual, question_class
-from kg.resources import ontology_dir
+from kg.resources import RELEASE_FILE, ontology_dir
 from kg.service import TherapyKG
 from kg.store.terms import TKG
 

@@ -145,6 +145,12 @@ FAULTS = {
         ("tkg:IntrathecalBaclofenRelativeDoseShare",),
         STATEMENTS,
     ),
+    "undeclared-property": Fault(
+        "qc/undeclared-property-violation",
+        (("components/core.ttl", "skos:altLabel a owl:AnnotationProperty .\n", ""),),
+        ("skos:altLabel",),
+        "components/core.ttl",
+    ),
     "undeclared-term": Fault(
         "qc/undeclared-term-violation",
         (

@@ -1,8 +1,8 @@
 """Build once, load many (issue 9): the committed release is what is served, and serving needs no Java.
 
-`make release` writes ontology/therapy-kg.ttl; `serve`, `evaluate` and `explain` load it as it is. So
-a fresh build must equal it byte for byte (else: run `make release`), and without Java only `build`
-and the owl engine fail, each with a clear message, while the rest works.
+`make release` writes ontology/therapy-kg.ttl; `serve`, `evaluate` and `explain` load it as it is. So a
+fresh build must equal it byte for byte (tests/test_release_formats.py; else: run `make release`), and
+without Java only `build` and the owl engine fail, each with a clear message, while the rest works.
 """
 
 from __future__ import annotations
@@ -15,18 +15,11 @@ from pathlib import Path
 
 import httpx
 
-from kg.ontology.build import write_release
-from kg.resources import release_file
 from tests.served import served
 
 ROOT = Path(__file__).resolve().parents[1]
 PATIENT = ROOT / "ontology" / "examples" / "patients" / "ms-generalized-spasticity.json"
 NO_JAVA = {"PATH": "/nonexistent"}  # the interpreter is started by its absolute path; `java` is not found
-
-
-def test_a_fresh_build_is_the_committed_release_byte_for_byte(build_result, tmp_path: Path) -> None:
-    written = write_release(build_result, tmp_path)
-    assert written.read_bytes() == release_file().read_bytes(), "the sources changed: run `make release`"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

@@ -18,8 +18,8 @@ from kg.ontology import mappings, shapes
 from kg.ontology.classify import classify_graph, materialise
 from kg.ontology.digest import DIGEST, TRIPLE_COUNT, fingerprint
 from kg.ontology.hermit import HermitBounds
+from kg.ontology.release_files import BASE_STEM, FULL_STEM, Variant, base_header, base_iri, write_variant
 from kg.ontology.sources import read_sources
-from kg.resources import RELEASE_FILE
 from kg.resources import ontology_dir as default_ontology_dir
 
 PREFIXES = {
@@ -41,6 +41,8 @@ class BuildResult:
     ontology_iri: str
     version: str
     inferred_axioms: int
+    #: the base variant: the asserted axioms only, under the base ontology IRI (`kg.ontology.release_files`)
+    base: rdflib.Graph
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -76,6 +78,8 @@ def build(
     shapes.validate(graph, shapes.read_shapes(source_dir), locate=sources.locate)
     timings["shacl"] = time.perf_counter() - t
 
+    asserted = rdflib.Graph()
+    asserted += graph
     inferred = 0
     if reason:
         t = time.perf_counter()
@@ -83,9 +87,10 @@ def build(
         timings["reason"] = time.perf_counter() - t
 
     release = _release_graph(graph, sources.ontology_iri)
+    base = _release_graph(base_header(asserted, sources.ontology_iri), base_iri(sources.ontology_iri))
     timings["total"] = time.perf_counter() - t0
     version = str(release.value(sources.ontology_iri, OWL.versionInfo) or "")
-    return BuildResult(release, str(sources.ontology_iri), version, inferred, timings)
+    return BuildResult(release, str(sources.ontology_iri), version, inferred, base, timings)
 
 
 def _release_graph(graph: rdflib.Graph, ontology_iri: rdflib.URIRef) -> rdflib.Graph:
@@ -108,13 +113,8 @@ def _stamp_fingerprint(release: rdflib.Graph, ontology_iri: rdflib.URIRef) -> rd
     return release
 
 
-def write_release(result: BuildResult, out_dir: Path) -> Path:
-    """Write the release Turtle file into `out_dir` and return its path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / RELEASE_FILE
-    path.write_text(
-        "# Built by `therapy-kg build` from therapy-kg-edit.ttl and its components. Do not edit by hand.\n"
-        + result.graph.serialize(format="turtle"),
-        encoding="utf-8",
-    )
-    return path
+def write_release(result: BuildResult, out_dir: Path) -> list[Path]:
+    """Write the release into `out_dir`, full and base, in every format; the first path is the main release
+    (`RELEASE_FILE`, the full Turtle the store loads)."""
+    written = write_variant(Variant(FULL_STEM, result.graph), out_dir, PREFIXES)
+    return written + write_variant(Variant(BASE_STEM, result.base), out_dir, PREFIXES)
