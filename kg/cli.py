@@ -30,6 +30,20 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from kg.release_diff.compare import compare
+    from kg.release_diff.report import render
+
+    patients = [Path(p) for p in args.patients]
+    note = compare(Path(args.old), Path(args.new), patients, args.as_of or date.today(), args.engine)
+    text = render(note, args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from kg.qc import run_checks
 
@@ -152,6 +166,25 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="therapy-kg-release", help="output folder (default: ./therapy-kg-release)")
     p.add_argument("--no-reason", action="store_true", help="skip the HermiT classification")
     p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser(
+        "diff",
+        help="what a new release changes: axioms added and removed, and every answer that differs, with its statements",
+    )
+    p.add_argument("old", help="the old release: a release file (.ttl), a folder holding one, or ontology sources")
+    p.add_argument("new", help="the new release, as OLD (a source folder is built first, which needs Java)")
+    p.add_argument(
+        "--patients",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a patient file or folder of *.json (patients, FHIR Bundles or vignettes); repeatable "
+        "(default: the shipped example patients)",
+    )
+    p.add_argument("--format", choices=["markdown", "html", "json"], default="markdown", help="default: markdown")
+    p.add_argument("--out", default=None, help="write the note to this file (default: standard output)")
+    _engine_option(p)
+    p.set_defaults(func=_cmd_diff)
 
     p = sub.add_parser("check", help="quality-control report (labels, definitions, header, qc queries)")
     p.add_argument("--source", type=Path, default=None, help=source_help)

@@ -56,6 +56,7 @@ STAGES = (
     "kg.examples",
     "kg.batch",
     "kg.population",
+    "kg.release_diff",
     "kg.cli",
 )
 #: What every stage may use: the package itself, its errors, JSON type names and data files.

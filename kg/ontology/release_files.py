@@ -75,7 +75,7 @@ def write_variant(variant: Variant, out_dir: Path, prefixes: Mapping[str, str]) 
     out_dir.mkdir(parents=True, exist_ok=True)
     turtle, rdf_xml, functional, json_ld = variant.files(out_dir)
     turtle.write_text(TURTLE_HEADER + variant.graph.serialize(format="turtle"), encoding="utf-8")
-    ontology = pyhornedowl.open_ontology_from_string(_types_first_rdf_xml(variant.graph), "owl")
+    ontology = pyhornedowl.open_ontology_from_string(owl_rdf_xml(variant.graph), "owl")
     for prefix, namespace in prefixes.items():
         ontology.add_prefix_mapping(prefix, namespace)
     rdf_xml.write_text(ontology.save_to_string("owl"), encoding="utf-8")
@@ -84,8 +84,8 @@ def write_variant(variant: Variant, out_dir: Path, prefixes: Mapping[str, str]) 
     return [turtle, rdf_xml, functional, json_ld]
 
 
-def _types_first_rdf_xml(graph: rdflib.Graph) -> str:
-    """The graph as RDF/XML with each subject's `rdf:type` triples before its others.
+def owl_rdf_xml(graph: rdflib.Graph) -> str:
+    """The graph as RDF/XML for horned-owl's reader: each subject's `rdf:type` triples before its others.
 
     horned-owl's RDF reader reads an ontology header's `owl:versionIRI` only after the header's
     `rdf:type owl:Ontology`, and rdflib writes a subject's triples in no fixed order (found by opening the
