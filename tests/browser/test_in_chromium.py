@@ -126,6 +126,35 @@ def test_the_sparql_editor_runs_a_query_and_shows_its_rows(server, browser) -> N
     assert_accessible(browser, "/sparql")
 
 
+COUNT_QUERY = """PREFIX tkg: <https://w3id.org/therapy-kg/>
+SELECT ?kind (COUNT(?statement) AS ?statements) WHERE { ?statement tkg:claimText ?claim ; a ?kind .
+  FILTER (STRSTARTS(STR(?kind), STR(tkg:))) } GROUP BY ?kind ORDER BY ?kind"""
+
+
+def test_the_sparql_editor_charts_a_count(server, browser) -> None:
+    """A result with a number column is offered as a bar chart (Chart.js, vendored), drawn here."""
+    browser.get(f"{server.base}/sparql")
+    wait = WebDriverWait(browser, WAIT_S)
+    wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".yasqe .CodeMirror")))
+    browser.execute_script(
+        "document.querySelector('.tab-panel.active .CodeMirror, .CodeMirror').CodeMirror.setValue(arguments[0])",
+        COUNT_QUERY,
+    )
+    browser.find_element(By.CSS_SELECTOR, ".yasqe_queryButton").click()
+    wait.until(ready.presence_of_all_elements_located((By.CSS_SELECTOR, ".yasr table tbody tr")))
+    chart_button = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, ".yasr .select_chart")))
+    chart_button.click()
+    canvas = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".yasr .tkg-chart canvas")))
+    drawn = browser.execute_script(
+        "var c = Chart.getChart(arguments[0]); return c ? [c.data.labels, c.data.datasets[0].data] : null", canvas
+    )
+    assert drawn is not None, "no chart was drawn on the canvas"
+    labels, values = drawn
+    assert "tkg:Recommendation" in labels and all(isinstance(v, int) and v > 0 for v in values)
+    assert canvas.get_attribute("role") == "img" and "statements by kind" in canvas.get_attribute("aria-label")
+    assert_stayed_here(requested(browser), server.base)
+
+
 @pytest.mark.parametrize(("page", "shown"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
 def test_the_api_documentation_renders_offline(server, browser, page, shown) -> None:
     browser.get(f"{server.base}{page}")
