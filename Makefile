@@ -41,8 +41,10 @@ build: $(VENV)/.installed
 check: $(VENV)/.installed
 	$(VENV)/bin/therapy-kg check
 
-# Refresh the committed release file and the generated example classes (never edit those by hand).
+# Refresh the committed generated files: the components authored as tables, the release files and the example
+# classes (never edit those by hand).
 release: $(VENV)/.installed
+	$(VENV)/bin/therapy-kg components
 	$(VENV)/bin/therapy-kg build --out ontology
 	$(VENV)/bin/python -m kg.examples ontology/examples
 

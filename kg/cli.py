@@ -44,6 +44,15 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_components(args: argparse.Namespace) -> int:
+    from kg.ontology.generated_components import write_components
+    from kg.resources import ontology_dir
+
+    for path in write_components(args.source or ontology_dir()):
+        print(f"wrote {path}")
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from kg.qc import run_checks
 
@@ -185,6 +194,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write the note to this file (default: standard output)")
     _engine_option(p)
     p.set_defaults(func=_cmd_diff)
+
+    p = sub.add_parser("components", help="write each component authored as tables (templates/) as Turtle, for Protégé")
+    p.add_argument("--source", type=Path, default=None, help=source_help)
+    p.set_defaults(func=_cmd_components)
 
     p = sub.add_parser("check", help="quality-control report (labels, definitions, header, qc queries)")
     p.add_argument("--source", type=Path, default=None, help=source_help)

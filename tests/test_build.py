@@ -21,7 +21,7 @@ from kg.errors import (
 )
 from kg.ontology.build import build
 from kg.resources import RELEASE_FILE
-from tests.ontology_edits import edited_ontology
+from tests.ontology_edits import edited_ontology, table_cell, table_row
 
 TKG = rdflib.Namespace("https://w3id.org/therapy-kg/")
 DEFINITION = rdflib.URIRef("http://purl.obolibrary.org/obo/IAO_0000115")
@@ -145,14 +145,14 @@ def test_the_inferred_hierarchy_is_materialised(tmp_path) -> None:
     source = edited_ontology(
         tmp_path,
         (
-            "components/interventions.ttl",
-            "tkg:Diazepam a owl:Class ;",
+            "components/core.ttl",
+            "tkg:Condition a owl:Class ;",
             (
                 "tkg:AnyBaclofenForm a owl:Class ;\n"
                 "    owl:equivalentClass [ a owl:Class ; owl:unionOf ( tkg:OralBaclofen tkg:IntrathecalBaclofen ) ] ;\n"
                 '    rdfs:label "any baclofen form"@en ;\n'
                 '    obo:IAO_0000115 "Oral or intrathecal baclofen (test fixture)."@en .\n\n'
-                "tkg:Diazepam a owl:Class ;"
+                "tkg:Condition a owl:Class ;"
             ),
         ),
     )
@@ -182,42 +182,31 @@ def test_the_cli_writes_the_release(tmp_path, capsys) -> None:
 def _turtle_syntax_error(tmp_path: Path) -> tuple[Path, type[TherapyKGError], list[str]]:
     source = edited_ontology(
         tmp_path,
-        ("components/conditions.ttl", "tkg:Stroke a owl:Class ;", "tkg:Stroke a owl:Class tkg:MissingPunctuation ;"),
+        ("components/core.ttl", "tkg:Condition a owl:Class ;", "tkg:Condition a owl:Class tkg:MissingPunctuation ;"),
     )
-    path = source / "components" / "conditions.ttl"
-    return source, SourceFileError, [f"conditions.ttl:{line_of(path, 'tkg:Stroke a')}", "Turtle syntax error"]
+    path = source / "components" / "core.ttl"
+    return source, SourceFileError, [f"core.ttl:{line_of(path, 'tkg:Condition a')}", "Turtle syntax error"]
 
 
 def _statement_without_source(tmp_path: Path) -> tuple[Path, type[TherapyKGError], list[str]]:
-    source = edited_ontology(
-        tmp_path,
-        (
-            "components/statements.ttl",
-            "    tkg:withCoexistingCondition tkg:Stroke ;\n    tkg:hasSource tkg:Source1 ;\n",
-            "    tkg:withCoexistingCondition tkg:Stroke ;\n",
-        ),
-    )
-    path = source / "components" / "statements.ttl"
-    line = line_of(path, "tkg:BenzodiazepinesAvoidedInStrokeRecovery a")
-    return (
-        source,
-        ShapeViolationError,
-        [f"{TKG.BenzodiazepinesAvoidedInStrokeRecovery} ({path}:{line})", "tkg:hasSource"],
-    )
+    statement, table = "tkg:BenzodiazepinesAvoidedInStrokeRecovery", "templates/statements/statements.tsv"
+    source = edited_ontology(tmp_path, table_cell(table, statement, "sources", ""))
+    where = f"{source / table} row {table_row(table, statement)}"
+    return source, ShapeViolationError, [f"{TKG.BenzodiazepinesAvoidedInStrokeRecovery} ({where})", "tkg:hasSource"]
 
 
 def _unsatisfiable_class(tmp_path: Path) -> tuple[Path, type[TherapyKGError], list[str]]:
     source = edited_ontology(
         tmp_path,
         (
-            "components/conditions.ttl",
-            "tkg:Stroke a owl:Class ;",
+            "components/core.ttl",
+            "tkg:Condition a owl:Class ;",
             (
                 "tkg:SpasticMuscleSpasm a owl:Class ;\n"
                 "    rdfs:subClassOf tkg:Spasticity , tkg:MuscleSpasm ;\n"
                 '    rdfs:label "spastic muscle spasm"@en ;\n'
                 '    obo:IAO_0000115 "Contradictory on purpose: spasticity and muscle spasm are disjoint."@en .\n\n'
-                "tkg:Stroke a owl:Class ;"
+                "tkg:Condition a owl:Class ;"
             ),
         ),
     )

@@ -13,15 +13,13 @@ import pytest
 
 from kg import cli
 from kg.qc import check_graph, run_checks, violation_queries
-from tests.ontology_edits import edited_ontology
+from tests.ontology_edits import edited_ontology, table_cell, table_row
 
-CONDITIONS = "components/conditions.ttl"
-STATEMENTS = "components/statements.ttl"
-STROKE_DEFINITION = '    obo:IAO_0000115 "A cerebrovascular accident, including the recovery period after it."@en ;'
-BENZODIAZEPINE_CLAIM = (
-    '    tkg:claimText "Benzodiazepines (like diazepam) should be avoided during stroke recovery due to '
-    'deleterious effects on recovery" ;\n'
-)
+CORE = "components/core.ttl"
+CONDITIONS = "templates/conditions/conditions.tsv"
+STATEMENTS = "templates/statements/statements.tsv"
+DOSES = "templates/statements/dose-specifications.tsv"
+BENZODIAZEPINES = "tkg:BenzodiazepinesAvoidedInStrokeRecovery"
 
 
 @dataclass(frozen=True)
@@ -29,28 +27,28 @@ class Fault:
     query: str  # the violation query that must catch it
     edits: tuple[tuple[str, str, str], ...]  # (file under ontology/, old text, new text)
     names: tuple[str, ...]  # what the problem line must name
-    located_in: str | None = None  # file whose path:line the problem line must carry
+    located_in: str | None = None  # file whose place (file:line, or table row N) the problem line must carry
 
 
 FAULTS = {
     "missing-label": Fault(
-        "qc/missing-label-violation", ((CONDITIONS, '    rdfs:label "stroke"@en ;\n', ""),), ("tkg:Stroke",), CONDITIONS
+        "qc/missing-label-violation", (table_cell(CONDITIONS, "tkg:Stroke", "label", ""),), ("tkg:Stroke",), CONDITIONS
     ),
     "multiple-labels": Fault(
         "qc/multiple-labels-violation",
-        ((CONDITIONS, '    rdfs:label "stroke"@en ;', '    rdfs:label "stroke"@en , "cerebrovascular accident"@en ;'),),
-        ("tkg:Stroke",),
-        CONDITIONS,
+        ((CORE, '    rdfs:label "condition"@en ;', '    rdfs:label "condition"@en , "disorder"@en ;'),),
+        ("tkg:Condition",),
+        CORE,
     ),
     "duplicate-label": Fault(
         "qc/duplicate-label-violation",
-        ((CONDITIONS, '    rdfs:label "stroke"@en ;', '    rdfs:label "cerebral palsy"@en ;'),),
+        (table_cell(CONDITIONS, "tkg:Stroke", "label", "cerebral palsy"),),
         ("tkg:CerebralPalsy", "tkg:Stroke", '"cerebral palsy"'),
         CONDITIONS,
     ),
     "missing-definition": Fault(
         "qc/missing-definition-violation",
-        ((CONDITIONS, '    rdfs:label "stroke"@en ;\n' + STROKE_DEFINITION, '    rdfs:label "stroke"@en ;'),),
+        (table_cell(CONDITIONS, "tkg:Stroke", "definition", ""),),
         ("tkg:Stroke",),
         CONDITIONS,
     ),
@@ -62,30 +60,24 @@ FAULTS = {
     ),
     "statement-without-source": Fault(
         "qc/statement-without-source-violation",
-        (
-            (
-                STATEMENTS,
-                "    tkg:withCoexistingCondition tkg:Stroke ;\n    tkg:hasSource tkg:Source1 ;\n",
-                "    tkg:withCoexistingCondition tkg:Stroke ;\n",
-            ),
-        ),
-        ("tkg:BenzodiazepinesAvoidedInStrokeRecovery",),
+        (table_cell(STATEMENTS, BENZODIAZEPINES, "sources", ""),),
+        (BENZODIAZEPINES,),
         STATEMENTS,
     ),
     "statement-without-claim-text": Fault(
         "qc/statement-without-claim-text-violation",
-        ((STATEMENTS, BENZODIAZEPINE_CLAIM, ""),),
-        ("tkg:BenzodiazepinesAvoidedInStrokeRecovery",),
+        (table_cell(STATEMENTS, BENZODIAZEPINES, "claim text", ""),),
+        (BENZODIAZEPINES,),
         STATEMENTS,
     ),
     "source-2-statement-about-intrathecal-baclofen": Fault(
         "qc/statement-source-scope-violation",
         (
-            (
+            table_cell(
                 STATEMENTS,
-                "    tkg:aboutIntervention tkg:OralBaclofen ;\n    tkg:aboutCondition tkg:RheumaticMuscleSpasm ;",
-                "    tkg:aboutIntervention tkg:IntrathecalBaclofen ;\n"
-                "    tkg:aboutCondition tkg:RheumaticMuscleSpasm ;",
+                "tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm",
+                "intervention",
+                "tkg:IntrathecalBaclofen",
             ),
         ),
         ("tkg:OralBaclofenNotIndicatedForRheumaticMuscleSpasm", "tkg:Source2", "tkg:IntrathecalBaclofen"),
@@ -93,23 +85,15 @@ FAULTS = {
     ),
     "statement-about-wrong-kind": Fault(
         "qc/statement-about-wrong-kind-violation",
-        (
-            (
-                STATEMENTS,
-                "    tkg:aboutIntervention tkg:Benzodiazepine ;\n    tkg:aboutCondition tkg:Stroke ;",
-                "    tkg:aboutIntervention tkg:Benzodiazepine ;\n    tkg:aboutCondition tkg:Diazepam ;",
-            ),
-        ),
-        ("tkg:BenzodiazepinesAvoidedInStrokeRecovery", "tkg:Diazepam", "tkg:Condition"),
+        (table_cell(STATEMENTS, BENZODIAZEPINES, "condition", "tkg:Diazepam"),),
+        (BENZODIAZEPINES, "tkg:Diazepam", "tkg:Condition"),
         STATEMENTS,
     ),
     "preferred-not-among-options": Fault(
         "qc/preferred-not-among-options-violation",
         (
-            (
-                STATEMENTS,
-                "    tkg:preferredIntervention tkg:BotulinumToxin ;",
-                "    tkg:preferredIntervention tkg:Tizanidine ;",
+            table_cell(
+                STATEMENTS, "tkg:BotulinumToxinPreferredForFocalSpasticity", "preferred intervention", "tkg:Tizanidine"
             ),
         ),
         ("tkg:BotulinumToxinPreferredForFocalSpasticity", "tkg:Tizanidine"),
@@ -117,14 +101,7 @@ FAULTS = {
     ),
     "second-line-without-prior-line": Fault(
         "qc/second-line-without-prior-line-violation",
-        (
-            (
-                STATEMENTS,
-                "    tkg:requiresPriorLine tkg:FirstLine ;\n"
-                "    tkg:hasSource tkg:Source1 .\n\ntkg:OralBaclofenOlderAdultDosing",
-                "    tkg:hasSource tkg:Source1 .\n\ntkg:OralBaclofenOlderAdultDosing",
-            ),
-        ),
+        (table_cell(STATEMENTS, "tkg:TizanidineOrDantroleneAlternatives", "prior line", ""),),
         ("tkg:TizanidineOrDantroleneAlternatives", "tkg:SecondLine"),
         STATEMENTS,
     ),
@@ -141,9 +118,9 @@ FAULTS = {
     ),
     "dose-without-unit": Fault(
         "qc/dose-without-unit-violation",
-        ((STATEMENTS, "tkg:upperBound 10.0 ; tkg:unit tkg:Percent .", "tkg:upperBound 10.0 ."),),
+        (table_cell(DOSES, "tkg:IntrathecalBaclofenRelativeDoseShare", "unit", ""),),
         ("tkg:IntrathecalBaclofenRelativeDoseShare",),
-        STATEMENTS,
+        DOSES,
     ),
     "undeclared-property": Fault(
         "qc/undeclared-property-violation",
@@ -155,12 +132,12 @@ FAULTS = {
         "qc/undeclared-term-violation",
         (
             (
-                STATEMENTS,
-                'and sedation" ;\n    tkg:aboutIntervention tkg:Baclofen ;',
-                'and sedation" ;\n    tkg:aboutIntervention tkg:Baclofn ;',
+                CORE,
+                'rdfs:domain tkg:DoseSpecification ; rdfs:range xsd:decimal ;\n    rdfs:label "lower bound"',
+                'rdfs:domain tkg:DoseSpecificaton ; rdfs:range xsd:decimal ;\n    rdfs:label "lower bound"',
             ),
         ),
-        ("tkg:Baclofn", "tkg:BaclofenMonitoring"),
+        ("tkg:DoseSpecificaton", "tkg:lowerBound"),
     ),
 }
 
@@ -197,15 +174,18 @@ def test_check_names_the_faulty_iri(tmp_path, capsys, fault: Fault) -> None:
     assert lines, f"{fault.query} reported nothing; the report was:\n" + "\n".join(output)
     assert any(all(name in line for name in fault.names) for line in lines), "\n".join(lines)
     if fault.located_in:
-        assert any(f"{source / fault.located_in}:" in line for line in lines), "\n".join(lines)
+        place = f"{source / fault.located_in}" + (" row " if fault.located_in.endswith(".tsv") else ":")
+        assert any(place in line for line in lines), "\n".join(lines)
 
 
 def test_run_checks_reports_shape_violations_with_file_and_line(tmp_path) -> None:
-    """SHACL is part of the report: a statement without a source is named with its file:line."""
+    """SHACL is part of the report: a statement without a source is named with its table and row."""
     fault = FAULTS["statement-without-source"]
     source = edited_ontology(tmp_path, *fault.edits)
     shacl = [p for p in run_checks(source) if p.startswith("shacl:")]
     assert any(
-        "BenzodiazepinesAvoidedInStrokeRecovery" in p and f"{source / STATEMENTS}:" in p and "hasSource" in p
+        "BenzodiazepinesAvoidedInStrokeRecovery" in p
+        and f"{source / STATEMENTS} row {table_row(STATEMENTS, BENZODIAZEPINES)}" in p
+        and "hasSource" in p
         for p in shacl
     ), shacl

@@ -19,25 +19,24 @@ from kg.release_diff.compare import compare, example_patients
 from kg.release_diff.releases import open_release
 from kg.release_diff.report import render
 from kg.resources import release_file
-from tests.ontology_edits import edited_ontology
+from tests.ontology_edits import edited_ontology, table_cell
 
 pytestmark = pytest.mark.owl  # a source folder is built (HermiT) before it is compared
 
 ROOT = Path(__file__).resolve().parents[1]
 VIGNETTES = ROOT / "tests" / "vignettes"
 AS_OF = date(2026, 12, 7)
-STATEMENTS = "components/statements.ttl"
+STATEMENTS = "templates/statements/statements.tsv"
 #: stroke no longer read as a cause for which oral baclofen is not recommended
-STROKE_NOT_A_CAUSE = (
+STROKE_NOT_A_CAUSE = table_cell(
     STATEMENTS,
-    "    tkg:forIndicationDueTo tkg:Stroke , tkg:CerebralPalsy , tkg:ParkinsonDisease ;",
-    "    tkg:forIndicationDueTo tkg:CerebralPalsy , tkg:ParkinsonDisease ;",
+    "tkg:OralBaclofenNotRecommendedStrokeCerebralPalsyParkinson",
+    "cause",
+    lambda causes: "|".join(c for c in causes.split("|") if c != "tkg:Stroke"),
 )
 #: the target daily dose of oral baclofen raised from 30-80 to 30-90 mg/day
-TARGET_DOSE = (
-    STATEMENTS,
-    "tkg:doseRole tkg:TargetDailyDose ; tkg:lowerBound 30.0 ; tkg:upperBound 80.0 ;",
-    "tkg:doseRole tkg:TargetDailyDose ; tkg:lowerBound 30.0 ; tkg:upperBound 90.0 ;",
+TARGET_DOSE = table_cell(
+    "templates/statements/dose-specifications.tsv", "tkg:OralBaclofenDosingTargetDailyDose", "upper bound", "90.0"
 )
 
 
@@ -113,10 +112,11 @@ class _Text(HTMLParser):
 
 def test_html_and_json_carry_the_same_note_and_escape_the_sources(tmp_path) -> None:
     """A claim holding markup is shown as text, never as markup."""
-    hostile = (
+    hostile = table_cell(
         STATEMENTS,
-        'tkg:claimText "Alternative oral agents include tizanidine or dantrolene" ;',
-        'tkg:claimText "Alternative oral agents include tizanidine or dantrolene <script>alert(1)</script>" ;',
+        "tkg:TizanidineOrDantroleneAlternatives",
+        "claim text",
+        lambda claim: claim + " <script>alert(1)</script>",
     )
     new = edited_ontology(tmp_path, STROKE_NOT_A_CAUSE, hostile)
     note = compare(release_file(), new, [VIGNETTES], AS_OF)

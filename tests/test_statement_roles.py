@@ -13,7 +13,7 @@ from rdflib.namespace import RDFS
 
 from kg.errors import ShapeViolationError
 from kg.ontology.build import build
-from tests.ontology_edits import edited_ontology
+from tests.ontology_edits import edited_ontology, table_cell
 
 TKG = rdflib.Namespace("https://w3id.org/therapy-kg/")
 ROLES = (TKG.forIndication, TKG.forIndicationDueTo, TKG.withCoexistingCondition)
@@ -89,7 +89,12 @@ def test_the_candidate_causes_of_spasticity(graph) -> None:
 def test_a_condition_without_a_role_refuses_the_build_naming_the_statement(tmp_path) -> None:
     source = edited_ontology(
         tmp_path,
-        ("components/statements.ttl", "    tkg:withCoexistingCondition tkg:Stroke ;\n", ""),
+        table_cell(
+            "templates/statements/statements.tsv",
+            "tkg:BenzodiazepinesAvoidedInStrokeRecovery",
+            "coexisting condition",
+            "",
+        ),
     )
     with pytest.raises(ShapeViolationError) as refused:
         build(source, reason=False)

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse
 
 from api.pages import templates
 from api.sparql.negotiation import RDF_OFFERS, names_above
-from kg.ontology.build import PREFIXES as GRAPH_PREFIXES
+from kg.ontology.prefixes import PREFIXES as GRAPH_PREFIXES
 from kg.store.queries import load_queries
 
 #: Where the page's scripts and styles are served (a StaticFiles mount of STATIC).

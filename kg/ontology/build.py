@@ -18,21 +18,10 @@ from kg.ontology import mappings, shapes
 from kg.ontology.classify import classify_graph, materialise
 from kg.ontology.digest import DIGEST, TRIPLE_COUNT, fingerprint
 from kg.ontology.hermit import HermitBounds
+from kg.ontology.prefixes import PREFIXES
 from kg.ontology.release_files import BASE_STEM, FULL_STEM, Variant, base_header, base_iri, write_variant
 from kg.ontology.sources import read_sources
 from kg.resources import ontology_dir as default_ontology_dir
-
-PREFIXES = {
-    "tkg": "https://w3id.org/therapy-kg/",
-    "obo": "http://purl.obolibrary.org/obo/",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "owl": str(OWL),
-    "SCTID": "http://snomed.info/id/",
-    "RXNORM": "http://purl.bioontology.org/ontology/RXNORM/",
-    "ATC": "http://purl.bioontology.org/ontology/ATC/",
-    "ICD10CM": "http://purl.bioontology.org/ontology/ICD10CM/",
-}
 
 
 @dataclass

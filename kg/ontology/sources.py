@@ -1,18 +1,26 @@
-"""Read the edit file and its imported components through the Protégé catalog, naming file:line on errors."""
+"""Read the edit file and its imported components through the Protégé catalog, naming file:line on errors.
+
+A component with a folder of tables (`templates/<component>/*.tsv`, ROBOT templates: `kg.ontology.templates`)
+is compiled from them: its Turtle file (`components/<component>.ttl`) is then generated from the tables by
+`therapy-kg components` for Protégé, and never read by the build. Tables are compiled against the vocabulary
+of the Turtle components (core.ttl), and every table problem of a build is reported at once.
+"""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import rdflib
-from rdflib.namespace import OWL, RDF
+from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.errors import SourceFileError
+from kg.ontology.templates import TemplateError, compile_tables
 
 EDIT_FILE = "therapy-kg-edit.ttl"
+TEMPLATES_DIR = "templates"
 CATALOG_FILE = "catalog-v001.xml"
 _CATALOG_NS = "{urn:oasis:names:tc:entity:xmlns:xml:catalog}"
 
@@ -24,9 +32,14 @@ class SourceGraph:
     graph: rdflib.Graph
     files: tuple[Path, ...]
     ontology_iri: rdflib.URIRef
+    #: where each term compiled from a table is written: (table, spreadsheet row)
+    table_rows: dict[rdflib.URIRef, tuple[Path, int]] = field(default_factory=dict)
 
     def locate(self, iri: str) -> str | None:
-        """`file:line` where `iri` is first written as a subject, for error messages."""
+        """`table row N` or `file:line` where `iri` is first written as a subject, for error messages."""
+        row = self.table_rows.get(rdflib.URIRef(iri))
+        if row is not None:
+            return f"{row[0]} row {row[1]}"
         return locate_subject(self.files, iri)
 
 
@@ -54,12 +67,20 @@ def parse_turtle(path: Path, graph: rdflib.Graph | None = None) -> rdflib.Graph:
     return graph
 
 
+def template_tables(ontology_dir: Path, component: Path) -> list[Path] | None:
+    """The tables a component is compiled from (`templates/<its file stem>/*.tsv`), or None if it has none."""
+    folder = ontology_dir / TEMPLATES_DIR / component.stem
+    return sorted(folder.glob("*.tsv")) if folder.is_dir() else None
+
+
 def read_sources(ontology_dir: Path) -> SourceGraph:
-    """Read the edit file and, transitively, every owl:imports it resolves through the catalog."""
+    """Read the edit file and, transitively, every owl:imports it resolves through the catalog; compile the
+    components that have tables."""
     catalog = read_catalog(ontology_dir)
     edit_path = ontology_dir / EDIT_FILE
     merged = rdflib.Graph()
     files: list[Path] = []
+    from_tables: list[tuple[str, Path, list[Path]]] = []
     pending = [edit_path]
     done: set[Path] = set()
     ontology_iri = None
@@ -76,11 +97,44 @@ def read_sources(ontology_dir: Path) -> SourceGraph:
             target = catalog.get(str(imported))
             if target is None:
                 raise SourceFileError(str(path), f"owl:imports <{imported}> has no entry in {CATALOG_FILE}")
-            pending.append(target)
+            tables = template_tables(ontology_dir, target)
+            if tables is not None:
+                from_tables.append((str(imported), target, tables))
+                done.add(target)
+            else:
+                pending.append(target)
         merged += part
     if ontology_iri is None:
         raise SourceFileError(str(edit_path), "no owl:Ontology header")
-    return SourceGraph(merged, tuple(files), rdflib.URIRef(str(ontology_iri)))
+    table_rows = _compile_components(merged, from_tables)
+    return SourceGraph(merged, tuple(files), rdflib.URIRef(str(ontology_iri)), table_rows)
+
+
+def _compile_components(
+    merged: rdflib.Graph, from_tables: list[tuple[str, Path, list[Path]]]
+) -> dict[rdflib.URIRef, tuple[Path, int]]:
+    """Compile each table-backed component into `merged` (the Turtle read so far is the vocabulary)."""
+    vocabulary = rdflib.Graph()
+    vocabulary += merged
+    rows: dict[rdflib.URIRef, tuple[Path, int]] = {}
+    problems = []
+    for iri, _, tables in from_tables:
+        compiled = compile_tables(tables, vocabulary, defined=rows)
+        problems += compiled.problems
+        merged += component_header(rdflib.URIRef(iri))
+        merged += compiled.graph
+        rows.update(compiled.rows)
+    if problems:
+        raise TemplateError(problems)
+    return rows
+
+
+def component_header(iri: rdflib.URIRef) -> rdflib.Graph:
+    """A component's ontology header, as its generated Turtle file has it."""
+    header = rdflib.Graph()
+    header.add((iri, RDF.type, OWL.Ontology))
+    header.add((iri, RDFS.label, rdflib.Literal(f"therapy-kg {iri.rsplit('/', 1)[-1]} component", lang="en")))
+    return header
 
 
 def locate_subject(files: tuple[Path, ...] | list[Path], iri: str) -> str | None:

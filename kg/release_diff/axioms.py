@@ -15,8 +15,8 @@ import pyhornedowl
 import rdflib
 from rdflib.namespace import OWL, RDFS
 
-from kg.ontology.build import PREFIXES
 from kg.ontology.digest import DIGEST, TRIPLE_COUNT
+from kg.ontology.prefixes import PREFIXES
 from kg.ontology.release_files import owl_rdf_xml
 
 #: header annotations that differ between any two releases

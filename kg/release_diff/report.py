@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from kg.ontology.build import PREFIXES
+from kg.ontology.prefixes import PREFIXES
 from kg.release_diff.answers import AnswerChange, AnswerDiff
 from kg.release_diff.axioms import AxiomDiff, iris
 from kg.release_diff.releases import OpenedRelease
