@@ -21,7 +21,14 @@ COMMANDS = "therapy_kg.commands"
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from kg.ontology.build import build, write_release
+    from kg.qc import run_checks
 
+    problems = run_checks(args.source)  # tables, SHACL and the QC queries: every problem at once, as ROBOT report
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(problems)} problem(s): nothing built", file=sys.stderr)
+        return 2
     result = build(args.source, reason=not args.no_reason)
     main, *others = write_release(result, Path(args.out))
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
@@ -170,7 +177,7 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     source_help = "ontology source folder (default: the shipped ontology/)"
 
-    p = sub.add_parser("build", help="validate, classify and write the release graph")
+    p = sub.add_parser("build", help="check (tables, SHACL, QC queries), classify and write the release")
     p.add_argument("--source", type=Path, default=None, help=source_help)
     p.add_argument("--out", default="therapy-kg-release", help="output folder (default: ./therapy-kg-release)")
     p.add_argument("--no-reason", action="store_true", help="skip the HermiT classification")

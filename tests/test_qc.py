@@ -111,10 +111,10 @@ FAULTS = {
             (
                 "mappings.sssom.tsv",
                 "skos:closeMatch\tICD10CM:G81.1\tSpastic hemiplegia",
-                "skos:closeMatch\tICD10CM:R25.2\tCramp and spasm",
+                "skos:closeMatch\tICD10CM:M62.831\tMuscle spasm of calf",
             ),
         ),
-        ("tkg:Spasticity", "ICD10CM:R25.2"),
+        ("tkg:Spasticity", "ICD10CM:M62.831"),
     ),
     "dose-without-unit": Fault(
         "qc/dose-without-unit-violation",

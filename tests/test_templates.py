@@ -102,8 +102,74 @@ def test_every_problem_of_a_build_is_reported_at_once_with_exit_code_2(tmp_path,
     assert not (tmp_path / "out").exists(), "a refused build writes nothing"
 
 
-def test_a_row_with_too_few_cells_is_named(tmp_path) -> None:
+def test_a_row_with_too_few_cells_is_named_and_so_are_the_cells_that_named_its_term(tmp_path) -> None:
     table, row, _ = table_cell(CONDITIONS, "tkg:Stroke", "label", "stroke")
-    [problem] = _problems(tmp_path, (table, row, row.rsplit("\t", 2)[0] + "\n"))
+    problems = _problems(tmp_path, (table, row, row.rsplit("\t", 2)[0] + "\n"))
     cells = len(row.split("\t"))
-    assert f"row {table_row(CONDITIONS, 'tkg:Stroke')}: has {cells - 2} cells for {cells} columns" in problem
+    assert (
+        f"{CONDITIONS} row {table_row(CONDITIONS, 'tkg:Stroke')}: has {cells - 2} cells for {cells} columns"
+        in (problems[0])
+    )
+    dangling = [p for p in problems if "'tkg:Stroke' names a term no table or file declares" in p]
+    assert dangling and all(STATEMENTS in p or CONDITIONS in p for p in dangling)
+
+
+def test_a_line_that_is_not_a_line_of_therapy_names_the_lines(tmp_path) -> None:
+    [problem] = _problems(tmp_path, table_cell(STATEMENTS, TIZANIDINE, "line", "Second line"))
+    row = table_row(STATEMENTS, TIZANIDINE)
+    assert problem.endswith(f"row {row}, column `line`: 'Second line' is not one of FirstLine, SecondLine, ThirdLine")
+
+
+def test_a_source_the_seed_does_not_number_names_the_sources(tmp_path) -> None:
+    [problem] = _problems(tmp_path, table_cell(STATEMENTS, TIZANIDINE, "sources", "tkg:Source1|tkg:Source9"))
+    assert (
+        "column `sources`: 'tkg:Source9' is not one of Source1, Source2, Source3, Source4, Source5, Source6" in problem
+    )
+
+
+def test_a_dangling_reference_is_named(tmp_path) -> None:
+    [problem] = _problems(tmp_path, table_cell(STATEMENTS, "tkg:BaclofenMonitoring", "intervention", "tkg:Baclofn"))
+    row = table_row(STATEMENTS, "tkg:BaclofenMonitoring")
+    assert problem.endswith(f"row {row}, column `intervention`: 'tkg:Baclofn' names a term no table or file declares")
+
+
+def test_a_code_mapped_to_a_second_term_names_the_first(tmp_path) -> None:
+    """The SSSOM table is one of the author's tables too: a code names one term, or reading it is ambiguous."""
+    sssom = (ontology_dir() / "mappings.sssom.tsv").read_text(encoding="utf-8").splitlines()
+    first = next(n for n, line in enumerate(sssom, start=1) if "\tICD10CM:G35\t" in line)
+    last = sssom[-1]
+    added = "tkg:Stroke\tstroke\tskos:exactMatch\tICD10CM:G35\tMultiple sclerosis\tsemapv:ManualMappingCuration\ttest"
+    problems = _problems(tmp_path, ("mappings.sssom.tsv", last + "\n", last + "\n" + added + "\n"))
+    assert problems == [
+        f"{tmp_path / 'ontology' / 'mappings.sssom.tsv'} row {len(sssom) + 1}, column `object_id`: 'ICD10CM:G35' is "
+        f"already mapped to tkg:MultipleSclerosis (row {first})"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "table", "term", "rule"),
+    [
+        (
+            table_cell(STATEMENTS, TIZANIDINE, "prior line", ""),
+            STATEMENTS,
+            TIZANIDINE,
+            "qc/second-line-without-prior-line-violation",
+        ),
+        (
+            table_cell(DOSES, "tkg:IntrathecalBaclofenRelativeDoseShare", "unit", ""),
+            DOSES,
+            "tkg:IntrathecalBaclofenRelativeDoseShare",
+            "qc/dose-without-unit-violation",
+        ),
+    ],
+    ids=["second-line-without-a-first-line", "dose-without-a-unit"],
+)
+def test_the_build_refuses_what_the_qc_queries_find_naming_the_row(tmp_path, capsys, edit, table, term, rule) -> None:
+    """`therapy-kg build` runs the checks of `therapy-kg check` first (as ODK runs `robot report`): nothing is
+    built, exit 2, and each problem names the rule, the term and its table row."""
+    source = edited_ontology(tmp_path, edit)
+    assert cli.main(["build", "--source", str(source), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    found = [line for line in err.splitlines() if line.startswith(rule)]
+    assert found and term in found[0] and f"{source / table} row {table_row(table, term)}" in found[0], err
+    assert "nothing built" in err and not (tmp_path / "out").exists()

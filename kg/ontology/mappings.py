@@ -15,6 +15,7 @@ import rdflib
 
 from kg.errors import SourceFileError
 from kg.ontology.codes import SYNTAXES
+from kg.ontology.templates import Problem, TemplateError
 
 MAPPINGS_FILE = "mappings.sssom.tsv"
 CODE_SYSTEMS_FILE = "code-systems.tsv"
@@ -101,7 +102,12 @@ def read_mappings(ontology_dir: Path) -> list[Mapping]:
         raise SourceFileError(str(path), "SSSOM validation failed: " + "; ".join(problems))
     converter: curies.Converter = msdf.converter
     mappings = []
-    for row_number, row in enumerate(msdf.df.to_dict("records"), start=1):
+    mapped: dict[str, tuple[str, int]] = {}  # code → (term, line): a code names one term, or reading it is ambiguous
+    lines = _file_lines(path)
+    duplicates = []
+    records = msdf.df.to_dict("records")
+    records.sort(key=lambda r: lines.get((r["subject_id"], r["predicate_id"], r["object_id"]), 0))
+    for row_number, row in enumerate(records, start=1):
         mapping = Mapping(
             subject=converter.expand(row["subject_id"], strict=True),
             predicate=converter.expand(row["predicate_id"], strict=True),
@@ -114,8 +120,25 @@ def read_mappings(ontology_dir: Path) -> list[Mapping]:
                 str(path),
                 f"mapping row {row_number}: predicate must be skos:exactMatch, skos:closeMatch or skos:narrowMatch",
             )
+        line = lines.get((row["subject_id"], row["predicate_id"], row["object_id"]), row_number)
+        earlier = mapped.setdefault(row["object_id"], (row["subject_id"], line))
+        if earlier[1] != line and earlier[0] != row["subject_id"]:
+            rule = f"is already mapped to {earlier[0]} (row {earlier[1]})"
+            duplicates.append(Problem(path, line, "object_id", row["object_id"], rule))
         mappings.append(mapping)
+    if duplicates:
+        raise TemplateError(duplicates)
     return mappings
+
+
+def _file_lines(path: Path) -> dict[tuple[str, str, str], int]:
+    """The file line of each mapping (subject, predicate, object): the parsed table is not in file order."""
+    lines: dict[tuple[str, str, str], int] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        cells = line.split("\t")
+        if not line.startswith("#") and len(cells) >= 4:
+            lines.setdefault((cells[0], cells[2], cells[3]), number)
+    return lines
 
 
 def mapping_triples(mappings: list[Mapping]) -> rdflib.Graph:

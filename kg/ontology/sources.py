@@ -17,7 +17,7 @@ import rdflib
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.errors import SourceFileError
-from kg.ontology.templates import TemplateError, compile_tables
+from kg.ontology.templates import TemplateError, check_references, compile_tables
 
 EDIT_FILE = "therapy-kg-edit.ttl"
 TEMPLATES_DIR = "templates"
@@ -118,14 +118,18 @@ def _compile_components(
     vocabulary += merged
     rows: dict[rdflib.URIRef, tuple[Path, int]] = {}
     problems = []
+    compiled_parts = []
     for iri, _, tables in from_tables:
         compiled = compile_tables(tables, vocabulary, defined=rows)
         problems += compiled.problems
         merged += component_header(rdflib.URIRef(iri))
         merged += compiled.graph
         rows.update(compiled.rows)
+        compiled_parts.append(compiled)
+    for compiled in compiled_parts:  # once every table is in: references across tables and components
+        problems += check_references(compiled, merged)
     if problems:
-        raise TemplateError(problems)
+        raise TemplateError(sorted(problems, key=lambda p: (str(p.path), p.row)))
     return rows
 
 

@@ -91,6 +91,18 @@ class Table:
     rows: list[tuple[int, list[str]]]
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A cell naming a term (a value of `TYPE`, `AI`, `SC`, `DC` or an object property's `I`), checked once
+    every table is compiled: the term must exist, and be one of the property's range if that is a list."""
+
+    path: Path
+    row: int
+    column: Column
+    value: str
+    iri: rdflib.URIRef | None
+
+
 @dataclass
 class Compiled:
     """What the tables compile to: the triples, where each term is written, and the problems found."""
@@ -98,6 +110,7 @@ class Compiled:
     graph: rdflib.Graph = field(default_factory=rdflib.Graph)
     rows: dict[rdflib.URIRef, tuple[Path, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
 
     def locate(self, iri: str) -> str | None:
         found = self.rows.get(rdflib.URIRef(iri))
@@ -246,6 +259,10 @@ def _compile_row(table: Table, number: int, cells: list[str], compiled: Compiled
             if column.annotates_left and not left:
                 report("annotates no axiom: the cell to its left is empty")
                 continue
+            if _names_a_term(column):
+                compiled.references.append(Reference(table.path, number, column, value, expand(value)))
+                if expand(value) is None:
+                    continue  # reported by `check_references`, which knows the allowed values
             for triple in _triples(subject, column, value, report):
                 if column.annotates_left:
                     for axiom in left:
@@ -255,6 +272,46 @@ def _compile_row(table: Table, number: int, cells: list[str], compiled: Compiled
                     made.append(triple)
         if not column.annotates_left:
             left = made
+
+
+def _names_a_term(column: Column) -> bool:
+    return column.kind in ("TYPE", "AI", "SC", "DC") or (column.kind == "I" and column.datatype is None)
+
+
+#: the project's own namespace: a term of it must be declared (an external IRI, e.g. a code, need not be)
+_OWN = TABLE_PREFIXES["tkg"]
+
+
+def check_references(compiled: Compiled, graph: rdflib.Graph) -> list[Problem]:
+    """The problems of the cells that name terms, against the whole graph (vocabulary and every table):
+    a term of the project's namespace must be declared; an object property whose range is a class of named
+    individuals (the lines of therapy, the sources) takes one of them."""
+    problems = []
+    for ref in compiled.references:
+        allowed = _allowed(ref.column, graph)
+        if allowed and ref.iri not in allowed:
+            names = ", ".join(sorted(_curie(a).removeprefix("tkg:") for a in allowed))
+            problems.append(Problem(ref.path, ref.row, ref.column.name, ref.value, f"is not one of {names}"))
+        elif ref.iri is None:
+            problems.append(
+                Problem(
+                    ref.path, ref.row, ref.column.name, ref.value, "is not a term (a CURIE of a known prefix, or <IRI>)"
+                )
+            )
+        elif str(ref.iri).startswith(_OWN) and (ref.iri, RDF.type, None) not in graph:
+            problems.append(
+                Problem(ref.path, ref.row, ref.column.name, ref.value, "names a term no table or file declares")
+            )
+    return problems
+
+
+def _allowed(column: Column, graph: rdflib.Graph) -> set[rdflib.URIRef]:
+    if column.kind != "I" or column.property is None:
+        return set()
+    kind = graph.value(column.property, RDFS.range)
+    if kind is None:
+        return set()
+    return {s for s in graph.subjects(RDF.type, kind) if isinstance(s, rdflib.URIRef)}
 
 
 def _annotate(graph: rdflib.Graph, axiom: Triple, prop: rdflib.URIRef, value: rdflib.term.Node) -> None:
