@@ -111,12 +111,12 @@ class _Text(HTMLParser):
 
 
 def test_html_and_json_carry_the_same_note_and_escape_the_sources(tmp_path) -> None:
-    """A claim holding markup is shown as text, never as markup."""
+    """A label holding markup is shown as text, never as markup (a claim text could not: it must be the seed's)."""
     hostile = table_cell(
         STATEMENTS,
         "tkg:TizanidineOrDantroleneAlternatives",
-        "claim text",
-        lambda claim: claim + " <script>alert(1)</script>",
+        "label",
+        lambda label: label + " <script>alert(1)</script>",
     )
     new = edited_ontology(tmp_path, STROKE_NOT_A_CAUSE, hostile)
     note = compare(release_file(), new, [VIGNETTES], AS_OF)

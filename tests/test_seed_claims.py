@@ -5,7 +5,7 @@ a claim, and must be covered by a statement whose tkg:claimText is a verbatim sp
 sentence without its citation digits (SPEC §3: "… labeling provides", not "… labeling 2 provides")
 and whose tkg:hasSource includes those numbers. Conversely every tkg:claimText is such a span of
 the seed, and cites nothing its sentence does not cite.
-(tests/data/seed.txt is a byte-for-byte copy of the seed; tests/data/README.md says where from.)
+(ontology/seed.txt is a byte-for-byte copy of the seed; tests/data/README.md says where from.)
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.ontology.classify import world_from_graphs
 from kg.ontology.hermit import classify
+from kg.ontology.seed import CITATION as _CITATION
+from kg.ontology.seed import SEED_FILE, uncited
 from kg.ontology.sources import read_sources
 from kg.resources import ontology_dir
 
 DATA = Path(__file__).parent / "data"
-SEED = DATA / "seed.txt"
+SEED = ontology_dir() / SEED_FILE
 SOURCES_REFERENCE = DATA / "sources-reference.md"
 TKG = rdflib.Namespace("https://w3id.org/therapy-kg/")
 OBO_DEFINITION = rdflib.URIRef("http://purl.obolibrary.org/obo/IAO_0000115")
@@ -34,12 +36,7 @@ XSD = rdflib.Namespace("http://www.w3.org/2001/XMLSchema#")  # a plain Namespace
 
 # ---------------------------------------------------------------- parsing the seed
 
-_NUMBERS = r"[1-6](?:,\s*[1-6])*"
-# A citation: reference numbers 1-6 after a space, followed by the end, a space or a comma, and not
-# a dose figure ("5 mg", "3-4 doses", "10%", "30-40 mg" are excluded by the look-arounds).
-_CITATION = re.compile(r"(?<=\s)(" + _NUMBERS + r")(?=$|[\s,])(?!\s*(?:mg|doses?|times|%)\b)")
-# A sentence ends at . ! ? (and a closing quote), optionally followed by its citation, before a capital.
-_SENTENCE_END = re.compile(r'[.!?]"?(?:\s+' + _NUMBERS + r")?(?=\s+[A-Z])")
+_SENTENCE_END = re.compile(r'[.!?]"?(?:\s+' + r"[1-6](?:,\s*[1-6])*" + r")?(?=\s+[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -76,16 +73,6 @@ def seed_claims(text: str) -> list[SeedClaim]:
         if numbers:
             claims.append(SeedClaim(line, sentence, frozenset(numbers)))
     return claims
-
-
-def uncited(text: str) -> str:
-    """`text` without its citation digits, as a claim text quotes it (SPEC §3): "labeling 2 provides" →
-    "labeling provides", "guidelines 1, 3, which" → "guidelines, which".
-
-    >>> uncited("the FDA labeling 2 provides"), uncited("guidelines 1, 3, which"), uncited("5 mg up to 3 times")
-    ('the FDA labeling provides', 'guidelines, which', '5 mg up to 3 times')
-    """
-    return re.sub(r"\s+" + _CITATION.pattern.removeprefix("(?<=\\s)"), "", text)
 
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")

@@ -173,3 +173,12 @@ def test_the_build_refuses_what_the_qc_queries_find_naming_the_row(tmp_path, cap
     found = [line for line in err.splitlines() if line.startswith(rule)]
     assert found and term in found[0] and f"{source / table} row {table_row(table, term)}" in found[0], err
     assert "nothing built" in err and not (tmp_path / "out").exists()
+
+
+def test_a_claim_text_that_is_not_the_seeds_names_its_cell(tmp_path) -> None:
+    """Nothing clinical is invented: a claim text must be a verbatim span of the seed (ontology/seed.txt)."""
+    invented = "Alternative oral agents include tizanidine, dantrolene or cannabis"
+    [problem] = _problems(tmp_path, table_cell(STATEMENTS, TIZANIDINE, "claim text", invented))
+    row = table_row(STATEMENTS, TIZANIDINE)
+    rule = "is not a span of the seed (seed.txt, its citation digits left out)"
+    assert problem.endswith(f"row {row}, column `claim text`: '{invented}' {rule}")

@@ -17,10 +17,12 @@ import rdflib
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.errors import SourceFileError
-from kg.ontology.templates import TemplateError, check_references, compile_tables
+from kg.ontology.seed import CLAIM_TEXT, SEED_FILE, seed_text
+from kg.ontology.templates import Problem, TemplateError, check_references, compile_tables
 
 EDIT_FILE = "therapy-kg-edit.ttl"
 TEMPLATES_DIR = "templates"
+SPAN_RULE = f"is not a span of the seed ({SEED_FILE}, its citation digits left out)"
 CATALOG_FILE = "catalog-v001.xml"
 _CATALOG_NS = "{urn:oasis:names:tc:entity:xmlns:xml:catalog}"
 
@@ -106,14 +108,15 @@ def read_sources(ontology_dir: Path) -> SourceGraph:
         merged += part
     if ontology_iri is None:
         raise SourceFileError(str(edit_path), "no owl:Ontology header")
-    table_rows = _compile_components(merged, from_tables)
+    table_rows = _compile_components(merged, from_tables, seed_text(ontology_dir))
     return SourceGraph(merged, tuple(files), rdflib.URIRef(str(ontology_iri)), table_rows)
 
 
 def _compile_components(
-    merged: rdflib.Graph, from_tables: list[tuple[str, Path, list[Path]]]
+    merged: rdflib.Graph, from_tables: list[tuple[str, Path, list[Path]]], seed: str | None
 ) -> dict[rdflib.URIRef, tuple[Path, int]]:
-    """Compile each table-backed component into `merged` (the Turtle read so far is the vocabulary)."""
+    """Compile each table-backed component into `merged` (the Turtle read so far is the vocabulary); every
+    claim text must be a span of the seed, where the sources ship one."""
     vocabulary = rdflib.Graph()
     vocabulary += merged
     rows: dict[rdflib.URIRef, tuple[Path, int]] = {}
@@ -128,6 +131,12 @@ def _compile_components(
         compiled_parts.append(compiled)
     for compiled in compiled_parts:  # once every table is in: references across tables and components
         problems += check_references(compiled, merged)
+        if seed is not None:
+            problems += [
+                Problem(cell.path, cell.row, cell.column.name, cell.value, SPAN_RULE)
+                for cell in compiled.literals
+                if str(cell.column.property) == CLAIM_TEXT and cell.value not in seed
+            ]
     if problems:
         raise TemplateError(sorted(problems, key=lambda p: (str(p.path), p.row)))
     return rows

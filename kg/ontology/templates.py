@@ -111,6 +111,8 @@ class Compiled:
     rows: dict[rdflib.URIRef, tuple[Path, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
+    #: the cells that gave a literal (`A`, `AL`, `AT`, a data property's `I`), for checks of their text
+    literals: list[Reference] = field(default_factory=list)
 
     def locate(self, iri: str) -> str | None:
         found = self.rows.get(rdflib.URIRef(iri))
@@ -263,6 +265,8 @@ def _compile_row(table: Table, number: int, cells: list[str], compiled: Compiled
                 compiled.references.append(Reference(table.path, number, column, value, expand(value)))
                 if expand(value) is None:
                     continue  # reported by `check_references`, which knows the allowed values
+            elif not column.annotates_left:
+                compiled.literals.append(Reference(table.path, number, column, value, None))
             for triple in _triples(subject, column, value, report):
                 if column.annotates_left:
                     for axiom in left:
