@@ -42,7 +42,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     from kg.release_diff.report import render
 
     patients = [Path(p) for p in args.patients]
-    note = compare(Path(args.old), Path(args.new), patients, args.as_of or date.today(), args.engine)
+    note = compare(Path(args.old), Path(args.new), patients, args.as_of or date.today(), args.engine, args.panel)
     text = render(note, args.format)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
@@ -196,6 +196,12 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="a patient file or folder of *.json (patients, FHIR Bundles or vignettes); repeatable "
         "(default: the shipped example patients)",
+    )
+    p.add_argument(
+        "--panel",
+        action="store_true",
+        help="also a panel of patients generated from both releases (each condition at three ages, with each "
+        "candidate cause, with each intervention as current therapy)",
     )
     p.add_argument("--format", choices=["markdown", "html", "json"], default="markdown", help="default: markdown")
     p.add_argument("--out", default=None, help="write the note to this file (default: standard output)")

@@ -16,8 +16,10 @@ import pytest
 
 from kg import cli
 from kg.release_diff.compare import compare, example_patients
+from kg.release_diff.panel import generated_panel
 from kg.release_diff.releases import open_release
 from kg.release_diff.report import render
+from kg.release_diff.statements import Change
 from kg.resources import release_file
 from tests.ontology_edits import edited_ontology, table_cell
 
@@ -82,6 +84,35 @@ def test_a_changed_cause_names_exactly_the_patients_it_changes(tmp_path) -> None
     assert note.axioms.added == []
     [removed] = note.axioms.removed
     assert "tkg:forIndicationDueTo" in removed and "tkg:Stroke" in removed and statement in removed
+    assert note.statements.changed == {
+        statement: [
+            Change(
+                statement,
+                "tkg:forIndicationDueTo",
+                ("tkg:CerebralPalsy", "tkg:ParkinsonDisease", "tkg:Stroke"),
+                ("tkg:CerebralPalsy", "tkg:ParkinsonDisease"),
+            )
+        ]
+    }
+
+
+def test_the_generated_panel_meets_the_patients_an_edit_changes(tmp_path) -> None:
+    """A panel generated from both releases finds the patients an edit changes, none of whom the examples hold:
+    the oracle again is the answer documents themselves."""
+    new = edited_ontology(tmp_path, STROKE_NOT_A_CAUSE)
+    note = compare(release_file(), new, [example_patients()], AS_OF, generated=True)
+    panel = generated_panel(open_release(release_file()).graph, open_release(new).graph)
+    assert len(panel) > 100 and len({p.name for p in panel}) == len(panel)
+    before, after = open_release(release_file()).service, open_release(new).service
+    expected = set()
+    for patient in panel:
+        a, b = (s.evaluate_document(patient.document, "fast", AS_OF) for s in (before, after))
+        a.pop("knowledge_version"), b.pop("knowledge_version")
+        if a != b:
+            expected.add(patient.name)
+    expected |= _changed_documents(release_file(), new, example_patients())
+    assert "panel-GeneralizedSpasticity-due-to-Stroke" in expected
+    assert note.answers.changed_patients == sorted(expected)
 
 
 def test_a_changed_dose_shows_the_dose_that_differs(tmp_path) -> None:
@@ -95,6 +126,13 @@ def test_a_changed_dose_shows_the_dose_that_differs(tmp_path) -> None:
     assert '"role": "tkg:TargetDailyDose", "upper": 80' in markdown
     assert '"role": "tkg:TargetDailyDose", "upper": 90' in markdown
     assert "tkg:upperBound" in "".join(note.axioms.added) and "90" in "".join(note.axioms.added)
+    assert note.statements.added == note.statements.removed == []
+    assert note.statements.changed == {
+        "tkg:OralBaclofenDosing": [
+            Change("tkg:OralBaclofenDosingTargetDailyDose", "tkg:upperBound", ("80.0",), ("90.0",))
+        ]
+    }
+    assert all(note.changed_statements(c) == ["tkg:OralBaclofenDosing"] for c in dosing), "the regimen is marked"
 
 
 class _Text(HTMLParser):
@@ -108,6 +146,17 @@ class _Text(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+
+
+def test_a_removed_statement_is_listed_and_its_answers_change(tmp_path) -> None:
+    table, row, _ = table_cell(STATEMENTS, "tkg:BaclofenMonitoring", "label", "")
+    new = edited_ontology(tmp_path, (table, row, ""))
+    note = compare(release_file(), new, [VIGNETTES], AS_OF)
+    assert note.statements.removed == ["tkg:BaclofenMonitoring"] and not note.statements.changed
+    assert note.answers.changed_patients == sorted(_changed_documents(release_file(), new, VIGNETTES))
+    monitoring = [c for c in note.answers.changes if c.field == "monitoring: tkg:BaclofenMonitoring"]
+    assert monitoring and all(c.old is not None and c.new is None for c in monitoring)
+    assert "- **removed** monitor for weakness" in render(note, "markdown")
 
 
 def test_html_and_json_carry_the_same_note_and_escape_the_sources(tmp_path) -> None:

@@ -17,6 +17,7 @@ from kg.ontology.prefixes import PREFIXES
 from kg.release_diff.answers import AnswerChange, AnswerDiff
 from kg.release_diff.axioms import AxiomDiff, iris
 from kg.release_diff.releases import OpenedRelease
+from kg.release_diff.statements import StatementDiff
 
 FORMATS = ("markdown", "html", "json")
 #: how many characters of a value a table cell shows
@@ -42,6 +43,7 @@ class ReleaseNote:
     engine: str
     answers: AnswerDiff
     axioms: AxiomDiff
+    statements: StatementDiff
     labels: dict[str, str]
 
     def label(self, curie_or_iri: str) -> str:
@@ -50,9 +52,11 @@ class ReleaseNote:
         return f"{label} ({curie_or_iri})" if label else curie_or_iri
 
     def changed_statements(self, change: AnswerChange) -> list[str]:
-        """Of the statements responsible for a change, those whose own axioms this release changes."""
+        """Of the statements responsible for a change, those this release adds, removes or changes (or whose own
+        axioms it changes)."""
         changed = self.axioms.terms
-        return [s for s in change.statements if _expand(s) in changed]
+        named = {*self.statements.added, *self.statements.removed, *self.statements.changed}
+        return [s for s in change.statements if s in named or _expand(s) in changed]
 
     def axiom_labels(self, axiom: str) -> str:
         """The labels of the terms an axiom names, as `robot diff --labels` adds them."""
@@ -79,6 +83,11 @@ def _json(note: ReleaseNote) -> dict[str, Any]:
         "patients": note.answers.patients,
         "changed_patients": note.answers.changed_patients,
         "answer_changes": [asdict(change) for change in note.answers.changes],
+        "statements": {
+            "added": note.statements.added,
+            "removed": note.statements.removed,
+            "changed": {s: [asdict(c) for c in changes] for s, changes in note.statements.changed.items()},
+        },
         "axioms": {"removed": note.axioms.removed, "added": note.axioms.added},
     }
 
