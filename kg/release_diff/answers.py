@@ -86,8 +86,8 @@ def answer_diff(
     """Each patient evaluated by both releases on the same date; the items that differ."""
     diff = AnswerDiff([p.name for p in patients])
     for patient in patients:
-        before = items(old.evaluate_document(patient.document, engine, as_of))
-        after = items(new.evaluate_document(patient.document, engine, as_of))
+        before = _answered(old, patient, as_of, engine)
+        after = _answered(new, patient, as_of, engine)
         for key in sorted(before.keys() | after.keys()):
             was, now = before.get(key), after.get(key)
             if was is not None and now is not None and was.value == now.value:
@@ -106,6 +106,15 @@ def answer_diff(
                 )
             )
     return diff
+
+
+def _answered(service: TherapyKG, patient: Patient, as_of: date, engine: str) -> dict[tuple[str, ...], Item]:
+    """The patient's answer as items; a patient the release refuses (a term it does not know, as for a patient
+    made for the other release's new terms) is one item, the refusal and why."""
+    try:
+        return items(service.evaluate_document(patient.document, engine, as_of))
+    except InputError as refused:
+        return {("refused", "why"): Item(str(refused))}
 
 
 def items(answer: JsonObject) -> dict[tuple[str, ...], Item]:

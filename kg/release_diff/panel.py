@@ -18,7 +18,7 @@ from rdflib.namespace import RDFS
 
 from kg.ontology.prefixes import PREFIXES
 from kg.release_diff.answers import Patient
-from kg.release_diff.statements import curie
+from kg.release_diff.statements import curie, expand
 
 TKG = rdflib.Namespace(PREFIXES["tkg"])
 #: a child, an adult younger than 65, an older adult
@@ -30,12 +30,6 @@ def generated_panel(*graphs: rdflib.Graph) -> list[Patient]:
     indications = _objects(graphs, TKG.forIndication)
     conditions = indications | _objects(graphs, TKG.forIndicationDueTo) | _objects(graphs, TKG.withCoexistingCondition)
     interventions = _objects(graphs, TKG.aboutIntervention)
-    first_line = {
-        curie(i)
-        for g in graphs
-        for s in g.subjects(TKG.lineOfTherapy, TKG.FirstLine)
-        for i in g.objects(s, TKG.aboutIntervention)
-    }
     causes = {
         (curie(cause), curie(kind))  # each cause with its condition and every narrower one (generalized spasticity)
         for g in graphs
@@ -61,11 +55,25 @@ def generated_panel(*graphs: rdflib.Graph) -> list[Patient]:
             {
                 "age": ADULT,
                 "conditions": [indication],
-                "therapies_tried": sorted(first_line - {current}),
+                "therapies_tried": sorted(_first_line(graphs, indication) - {current}),
                 "current_therapies": [current],
             },
         )
     return [Patient(name, document) for name, document in sorted(patients.items())]
+
+
+def _first_line(graphs: tuple[rdflib.Graph, ...], indication: str) -> set[str]:
+    """The first-line interventions for `indication` or a broader condition (what is tried before line 2)."""
+    broader = {
+        curie(b) for g in graphs for b in g.transitive_objects(expand(indication), RDFS.subClassOf) if b is not None
+    }
+    return {
+        curie(i)
+        for g in graphs
+        for s in g.subjects(TKG.lineOfTherapy, TKG.FirstLine)
+        if {curie(x) for x in g.objects(s, TKG.forIndication)} & broader
+        for i in g.objects(s, TKG.aboutIntervention)
+    }
 
 
 def _objects(graphs: tuple[rdflib.Graph, ...], prop: rdflib.URIRef) -> set[str]:
