@@ -66,6 +66,7 @@ class FastEngine:
             )
             for s in knowledge.statements
         )
+        self.index = _RuleIndex(self.rules)
 
     def memberships(self, patients: list[PatientFacts]) -> list[Memberships]:
         return [self.memberships_of(p) for p in patients]
@@ -82,10 +83,19 @@ class FastEngine:
         for f in patient.findings:
             finding_closure |= ancestors.get(f, {f})
         causes = causes_of(self.knowledge, patient.conditions, patient.due_to)
-        applies, possibly, met = [], [], []
+        applies: list[str] = []
+        possibly: list[str] = []
+        met: list[str] = []
         applies_for: list[tuple[str, str]] = []
         possibly_for: list[tuple[str, str]] = []
-        for rule in self.rules:
+        for population, iris in self.index.everyone.items():  # the rules naming no condition, a set per population
+            does, may = _population(population, patient.age)
+            if does:
+                applies.extend(iris)
+            elif may:
+                possibly.extend(iris)
+        for position in self.index.candidates(condition_closure | patient.conditions, tried_closure, finding_closure):
+            rule = self.rules[position]
             if rule.by_indication:
                 rows, maybe_rows = self._for_indications(rule, patient, condition_closure, causes)
                 applies_for += rows
@@ -144,6 +154,49 @@ class FastEngine:
     def _under(self, classes: frozenset[str], targets: frozenset[str]) -> bool:
         ancestors = self.knowledge.ancestors
         return any(not targets.isdisjoint(ancestors.get(c, {c})) for c in classes)
+
+
+class _RuleIndex:
+    """The rules by the terms that can trigger them, so a patient costs what the rules that can apply to it cost,
+    not what all the knowledge costs (issue 23). A rule can apply or possibly apply only through one of its
+    conditions (a statement for the whole patient: its conditions and their parents; one per indication: its
+    indications, their parents and its causes), and have its prerequisites met only through a prior option
+    tried or, with no prior line, a required finding. A rule naming no condition concerns every patient of its
+    population: those rules are kept as one set of IRIs per population, decided once per patient."""
+
+    def __init__(self, rules: tuple[_Rule, ...]) -> None:
+        self.everyone: dict[Population | None, tuple[str, ...]] = {}
+        self.by_condition: dict[str, list[int]] = {}
+        self.by_prior_option: dict[str, list[int]] = {}
+        self.by_finding: dict[str, list[int]] = {}
+        for position, rule in enumerate(rules):
+            if rule.by_indication:
+                keys = rule.indications | rule.indication_parents | rule.causes
+            else:
+                keys = rule.conditions | rule.condition_parents
+            if not rule.by_indication and not rule.conditions:
+                self.everyone[rule.population] = (*self.everyone.get(rule.population, ()), rule.iri)
+            for key in keys:
+                self.by_condition.setdefault(key, []).append(position)
+            if rule.prior_options is not None:
+                for key in rule.prior_options:
+                    self.by_prior_option.setdefault(key, []).append(position)
+            elif rule.findings:
+                for key in rule.findings:
+                    self.by_finding.setdefault(key, []).append(position)
+
+    def candidates(self, conditions: set[str], tried: set[str], findings: set[str]) -> list[int]:
+        """The positions of the rules naming a condition that can apply or possibly apply for these (closed)
+        terms, and of the rules whose prerequisites these terms can meet."""
+        found: set[int] = set()
+        for terms, index in (
+            (conditions, self.by_condition),
+            (tried, self.by_prior_option),
+            (findings, self.by_finding),
+        ):
+            for term in terms:
+                found.update(index.get(term, ()))
+        return sorted(found)
 
 
 def _population(population: Population | None, age: int | None) -> tuple[bool, bool]:
