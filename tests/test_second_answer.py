@@ -1,5 +1,6 @@
 """A second answer added as rows only (issue 23): a synthetic copy of the answer, written into the tables by
-`bench/knowledge_copies.py` (no Python, no Turtle), shows up everywhere the first one does, behaves exactly
+`bench/knowledge_copies.py` (no Python, no Turtle), shows up everywhere the first one does (/evaluate, /sparql,
+/therapy-lines, CDS cards, the Protégé examples), behaves exactly
 as the first one does under its own names, and `therapy-kg diff` names exactly the patients it changes, with
 the copied statements responsible (where a copied statement is about a vocabulary class both answers share,
 the original's patients see it too: the diff shows that, as it should).
@@ -117,6 +118,28 @@ def test_sparql_and_the_therapy_lines_see_the_copy(client) -> None:
     copy = client.get("/therapy-lines", params={"condition": "tkg:GeneralizedSpasticityCopy2"}).json()
     assert json.dumps(copy).count("Copy2") > 0
     assert len(json.dumps(copy)) > len(json.dumps(original)) / 2
+
+
+def _cds_request(copy: bool) -> dict:
+    """The multiple-sclerosis patient-view request, its two conditions coded in the graph's own namespace."""
+    request = json.loads((Path(__file__).parent / "data" / "cds" / "patient-view-ms-spasticity.json").read_text())
+    request.pop("description")
+    suffix = "Copy2" if copy else ""
+    codes = iter([f"MultipleSclerosis{suffix}", f"Spasticity{suffix}"])
+    for entry in request["prefetch"]["conditions"]["entry"]:
+        entry["resource"]["code"] = {"coding": [{"system": "https://w3id.org/therapy-kg/", "code": next(codes)}]}
+    return request
+
+
+def test_the_cds_cards_of_the_copy_are_the_originals_under_its_names(client) -> None:
+    cards = {}
+    for copy in (False, True):
+        answer = client.post("/cds-services/therapy-kg-patient-view", json=_cds_request(copy))
+        assert answer.status_code == 200, answer.text
+        cards[copy] = answer.json()["cards"]
+    assert cards[True] and len(cards[True]) == len(cards[False])
+    shown = json.dumps(cards[True])
+    assert "synthetic copy 2" in shown and "synthetic copy 2" not in json.dumps(cards[False])
 
 
 def test_the_protege_examples_hold_the_copy(copied, tmp_path) -> None:
