@@ -13,11 +13,10 @@ from typing import Any
 
 import jinja2
 
-from kg.ontology.prefixes import PREFIXES
 from kg.release_diff.answers import AnswerChange, AnswerDiff
 from kg.release_diff.axioms import AxiomDiff, iris
 from kg.release_diff.releases import OpenedRelease
-from kg.release_diff.statements import StatementDiff
+from kg.release_diff.statements import StatementDiff, expand
 
 FORMATS = ("markdown", "html", "json")
 #: how many characters of a value a table cell shows
@@ -48,7 +47,7 @@ class ReleaseNote:
 
     def label(self, curie_or_iri: str) -> str:
         """`tkg:Stroke` → `stroke (tkg:Stroke)`; an unlabelled term as given."""
-        label = self.labels.get(_expand(curie_or_iri))
+        label = self.labels.get(str(expand(curie_or_iri)))
         return f"{label} ({curie_or_iri})" if label else curie_or_iri
 
     def changed_statements(self, change: AnswerChange) -> list[str]:
@@ -56,7 +55,7 @@ class ReleaseNote:
         axioms it changes)."""
         changed = self.axioms.terms
         named = {*self.statements.added, *self.statements.removed, *self.statements.changed}
-        return [s for s in change.statements if s in named or _expand(s) in changed]
+        return [s for s in change.statements if s in named or str(expand(s)) in changed]
 
     def axiom_labels(self, axiom: str) -> str:
         """The labels of the terms an axiom names, as `robot diff --labels` adds them."""
@@ -166,8 +165,3 @@ def _value(value: Any) -> str:
 def _cell(text: str) -> str:
     """Safe inside a Markdown table cell: no row break, no column break."""
     return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def _expand(curie_or_iri: str) -> str:
-    prefix, _, local = curie_or_iri.partition(":")
-    return PREFIXES[prefix] + local if prefix in PREFIXES and not local.startswith("//") else curie_or_iri

@@ -8,10 +8,13 @@ and the triples of the dose specifications it names, so a changed dose is a chan
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import rdflib
 
-from kg.ontology.prefixes import PREFIXES
+from kg.errors import InputError
+from kg.ontology.prefixes import PREFIXES, TABLE_PREFIXES
+from kg.store.terms import TermResolver
 
 CLAIM_TEXT = rdflib.URIRef(PREFIXES["tkg"] + "claimText")
 DOSE_SPECIFICATION = rdflib.URIRef(PREFIXES["tkg"] + "hasDoseSpecification")
@@ -72,17 +75,19 @@ def _shown(node: rdflib.term.Node) -> str:
     return "(a class expression)"
 
 
+@lru_cache(maxsize=1)
+def _terms() -> TermResolver:
+    return TermResolver(TABLE_PREFIXES)
+
+
 def curie(iri: rdflib.term.Node) -> str:
-    text = str(iri)
-    for prefix in ("tkg", "obo", "skos", "dcterms", "owl"):
-        if text.startswith(PREFIXES[prefix]):
-            return f"{prefix}:{text[len(PREFIXES[prefix]) :]}"
-    for prefix, namespace in (("rdfs", str(rdflib.RDFS)), ("rdf", str(rdflib.RDF))):
-        if text.startswith(namespace):
-            return f"{prefix}:{text[len(namespace) :]}"
-    return text
+    """`tkg:Stroke` for the IRI of a term of a known prefix, else the IRI (the project's `TermResolver`)."""
+    return _terms().compress(str(iri))
 
 
 def expand(name: str) -> rdflib.URIRef:
-    prefix, _, local = name.partition(":")
-    return rdflib.URIRef(PREFIXES[prefix] + local) if prefix in PREFIXES else rdflib.URIRef(name)
+    """The IRI of a CURIE or IRI; text that is neither is given back as it is (a diff names terms and text)."""
+    try:
+        return rdflib.URIRef(_terms().expand(name, field="term"))
+    except InputError:
+        return rdflib.URIRef(name)
