@@ -261,13 +261,14 @@ def _compile_row(table: Table, number: int, cells: list[str], compiled: Compiled
             if column.annotates_left and not left:
                 report("annotates no axiom: the cell to its left is empty")
                 continue
+            term = expand(value) if _names_a_term(column) else None
             if _names_a_term(column):
-                compiled.references.append(Reference(table.path, number, column, value, expand(value)))
-                if expand(value) is None:
+                compiled.references.append(Reference(table.path, number, column, value, term))
+                if term is None:
                     continue  # reported by `check_references`, which knows the allowed values
             elif not column.annotates_left:
                 compiled.literals.append(Reference(table.path, number, column, value, None))
-            for triple in _triples(subject, column, value, report):
+            for triple in _triples(subject, column, value, term, report):
                 if column.annotates_left:
                     for axiom in left:
                         _annotate(compiled.graph, axiom, triple[1], triple[2])
@@ -348,27 +349,20 @@ def _cell_values(cell: str, split: str | None) -> Iterator[str]:
 Triple = tuple[rdflib.URIRef, rdflib.URIRef, rdflib.term.Node]
 
 
-def _triples(subject: rdflib.URIRef, column: Column, value: str, report: Callable[[str], None]) -> Iterator[Triple]:
-    if column.kind == "TYPE":
-        kind = expand(value)
-        if kind is None:
-            report("is not a class (a CURIE)")
-        elif kind == OWL.Class:
-            yield subject, RDF.type, OWL.Class
+def _triples(
+    subject: rdflib.URIRef, column: Column, value: str, term: rdflib.URIRef | None, report: Callable[[str], None]
+) -> Iterator[Triple]:
+    """The triples of one cell value; `term` is the value as a term, for the columns that name one (the caller
+    has set aside a value that names none)."""
+    if term is not None:
+        if column.kind == "TYPE":
+            yield subject, RDF.type, OWL.Class if term == OWL.Class else OWL.NamedIndividual
+            if term not in (OWL.Class, OWL.NamedIndividual):
+                yield subject, RDF.type, term
+        elif column.kind in ("SC", "DC") or column.property is None:
+            yield subject, RDFS.subClassOf if column.kind == "SC" else OWL.disjointWith, term
         else:
-            yield subject, RDF.type, OWL.NamedIndividual
-            if kind != OWL.NamedIndividual:
-                yield subject, RDF.type, kind
-        return
-    if column.kind in ("SC", "DC", "AI") or (column.kind == "I" and column.datatype is None):
-        target = expand(value)
-        if target is None:
-            report("is not a term (a CURIE of a known prefix, or <IRI>)")
-            return
-        if column.kind in ("SC", "DC") or column.property is None:
-            yield subject, RDFS.subClassOf if column.kind == "SC" else OWL.disjointWith, target
-        else:
-            yield subject, column.property, target
+            yield subject, column.property, term
         return
     if column.property is None:
         return
