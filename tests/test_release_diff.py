@@ -210,3 +210,18 @@ def test_bad_input_is_named_with_exit_code_2(tmp_path, capsys) -> None:
     not_turtle.write_text("this is not turtle")
     assert cli.main(["diff", str(not_turtle), str(release_file())]) == 2
     assert "release.ttl: cannot be read as a Turtle release" in capsys.readouterr().err
+
+
+def test_a_real_fhir_record_is_compared_like_any_patient(tmp_path) -> None:
+    """A published Synthea Bundle (a stroke, no spasticity recorded) is read by both releases; an edit about
+    stroke as a cause of spasticity changes nothing for it, as its own answer documents say."""
+    import gzip
+
+    record = tmp_path / "records" / "synthea-stroke.json"
+    record.parent.mkdir()
+    record.write_bytes(gzip.decompress((ROOT / "tests" / "data" / "synthea" / "synthea-stroke.json.gz").read_bytes()))
+    new = edited_ontology(tmp_path, STROKE_NOT_A_CAUSE)
+    note = compare(release_file(), new, [record.parent], AS_OF)
+    assert note.answers.patients == ["synthea-stroke"]
+    assert _changed_documents(release_file(), new, record.parent) == set()
+    assert note.answers.changed_patients == [] and note.answers.changes == []
