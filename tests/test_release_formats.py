@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HERMIT_JAR = Path(owlready2.__file__).parent / "hermit" / "HermiT.jar"
 OPEN_ONTOLOGY = ROOT / "tests" / "owlapi" / "OpenOntology.java"
 ONTOLOGY = "https://w3id.org/therapy-kg/ontology"
-VERSION = f"{ONTOLOGY}/0.1.0"
+#: the authored version with the digest of the release's content (`kg.ontology.release_version`)
+VERSION = str(rdflib.Graph().parse(ontology_dir() / "therapy-kg.ttl").value(rdflib.URIRef(ONTOLOGY), OWL.versionIRI))
 NAMES = [f"{stem}{suffix}" for stem in (FULL_STEM, BASE_STEM) for suffix in SUFFIXES]
 XSD_STRING = rdflib.URIRef("http://www.w3.org/2001/XMLSchema#string")
 RDFLIB_FORMATS = {".ttl": "turtle", ".owl": "xml", ".jsonld": "json-ld"}

@@ -19,7 +19,9 @@ from kg.ontology.classify import classify_graph, materialise
 from kg.ontology.digest import DIGEST, TRIPLE_COUNT, fingerprint
 from kg.ontology.hermit import HermitBounds
 from kg.ontology.prefixes import PREFIXES
+from kg.ontology.release_catalog import point_catalog_at
 from kg.ontology.release_files import BASE_STEM, FULL_STEM, Variant, base_header, base_iri, write_variant
+from kg.ontology.release_version import content_id, stamp_version
 from kg.ontology.sources import read_sources
 from kg.resources import ontology_dir as default_ontology_dir
 
@@ -76,7 +78,10 @@ def build(
         timings["reason"] = time.perf_counter() - t
 
     release = _release_graph(graph, sources.ontology_iri)
+    stamp_version((release, asserted), sources.ontology_iri, content_id(release, sources.ontology_iri))
     base = _release_graph(base_header(asserted, sources.ontology_iri), base_iri(sources.ontology_iri))
+    for variant, header in ((release, sources.ontology_iri), (base, base_iri(sources.ontology_iri))):
+        _stamp_fingerprint(variant, header)
     timings["total"] = time.perf_counter() - t0
     version = str(release.value(sources.ontology_iri, OWL.versionInfo) or "")
     return BuildResult(release, str(sources.ontology_iri), version, inferred, base, timings)
@@ -90,20 +95,28 @@ def _release_graph(graph: rdflib.Graph, ontology_iri: rdflib.URIRef) -> rdflib.G
         if s in components or p == OWL.imports:
             continue
         release.add((s, p, o))
-    return _stamp_fingerprint(release, ontology_iri)
+    return release
 
 
-def _stamp_fingerprint(release: rdflib.Graph, ontology_iri: rdflib.URIRef) -> rdflib.Graph:
+def _stamp_fingerprint(release: rdflib.Graph, ontology_iri: rdflib.URIRef) -> None:
     """Write the release's triple count and digest (`kg.ontology.digest`) on its header."""
     triples = ox.parse(release.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
     count, digest = fingerprint(q.triple for q in triples)
     release.add((ontology_iri, rdflib.URIRef(TRIPLE_COUNT.value), rdflib.Literal(count)))
     release.add((ontology_iri, rdflib.URIRef(DIGEST.value), rdflib.Literal(digest)))
-    return release
 
 
 def write_release(result: BuildResult, out_dir: Path) -> list[Path]:
-    """Write the release into `out_dir`, full and base, in every format; the first path is the main release
-    (`RELEASE_FILE`, the full Turtle the store loads)."""
+    """Write the release into `out_dir`, full and base, in every format, and point the catalog there (if any)
+    at their version IRIs; the first path is the main release (`RELEASE_FILE`, the full Turtle the store loads)."""
     written = write_variant(Variant(FULL_STEM, result.graph), out_dir, PREFIXES)
-    return written + write_variant(Variant(BASE_STEM, result.base), out_dir, PREFIXES)
+    written += write_variant(Variant(BASE_STEM, result.base), out_dir, PREFIXES)
+    version_iris = {
+        f"{stem}.ttl": (str(header), str(graph.value(header, OWL.versionIRI)))
+        for stem, graph, header in (
+            (FULL_STEM, result.graph, rdflib.URIRef(result.ontology_iri)),
+            (BASE_STEM, result.base, base_iri(rdflib.URIRef(result.ontology_iri))),
+        )
+    }
+    catalog = point_catalog_at(out_dir, version_iris)
+    return written + ([catalog] if catalog else [])

@@ -24,7 +24,7 @@ EDIT_FILE = "therapy-kg-edit.ttl"
 TEMPLATES_DIR = "templates"
 SPAN_RULE = f"is not a span of the seed ({SEED_FILE}, its citation digits left out)"
 CATALOG_FILE = "catalog-v001.xml"
-_CATALOG_NS = "{urn:oasis:names:tc:entity:xmlns:xml:catalog}"
+CATALOG_NS = "{urn:oasis:names:tc:entity:xmlns:xml:catalog}"
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def read_catalog(ontology_dir: Path) -> dict[str, Path]:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as exc:
         raise SourceFileError(str(path), f"cannot read the catalog: {exc}") from exc
-    return {el.get("name", ""): ontology_dir / el.get("uri", "") for el in root.iter(f"{_CATALOG_NS}uri")}
+    return {el.get("name", ""): ontology_dir / el.get("uri", "") for el in root.iter(f"{CATALOG_NS}uri")}
 
 
 def parse_turtle(path: Path, graph: rdflib.Graph | None = None) -> rdflib.Graph:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import rdflib
+from rdflib.namespace import OWL
+
+from kg.resources import release_file
+
+ONTOLOGY = "https://w3id.org/therapy-kg/ontology"
 
 VIGNETTES = {
     p.stem: json.loads(p.read_text()) for p in sorted((Path(__file__).parents[1] / "vignettes").glob("*.json"))
@@ -21,7 +28,11 @@ def test_health_reports_the_graph(client) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
     assert body["triples"] > 500
-    assert body["knowledge_version"] == "0.1.0"
+    header = rdflib.Graph().parse(release_file()).value(rdflib.URIRef(ONTOLOGY), OWL.versionInfo)
+    assert body["knowledge_version"] == str(header)
+    assert re.fullmatch(r"0\.1\.0\+[0-9a-f]{12}", body["knowledge_version"]), (
+        "the authored version and the content's digest"
+    )
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,7 @@ def _answers(client: TestClient) -> dict:
         ("nothing", "holds no triple of therapy-kg"),
         ("the release in the default graph", "holds no triple of therapy-kg"),
         ("part of the release", "a partial load (1 statement(s) of the release are missing"),
-        ("an altered copy", "an altered copy of release 0.1.0"),
+        ("an altered copy", "an altered copy of release {version}"),
         ("the release", None),
     ],
 )
@@ -163,7 +163,7 @@ def test_a_remote_store_without_the_release_answers_503_everywhere_that_rests_on
         assert response.headers["retry-after"]
         problem = response.json()
         assert problem["code"] == "store.knowledge-unavailable"
-        assert expected in problem["detail"], (route, problem["detail"])
+        assert expected.format(version=build_result.version) in problem["detail"], (route, problem["detail"])
 
 
 @pytest.mark.server
@@ -184,14 +184,17 @@ def test_a_release_changed_on_the_server_is_recompiled_or_refused_and_an_outage_
         with TestClient(create_app(follow, state=following)) as client:
             health = client.get("/health").json()
             assert health["knowledge_version"] == "0.2.0"
-            assert "recompiled from release 0.2.0 (was 0.1.0)" in health["knowledge_events"][0]
+            assert f"recompiled from release 0.2.0 (was {build_result.version})" in health["knowledge_events"][0]
             assert client.post("/evaluate", json={"conditions": ["tkg:Spasticity"]}).json()["knowledge_version"] == (
                 "0.2.0"
             )
         with TestClient(create_app(pinned, state=pinning)) as client:
             refused = client.get("/health")
             assert refused.status_code == 503
-            assert "holds therapy-kg release 0.2.0; this service answers with release 0.1.0" in refused.json()["detail"]
+            assert (
+                f"holds therapy-kg release 0.2.0; this service answers with release {build_result.version}"
+                in refused.json()["detail"]
+            )
         load_release(url, ntriples)
         recheck(pinning)
         assert pinning.knowledge_problem is None  # its own release is back
