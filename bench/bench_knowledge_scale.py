@@ -51,7 +51,7 @@ def measure(n: int, fast_repeat: int, owl_repeat: int) -> dict[str, object]:
     from kg.store.terms import TermResolver
 
     with tempfile.TemporaryDirectory(prefix="tkg-scale-") as work:
-        folder = copied_ontology(Path(work), n)
+        folder = copied_ontology(Path(work), n, own_vocabulary=True)
         start = time.perf_counter()
         result = build(folder)
         build_s = time.perf_counter() - start

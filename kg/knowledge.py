@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -179,9 +179,38 @@ class Knowledge:
     cause_questions: dict[str, str] = field(default_factory=dict)  # class → its cause question template
     disjoint: dict[str, frozenset[str]] = field(default_factory=dict)  # class → the classes declared disjoint with it
     by_iri: dict[str, Statement] = field(init=False)
+    #: indexes computed once, so that what one patient or one term costs is what its statements cost, not
+    #: what the whole graph holds (issue 23 item 4)
+    _naming: dict[str, tuple[Statement, ...]] = field(init=False, repr=False)
+    _shown_to_users_of: dict[str, tuple[Statement, ...]] = field(init=False, repr=False)
+    _descendants: dict[str, frozenset[str]] = field(init=False, repr=False)
+    _about: dict[str, tuple[Statement, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_iri = {s.iri: s for s in self.statements}
+        self._naming = _index(self.statements, lambda s: s.interventions)
+        self._shown_to_users_of = _index(self.statements, lambda s: s.shown_to_current_users_of)
+        below: dict[str, set[str]] = defaultdict(set)
+        for cls, ancestors in self.ancestors.items():
+            for ancestor in ancestors:
+                below[ancestor].add(cls)
+        self._descendants = {cls: frozenset(classes) for cls, classes in below.items()}
+        self._about = {}
+
+    def statements_about(self, intervention: str) -> tuple[Statement, ...]:
+        """The statements about `intervention` or a class it falls under, by IRI (remembered per intervention)."""
+        about = self._about.get(intervention)
+        if about is None:
+            about = self._about[intervention] = self._under(self._naming, intervention)
+        return about
+
+    def shown_to_current_users_of(self, therapy: str) -> tuple[Statement, ...]:
+        """The statements shown to every current user of `therapy` or of a class it falls under, by IRI."""
+        return self._under(self._shown_to_users_of, therapy)
+
+    def _under(self, index: dict[str, tuple[Statement, ...]], cls: str) -> tuple[Statement, ...]:
+        found = {s.iri: s for ancestor in self.ancestors.get(cls, {cls}) for s in index.get(ancestor, ())}
+        return tuple(found[iri] for iri in sorted(found))
 
     def label(self, iri: str) -> str:
         label = self.labels.get(iri)
@@ -238,10 +267,22 @@ class Knowledge:
         return ancestor in ancestors if ancestors is not None else cls == ancestor
 
     def classes_under(self, root: str) -> list[str]:
-        return sorted(c for c, anc in self.ancestors.items() if root in anc and c != root)
+        return sorted(self.descendants(root) - {root})
 
     def descendants(self, cls: str) -> frozenset[str]:
-        return frozenset(c for c, anc in self.ancestors.items() if cls in anc)
+        """`cls` and every class under it (none for a class the graph does not hold)."""
+        return self._descendants.get(cls, frozenset())
+
+
+def _index(
+    statements: tuple[Statement, ...], terms: Callable[[Statement], frozenset[str]]
+) -> dict[str, tuple[Statement, ...]]:
+    """The statements by each term they name (in `terms(s)`), each list in statement order."""
+    found: dict[str, list[Statement]] = defaultdict(list)
+    for s in statements:
+        for term in terms(s):
+            found[term].append(s)
+    return {term: tuple(named) for term, named in found.items()}
 
 
 def _rows(store: Store, name: str) -> Iterator[Row]:
@@ -420,17 +461,18 @@ def _derive(statements: list[Statement], ancestors: dict[str, frozenset[str]]) -
     at line N for the same condition or one of its parents (the seed's "initiated before any
     pharmacological therapy").
     """
+    at_line: dict[tuple[int, str], set[str]] = defaultdict(set)  # (line, condition) → what is recommended there
+    for other in statements:
+        if other.kind == "recommendation" and other.line is not None:
+            for c in other.conditions:
+                at_line[(other.line, c)] |= other.interventions
     derived = []
     for s in statements:
         prior: set[str] = set()
         if s.prior_line is not None:
-            for other in statements:
-                if (
-                    other.kind == "recommendation"
-                    and other.line == s.prior_line
-                    and any(c in ancestors.get(mine, {mine}) for mine in s.conditions for c in other.conditions)
-                ):
-                    prior |= other.interventions
+            for mine in s.conditions:
+                for c in ancestors.get(mine, {mine}):
+                    prior |= at_line.get((s.prior_line, c), set())
         parents_of: set[str] = set()
         for c in s.conditions:
             parents_of |= ancestors.get(c, {c}) - {c, CONDITION}

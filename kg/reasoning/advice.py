@@ -24,7 +24,7 @@ from kg.patient.causes import causes_of
 from kg.patient.document import PatientFacts
 from kg.reasoning import Memberships
 from kg.reasoning.current import form_questions, statement_warning
-from kg.reasoning.reasons import ReasonWriter, is_about
+from kg.reasoning.reasons import ReasonWriter
 from kg.store.terms import TermResolver
 
 EXCLUDING_STATUSES = ("excluded", "not-indicated")
@@ -190,8 +190,8 @@ def current_therapy_warnings(
             status = "excluded" if any(o["status"] == "excluded" for o in rows) else "not-indicated"
             stopping = [
                 writer.statement(s)
-                for s in k.statements
-                if s.kind == "discontinuation-caution" and s.iri in m.applies and is_about(k, s, therapy)
+                for s in k.statements_about(therapy)
+                if s.kind == "discontinuation-caution" and s.iri in m.applies
             ]
             names = ", ".join(
                 f"{o['label']} is {o['status']} for "
@@ -211,8 +211,8 @@ def current_therapy_warnings(
                     "statements": stopping,
                 }
             )
-        for s in k.statements:
-            if s.kind in CAUTION_KINDS and s.conditions and s.iri in m.applies and is_about(k, s, therapy):
+        for s in k.statements_about(therapy):
+            if s.kind in CAUTION_KINDS and s.conditions and s.iri in m.applies:
                 message = f"The patient currently receives {k.label(therapy)}: {s.claim}"
                 warnings.append(statement_warning("current-therapy-caution", writer, facts, therapy, s, message))
     return warnings

@@ -62,8 +62,8 @@ def discontinuation_risks(k: Knowledge, writer: ReasonWriter, facts: PatientFact
     """Warnings for current users of a form the graph marks (`tkg:shownToEveryCurrentUserOf`)."""
     warnings = []
     for therapy in sorted(facts.current):
-        for s in k.statements:
-            if s.iri in m.applies and any(k.is_a(therapy, form) for form in s.shown_to_current_users_of):
+        for s in k.shown_to_current_users_of(therapy):
+            if s.iri in m.applies:
                 message = f"The patient currently receives {k.label(therapy)}: {s.claim.rstrip('.')}."
                 warnings.append(statement_warning("discontinuation-risk", writer, facts, therapy, s, message))
     return warnings

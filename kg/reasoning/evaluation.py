@@ -25,7 +25,7 @@ from kg.reasoning import Memberships
 from kg.reasoning.advice import current_therapy_warnings, missing_information, regimen_gaps
 from kg.reasoning.current import current_therapies, discontinuation_risks
 from kg.reasoning.option_memo import OPTION_MEMO_SIZE, OptionMemo, OptionScope
-from kg.reasoning.reasons import ReasonWriter, is_about
+from kg.reasoning.reasons import ReasonWriter
 from kg.reasoning.status import decide
 from kg.store.terms import TermResolver
 
@@ -40,7 +40,6 @@ class Evaluator:
         self.terms = terms or TermResolver()
         self.writer = ReasonWriter(knowledge, self.terms)
         self.memo = OptionMemo(option_memo_size)
-        self._relevant: dict[str, tuple[Statement, ...]] = {}
         self._scopes: dict[str, OptionScope] = {}
 
     def evaluate(self, resolution: Resolution, m: Memberships, engine: str) -> JsonObject:
@@ -102,12 +101,8 @@ class Evaluator:
         )
 
     def _statements_about(self, intervention: str) -> tuple[Statement, ...]:
-        """Statements about the intervention or one of its superclasses, in IRI order (memoised)."""
-        if intervention not in self._relevant:
-            self._relevant[intervention] = tuple(
-                sorted((s for s in self.k.statements if is_about(self.k, s, intervention)), key=lambda s: s.iri)
-            )
-        return self._relevant[intervention]
+        """Statements about the intervention or one of its superclasses, in IRI order (`Knowledge.statements_about`)."""
+        return self.k.statements_about(intervention)
 
     def _memoised_option(self, row: tuple[str | None, str], facts: PatientFacts, m: Memberships) -> JsonObject:
         """`_option`, remembered by what it reads (`kg.reasoning.option_memo`)."""

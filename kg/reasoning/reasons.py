@@ -21,11 +21,6 @@ UCUM = "http://unitsofmeasure.org"
 Matchable = tuple[frozenset[str], frozenset[str], frozenset[str]]
 
 
-def is_about(k: Knowledge, s: Statement, intervention: str) -> bool:
-    """Whether `s` speaks of `intervention` or of a class it falls under."""
-    return any(k.is_a(intervention, x) for x in s.interventions)
-
-
 class ReasonWriter:
     """Writes reasons, dosing and unmet prerequisites for one knowledge version."""
 

@@ -106,15 +106,12 @@ class OxigraphStore:
         named_graphs: list[ox.NamedNode] | None = None,
         timeout: float | None = None,
     ) -> QueryResult:
-        """Run a query; `timeout` is not enforced here (see api.sparql for cancellation)."""
-        substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
-            ox.Variable(k): v for k, v in (bindings or {}).items()
-        }
+        """Run a query, `bindings` as inline data opening its WHERE group (`with_values`, as the remote stores get
+        them); `timeout` is not enforced here (see api.sparql for cancellation)."""
         return self.store.query(
-            sparql,
+            with_values(sparql, bindings) if bindings else sparql,
             default_graph=list(default_graphs) if default_graphs else None,
             named_graphs=list(named_graphs) if named_graphs is not None else None,
-            substitutions=substitutions or None,
         )
 
     def graph_names(self) -> list[ox.NamedNode]:
@@ -140,8 +137,8 @@ class RemoteSparqlStore:
     The release lives in the named graph `graph` there. A query that names no dataset of its own is sent with
     that graph as its default graph (`default-graph-uri`): the answer is the same whether the server's default
     graph is its union of graphs (Virtuoso), its own default graph (Oxigraph, Fuseki) or empty, and the same as
-    the embedded store's, whose default graph holds a copy of the release. Bindings travel as a trailing
-    VALUES block built from serialised RDF terms, never as text pasted into the query body.
+    the embedded store's, whose default graph holds a copy of the release. Bindings travel as a VALUES block
+    opening the WHERE group (`with_values`), built from serialised RDF terms, never as text pasted into the query.
     """
 
     name = "sparql"
@@ -304,22 +301,31 @@ def triples(result: QueryResult) -> Iterable[ox.Triple]:
 
 
 def with_values(sparql: str, bindings: Mapping[str, Term]) -> str:
-    r"""`sparql` with `bindings` as a VALUES block: trailing (SPARQL 1.1 §10.2.2), except in an ASK query, where it
-    opens the WHERE group (Virtuoso 7.2 takes no trailing VALUES after ASK). Full-line comments are skipped.
+    r"""`sparql` with `bindings` as a VALUES block opening its WHERE group (inline data, SPARQL 1.1 §10.2.1).
+
+    Joined first, the values act as a substitution would: a BIND sees them, and the store's planner starts from
+    them (a trailing VALUES, §10.2.2, is joined last: Oxigraph then walked every recommendation of the graph for
+    one condition's ladder, issue 23 item 4). An ASK query's group opens at its brace (Virtuoso 7.2 takes no
+    trailing VALUES after ASK); a query whose WHERE group is not found gets a trailing block. Full-line comments
+    are skipped.
 
     >>> with_values("# {x}\nASK { ?s ?p ?x }", {"x": ox.NamedNode("urn:x")})
     '# {x}\nASK {\nVALUES (?x) { (<urn:x>) }\n ?s ?p ?x }'
+    >>> with_values("# WHERE {\nSELECT ?s WHERE { ?s ?p ?x }", {"x": ox.NamedNode("urn:x")})
+    '# WHERE {\nSELECT ?s WHERE {\nVALUES (?x) { (<urn:x>) }\n ?s ?p ?x }'
     """
-    offset = 0
-    for line in sparql.splitlines(keepends=True):
-        if not line.lstrip().startswith("#") and (match := _ASK.match(sparql, offset)) is not None:
-            return sparql[: match.end()] + values_block(bindings) + sparql[match.end() :]
-        offset += len(line)
-    return sparql + values_block(bindings)
+    body = "".join(
+        " " * len(line) if line.lstrip().startswith("#") else line for line in sparql.splitlines(keepends=True)
+    )
+    match = _WHERE.search(body) or _ASK.search(body)
+    if match is None:
+        return sparql + values_block(bindings)
+    return sparql[: match.end()] + values_block(bindings) + sparql[match.end() :]
 
 
-#: an ASK query's head up to the brace that opens its WHERE group, at the start of a line (after the prologue)
-_ASK = re.compile(r"[ \t]*ASK\b[^{#]*\{", re.IGNORECASE)
+#: the brace that opens a query's WHERE group: after the WHERE keyword, or an ASK query's head (no WHERE)
+_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+_ASK = re.compile(r"^[ \t]*ASK\b[^{#]*\{", re.IGNORECASE | re.MULTILINE)
 
 
 def values_block(bindings: Mapping[str, Term]) -> str:

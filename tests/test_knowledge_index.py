@@ -1,0 +1,63 @@
+"""The knowledge's indexes (issue 23 item 4): what one term or one patient costs is what its statements cost.
+
+Each index is compared with the scan it replaces, over the shipped knowledge and over three copies of the
+answer; and a patient of the original answer gets the same answer when two more answers, with their own
+vocabulary, are in the graph.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.knowledge_copies import copied_ontology
+from kg.knowledge import Knowledge, Statement
+from kg.ontology.build import build
+from kg.service import TherapyKG
+from kg.store.release import embedded_store
+
+VIGNETTES = sorted((Path(__file__).parent / "vignettes").glob("*.json"))
+UNKNOWN = "https://w3id.org/therapy-kg/NotInTheGraph"
+
+
+@pytest.fixture(scope="module")
+def tripled(tmp_path_factory) -> TherapyKG:
+    folder = copied_ontology(tmp_path_factory.mktemp("tripled"), 3, own_vocabulary=True)
+    return TherapyKG(embedded_store(build(folder, reason=False)), source_dir=folder)
+
+
+def _about(k: Knowledge, cls: str) -> tuple[Statement, ...]:
+    """The scan the index replaces: every statement naming `cls` or a class it falls under."""
+    return tuple(s for s in k.statements if any(k.is_a(cls, x) for x in s.interventions))
+
+
+def _shown(k: Knowledge, cls: str) -> tuple[Statement, ...]:
+    return tuple(s for s in k.statements if any(k.is_a(cls, x) for x in s.shown_to_current_users_of))
+
+
+@pytest.mark.parametrize("which", ["shipped", "tripled"])
+def test_each_index_gives_what_the_scan_gives(store, tripled, which) -> None:
+    k = TherapyKG(store).knowledge if which == "shipped" else tripled.knowledge
+    classes = [*k.ancestors, UNKNOWN]
+    assert sum(bool(k.statements_about(c)) for c in classes) > 10
+    assert any(k.shown_to_current_users_of(c) for c in classes)
+    for cls in classes:
+        assert k.statements_about(cls) == _about(k, cls), cls
+        assert k.shown_to_current_users_of(cls) == _shown(k, cls), cls
+        assert k.descendants(cls) == frozenset(c for c, up in k.ancestors.items() if cls in up), cls
+        assert k.classes_under(cls) == sorted(c for c, up in k.ancestors.items() if cls in up and c != cls), cls
+
+
+def test_a_patient_of_one_answer_gets_the_same_answer_beside_two_more(store, tripled) -> None:
+    """The copies have their own conditions, interventions and vocabulary subclasses, so nothing of theirs
+    applies to a patient of the original: the answer is the original's, byte for byte but for the release's
+    name. (With the vocabulary shared, a copy's claim about a shared class does reach them: test_second_answer.)"""
+    single = TherapyKG(store)
+    assert len(tripled.knowledge.statements) == 3 * len(single.knowledge.statements)
+    for path in VIGNETTES:
+        patient = json.loads(path.read_text(encoding="utf-8"))["patient"]
+        alone, beside = (s.evaluate_document(patient) for s in (single, tripled))
+        assert alone.pop("knowledge_version") != beside.pop("knowledge_version")
+        assert alone == beside, path.name
