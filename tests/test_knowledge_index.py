@@ -1,8 +1,9 @@
 """The knowledge's indexes (issue 23 item 4): what one term or one patient costs is what its statements cost.
 
 Each index is compared with the scan it replaces, over the shipped knowledge and over three copies of the
-answer; and a patient of the original answer gets the same answer when two more answers, with their own
-vocabulary, are in the graph.
+answer; a patient of the original answer gets the same answer when two more answers, with their own
+vocabulary, are in the graph, and the owl engine classifies them with the same module; and with ten copies
+sharing the vocabulary, the two engines still agree on generated patients.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from bench.knowledge_copies import copied_ontology
+from kg.generate import random_patients
 from kg.knowledge import Knowledge, Statement
 from kg.ontology.build import build
+from kg.patient.document import parse_patient
 from kg.service import TherapyKG
 from kg.store.release import embedded_store
 
@@ -61,3 +64,30 @@ def test_a_patient_of_one_answer_gets_the_same_answer_beside_two_more(store, tri
         alone, beside = (s.evaluate_document(patient) for s in (single, tripled))
         assert alone.pop("knowledge_version") != beside.pop("knowledge_version")
         assert alone == beside, path.name
+
+
+@pytest.mark.owl
+def test_the_owl_engine_classifies_a_patient_of_one_answer_with_that_answers_part(store, tripled) -> None:
+    """The module a patient is classified with is the same size beside two more answers as alone, and names
+    none of their terms: HermiT's work does not grow with the knowledge."""
+    single = TherapyKG(store)
+    for path in VIGNETTES:
+        patient = parse_patient(json.loads(path.read_text(encoding="utf-8"))["patient"])
+        facts = [single.resolver.resolve(patient).facts]
+        alone, _ = single.owl.module(["urn:x-test:patient"], facts)
+        beside, _ = tripled.owl.module(["urn:x-test:patient"], facts)
+        assert len(beside) == len(alone), path.name
+        assert not [t for t in beside if "Copy" in str(t.subject) or "Copy" in str(t.object)], path.name
+
+
+@pytest.mark.owl
+def test_both_engines_agree_beside_ten_answers_sharing_the_vocabulary(tmp_path) -> None:
+    """Ten answers whose claims about a shared vocabulary class reach each other's patients: the owl engine's
+    modules, and its one-statement-per-population shortcut, give the fast engine's memberships."""
+    folder = copied_ontology(tmp_path, 10)
+    service = TherapyKG(embedded_store(build(folder, reason=False)), source_dir=folder)
+    patients = list(random_patients(service.knowledge, 150, seed=20261207))
+    facts = [service.resolver.resolve(parse_patient(p)).facts for p in patients]
+    fast, owl = service.fast.memberships(facts), service.owl.memberships(facts)
+    assert sum(bool(m.applies_for) for m in fast) > 50
+    assert [i for i, (f, o) in enumerate(zip(fast, owl, strict=True)) if f != o] == []

@@ -292,15 +292,20 @@ def condition_individual(patient_iri: str, condition: str) -> str:
 
 
 def patients_graph(
-    patients: list[tuple[str, PatientFacts]], knowledge: Knowledge, labels: dict[str, str] | None = None
+    patients: list[tuple[str, PatientFacts]],
+    knowledge: Knowledge,
+    labels: dict[str, str] | None = None,
+    statements: Iterable[Statement] | None = None,
 ) -> rdflib.Graph:
     """Patients as OWL individuals, with the engine's explicit closed-world assertions, and what causes each
-    condition (`kg.patient.causes`: dueTo a known cause, possiblyDueTo each undetermined candidate)."""
+    condition (`kg.patient.causes`: dueTo a known cause, possiblyDueTo each undetermined candidate). The
+    closed-world assertions about conditions that put an indication in doubt are those of `statements` (default:
+    all; the owl engine gives the statements its batch is classified with)."""
     g = rdflib.Graph()
     g.bind("tkg", TKG)
     g.bind("tkge", TKGE)
     b = _Builder(g)
-    doubting = {c for s in knowledge.statements for c in s.in_doubt_with}
+    doubting = {c for s in (knowledge.statements if statements is None else statements) for c in s.in_doubt_with}
     for iri, facts in patients:
         patient = URIRef(iri)
         g.add((patient, RDF.type, OWL.NamedIndividual))
