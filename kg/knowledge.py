@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -185,6 +185,8 @@ class Knowledge:
     _shown_to_users_of: dict[str, tuple[Statement, ...]] = field(init=False, repr=False)
     _descendants: dict[str, frozenset[str]] = field(init=False, repr=False)
     _about: dict[str, tuple[Statement, ...]] = field(init=False, repr=False)
+    _whole_patient_status: dict[str, tuple[Statement, ...]] = field(init=False, repr=False)
+    _unconditioned_status: tuple[Statement, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_iri = {s.iri: s for s in self.statements}
@@ -196,6 +198,9 @@ class Knowledge:
                 below[ancestor].add(cls)
         self._descendants = {cls: frozenset(classes) for cls, classes in below.items()}
         self._about = {}
+        whole = tuple(s for s in self.statements if s.kind in STATUS_KINDS and not s.by_indication)
+        self._whole_patient_status = _index(whole, lambda s: s.conditions | s.condition_parents)
+        self._unconditioned_status = tuple(s for s in whole if not s.conditions)
 
     def statements_about(self, intervention: str) -> tuple[Statement, ...]:
         """The statements about `intervention` or a class it falls under, by IRI (remembered per intervention)."""
@@ -203,6 +208,15 @@ class Knowledge:
         if about is None:
             about = self._about[intervention] = self._under(self._naming, intervention)
         return about
+
+    def whole_patient_status(self, conditions: Iterable[str]) -> list[Statement]:
+        """The status-deciding statements for the whole patient (not per indication) that can apply or possibly
+        apply to a patient with these conditions (closed upward): those naming one of them as a condition or the
+        parent of one, and those naming no condition; by IRI."""
+        found = {s.iri: s for s in self._unconditioned_status}
+        for c in conditions:
+            found.update((s.iri, s) for s in self._whole_patient_status.get(c, ()))
+        return [found[iri] for iri in sorted(found)]
 
     def shown_to_current_users_of(self, therapy: str) -> tuple[Statement, ...]:
         """The statements shown to every current user of `therapy` or of a class it falls under, by IRI."""

@@ -15,7 +15,7 @@ import pytest
 
 from bench.knowledge_copies import copied_ontology
 from kg.generate import random_patients
-from kg.knowledge import Knowledge, Statement
+from kg.knowledge import STATUS_KINDS, Knowledge, Statement
 from kg.ontology.build import build
 from kg.patient.document import parse_patient
 from kg.service import TherapyKG
@@ -46,11 +46,20 @@ def test_each_index_gives_what_the_scan_gives(store, tripled, which) -> None:
     classes = [*k.ancestors, UNKNOWN]
     assert sum(bool(k.statements_about(c)) for c in classes) > 10
     assert any(k.shown_to_current_users_of(c) for c in classes)
+    assert any(k.whole_patient_status(k.ancestors[c]) for c in k.ancestors)
     for cls in classes:
         assert k.statements_about(cls) == _about(k, cls), cls
         assert k.shown_to_current_users_of(cls) == _shown(k, cls), cls
         assert k.descendants(cls) == frozenset(c for c, up in k.ancestors.items() if cls in up), cls
         assert k.classes_under(cls) == sorted(c for c, up in k.ancestors.items() if cls in up and c != cls), cls
+        closure = k.ancestors.get(cls, {cls})
+        assert k.whole_patient_status(closure) == [
+            s
+            for s in k.statements
+            if s.kind in STATUS_KINDS
+            and not s.by_indication
+            and (not s.conditions or not (s.conditions | s.condition_parents).isdisjoint(closure))
+        ], cls
 
 
 def test_a_patient_of_one_answer_gets_the_same_answer_beside_two_more(store, tripled) -> None:

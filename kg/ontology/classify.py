@@ -31,10 +31,10 @@ def world_from_graphs(*graphs: rdflib.Graph, iri: str = "https://w3id.org/therap
 
 
 def classify_graph(graph: rdflib.Graph, bounds: HermitBounds = HermitBounds()) -> Inferences:
-    """Classify; fail on inconsistency or on any unsatisfiable named class."""
+    """Classify (the class hierarchy, no realisation); fail on inconsistency or on any unsatisfiable named class."""
     world = world_from_graphs(graph)
     try:
-        inferences = classify(world, bounds)
+        inferences = classify(world, bounds, realise=False)
     finally:
         world.close()
     unsatisfiable = inferences.unsatisfiable()

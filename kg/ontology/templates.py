@@ -292,8 +292,12 @@ def check_references(compiled: Compiled, graph: rdflib.Graph) -> list[Problem]:
     a term of the project's namespace must be declared; an object property whose range is a class of named
     individuals (the lines of therapy, the sources) takes one of them."""
     problems = []
+    ranges: dict[rdflib.URIRef | None, set[rdflib.URIRef]] = {}  # by property: read once, not once per cell
     for ref in compiled.references:
-        allowed = _allowed(ref.column, graph)
+        key = ref.column.property if ref.column.kind == "I" else None
+        if key not in ranges:
+            ranges[key] = _allowed(ref.column, graph)
+        allowed = ranges[key]
         if allowed and ref.iri not in allowed:
             names = ", ".join(sorted(_curie(a).removeprefix("tkg:") for a in allowed))
             problems.append(Problem(ref.path, ref.row, ref.column.name, ref.value, f"is not one of {names}"))

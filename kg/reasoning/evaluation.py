@@ -86,9 +86,9 @@ class Evaluator:
                 if s.kind == "recommendation":
                     treated.add(condition)
         whole_patient: set[str] = set()
-        for iri in m.applies | m.possibly:
-            s = self.k.by_iri[iri]
-            if s.kind in STATUS_KINDS and not s.by_indication:
+        closure = {a for c in facts.conditions for a in self.k.ancestors.get(c, {c})}
+        for s in self.k.whole_patient_status(closure):
+            if s.iri in m.applies or s.iri in m.possibly:
                 whole_patient |= s.interventions
         if whole_patient:
             for indication in treated or {None}:
