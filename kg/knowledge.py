@@ -144,8 +144,15 @@ class Routes:
 
     def form(self, k: Knowledge, drug: str, route: str) -> str | None:
         """The one product form of `drug` given by `route` (baclofen + oral route → oral baclofen), or None."""
-        forms = [f for f, r in self.forms.items() if r == route and f != drug and k.is_a(f, drug)]
+        forms = [f for f in k.descendants(drug) if f != drug and self.forms.get(f) == route]
         return forms[0] if len(forms) == 1 else None
+
+    def of(self, k: Knowledge, therapy: str) -> str | None:
+        """The route of the product form `therapy` is or falls under (the most specific, where several are)."""
+        forms = [a for a in k.ancestors.get(therapy, {therapy}) if a in self.forms]
+        if not forms:
+            return None
+        return self.forms[min(forms, key=lambda f: (-len(k.ancestors.get(f, ())), f))]
 
 
 @dataclass(frozen=True)

@@ -62,3 +62,18 @@ def test_a_patient_of_one_answer_is_checked_against_that_answers_rules_only(serv
     tripled = TherapyKG(embedded_store(build(folder, reason=False)), source_dir=folder)
     assert len(tripled.fast.rules) == 3 * len(service.fast.rules)
     assert _checked(tripled) == _checked(service) < len(service.fast.rules)
+
+
+def test_a_shared_union_is_the_set_of_its_members() -> None:
+    """The fast engine shares the population's set of rules naming no condition between patients' memberships:
+    compared, hashed, iterated and combined, it is the frozenset of its members."""
+    from kg.reasoning import SharedUnion
+
+    shared = frozenset({"a", "b", "c"})
+    union = SharedUnion(shared, ["c", "d"])
+    assert union == frozenset("abcd") and frozenset("abcd") == union
+    assert hash(union) == hash(frozenset("abcd")) and {union: 1}[frozenset("abcd")] == 1
+    assert len(union) == 4 and sorted(union) == ["a", "b", "c", "d"]
+    assert "d" in union and "a" in union and "e" not in union
+    assert union | {"e"} == frozenset("abcde") and isinstance(union & {"a", "z"}, frozenset)
+    assert union != frozenset("abc") and union.shared is shared

@@ -113,7 +113,7 @@ def _entry(
     for s in statements_about(therapy):
         if s.kind in FIELDS and s.iri in m.applies:
             statements[FIELDS[s.kind]].append(writer.reason(s, facts))
-    route = _route(k, therapy)
+    route = k.routes.of(k, therapy)  # the route of its product form, where the graph gives one
     return {
         "intervention": compress(therapy),
         "label": k.label(therapy),
@@ -135,14 +135,6 @@ def _by_indication(k: Knowledge, therapy: str, options: dict[Row, JsonObject]) -
         elif k.is_a(intervention, therapy):
             forms.setdefault(indication, []).append(intervention)
     return own or forms
-
-
-def _route(k: Knowledge, therapy: str) -> str | None:
-    """The route of administration of the therapy's product form, where the graph gives one."""
-    for form, route in k.routes.forms.items():
-        if k.is_a(therapy, form):
-            return route
-    return None
 
 
 def _term(k: Knowledge, compress: Callable[[str], str], iri: str | None) -> JsonObject | None:

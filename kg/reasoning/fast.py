@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from kg.knowledge import Knowledge, Population
 from kg.patient.causes import Cause, causes_of
 from kg.patient.document import PatientFacts
-from kg.reasoning import Memberships
+from kg.reasoning import Memberships, SharedUnion
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ class FastEngine:
             for s in knowledge.statements
         )
         self.index = _RuleIndex(self.rules)
+        #: by age: the rules naming no condition that apply, and that possibly apply (one pair per age seen)
+        self._everyone: dict[int | None, tuple[frozenset[str], frozenset[str]]] = {}
 
     def memberships(self, patients: list[PatientFacts]) -> list[Memberships]:
         return [self.memberships_of(p) for p in patients]
@@ -88,12 +90,7 @@ class FastEngine:
         met: list[str] = []
         applies_for: list[tuple[str, str]] = []
         possibly_for: list[tuple[str, str]] = []
-        for population, iris in self.index.everyone.items():  # the rules naming no condition, a set per population
-            does, may = _population(population, patient.age)
-            if does:
-                applies.extend(iris)
-            elif may:
-                possibly.extend(iris)
+        everyone_applies, everyone_possibly = self._everyone_of(patient.age)
         for position in self.index.candidates(condition_closure | patient.conditions, tried_closure, finding_closure):
             rule = self.rules[position]
             if rule.by_indication:
@@ -113,8 +110,28 @@ class FastEngine:
             ):
                 met.append(rule.iri)
         return Memberships(
-            frozenset(applies), frozenset(possibly), frozenset(met), frozenset(applies_for), frozenset(possibly_for)
+            SharedUnion(everyone_applies, applies),
+            SharedUnion(everyone_possibly, possibly),
+            frozenset(met),
+            frozenset(applies_for),
+            frozenset(possibly_for),
         )
+
+    def _everyone_of(self, age: int | None) -> tuple[frozenset[str], frozenset[str]]:
+        """The rules naming no condition (a set per population) that apply to a patient of `age`, and that
+        possibly do: decided once per age, shared by every patient of that age."""
+        found = self._everyone.get(age)
+        if found is None:
+            applies: list[str] = []
+            possibly: list[str] = []
+            for population, iris in self.index.everyone.items():
+                does, may = _population(population, age)
+                if does:
+                    applies.extend(iris)
+                elif may:
+                    possibly.extend(iris)
+            found = self._everyone[age] = (frozenset(applies), frozenset(possibly))
+        return found
 
     def _for_patient(self, rule: _Rule, patient: PatientFacts, condition_closure: set[str]) -> tuple[bool, bool]:
         """Whether a rule for the whole patient applies, and whether it possibly does."""
