@@ -100,3 +100,28 @@ def test_both_engines_agree_beside_ten_answers_sharing_the_vocabulary(tmp_path) 
     fast, owl = service.fast.memberships(facts), service.owl.memberships(facts)
     assert sum(bool(m.applies_for) for m in fast) > 50
     assert [i for i, (f, o) in enumerate(zip(fast, owl, strict=True)) if f != o] == []
+
+
+def test_compiling_pauses_the_garbage_collector_and_restores_it(store) -> None:
+    import gc
+
+    from kg.errors import TherapyKGError
+    from kg.knowledge import compile_knowledge
+
+    class Failing:
+        def query(self, *args: object, **kwargs: object) -> object:
+            assert not gc.isenabled(), "paused while compiling"
+            raise TherapyKGError("the store is gone")
+
+    assert gc.isenabled()
+    compile_knowledge(store)
+    assert gc.isenabled()
+    with pytest.raises(TherapyKGError):
+        compile_knowledge(Failing())  # type: ignore[arg-type]
+    assert gc.isenabled(), "resumed however the compile ends"
+    gc.disable()
+    try:
+        compile_knowledge(store)
+        assert not gc.isenabled(), "left as it was"
+    finally:
+        gc.enable()
