@@ -54,8 +54,7 @@ class AxiomPool:
     def __init__(self, triples: Iterable[ox.Triple], *, defined_classes_from: Iterable[ox.Triple] = ()) -> None:
         by_subject: dict[ox.NamedNode | ox.BlankNode, list[ox.Triple]] = defaultdict(list)
         blank_objects: set[ox.BlankNode] = set()
-        every = list(triples)
-        for t in every:
+        for t in triples:
             by_subject[t.subject].append(t)  # type: ignore[index]
             if isinstance(t.object, ox.BlankNode):
                 blank_objects.add(t.object)
