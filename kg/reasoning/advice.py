@@ -47,7 +47,6 @@ Applying = Callable[[Row], tuple[list[Statement], list[Statement]]]
 def missing_information(
     k: Knowledge,
     terms: TermResolver,
-    statements_about: Callable[[str], tuple[Statement, ...]],
     applying: Applying,
     facts: PatientFacts,
     options: dict[Row, JsonObject],
@@ -109,7 +108,7 @@ def missing_information(
                     },
                 )
         if indication and cause is not None and cause.basis == "none-recorded":
-            if any(s.indication_causes and s.kind != "evidence" for s in statements_about(intervention)):
+            if any(s.indication_causes and s.kind != "evidence" for s in k.statements_about(intervention)):
                 _ask_cause(k, terms, ask, row, indication, k.causes_declared_for(indication))
         if option["status"] == "deferred":
             for reason in option["reasons"]:
@@ -221,7 +220,6 @@ def current_therapy_warnings(
 def regimen_gaps(
     k: Knowledge,
     writer: ReasonWriter,
-    statements_about: Callable[[str], tuple[Statement, ...]],
     facts: PatientFacts,
     m: Memberships,
     options: dict[Row, JsonObject],
@@ -235,7 +233,7 @@ def regimen_gaps(
     for (_, intervention), option in sorted(options.items(), key=lambda item: (item[0][0] or "", item[0][1])):
         if option["status"] not in OPEN_STATUSES or intervention in noted:
             continue
-        regimens = [s for s in statements_about(intervention) if s.kind == "dosing" and s.population]
+        regimens = [s for s in k.statements_about(intervention) if s.kind == "dosing" and s.population]
         if not regimens or any(s.iri in m.applies or s.iri in m.possibly for s in regimens):
             continue
         populations = sorted({k.label(s.population) for s in regimens if s.population})

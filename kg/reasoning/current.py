@@ -28,13 +28,12 @@ Ask = Callable[[tuple[object, ...], Row, JsonObject], JsonObject]
 def current_therapies(
     k: Knowledge,
     writer: ReasonWriter,
-    statements_about: Callable[[str], tuple[Statement, ...]],
     facts: PatientFacts,
     m: Memberships,
     options: dict[Row, JsonObject],
 ) -> list[JsonObject]:
     """One entry per current therapy, in IRI order."""
-    return [_entry(k, writer, statements_about, facts, m, options, therapy) for therapy in sorted(facts.current)]
+    return [_entry(k, writer, facts, m, options, therapy) for therapy in sorted(facts.current)]
 
 
 def form_questions(
@@ -85,7 +84,6 @@ def statement_warning(
 def _entry(
     k: Knowledge,
     writer: ReasonWriter,
-    statements_about: Callable[[str], tuple[Statement, ...]],
     facts: PatientFacts,
     m: Memberships,
     options: dict[Row, JsonObject],
@@ -110,7 +108,7 @@ def _entry(
                         if found not in unmet:
                             unmet.append(found)
     statements: dict[str, list[JsonObject]] = {name: [] for name in FIELDS.values()}
-    for s in statements_about(therapy):
+    for s in k.statements_about(therapy):
         if s.kind in FIELDS and s.iri in m.applies:
             statements[FIELDS[s.kind]].append(writer.reason(s, facts))
     route = k.routes.of(k, therapy)  # the route of its product form, where the graph gives one

@@ -62,13 +62,13 @@ class Evaluator:
             "conditions": resolution.resolved,
             "unrecognized": resolution.unrecognized,
             "options": sorted(options.values(), key=option_order),
-            "current_therapies": current_therapies(self.k, self.writer, self._statements_about, facts, m, options),
+            "current_therapies": current_therapies(self.k, self.writer, facts, m, options),
             "missing_information": missing_information(
-                self.k, self.terms, self._statements_about, lambda row: self._applying(row, m), facts, options
+                self.k, self.terms, lambda row: self._applying(row, m), facts, options
             ),
             "warnings": current_therapy_warnings(self.k, self.writer, facts, m, options)
             + discontinuation_risks(self.k, self.writer, facts, m)
-            + regimen_gaps(self.k, self.writer, self._statements_about, facts, m, options),
+            + regimen_gaps(self.k, self.writer, facts, m, options),
         }
 
     def _rows(self, facts: PatientFacts, m: Memberships) -> list[tuple[str | None, str]]:
@@ -100,16 +100,12 @@ class Evaluator:
             key=lambda row: (row[0] or "", row[1]),
         )
 
-    def _statements_about(self, intervention: str) -> tuple[Statement, ...]:
-        """Statements about the intervention or one of its superclasses, in IRI order (`Knowledge.statements_about`)."""
-        return self.k.statements_about(intervention)
-
     def _memoised_option(self, row: tuple[str | None, str], facts: PatientFacts, m: Memberships) -> JsonObject:
         """`_option`, remembered by what it reads (`kg.reasoning.option_memo`)."""
         indication, intervention = row
         scope = self._scopes.get(intervention)
         if scope is None:  # the graph is fixed: one scope per intervention
-            scope = OptionScope.of(self._statements_about(intervention), self.writer.matchable)
+            scope = OptionScope.of(self.k.statements_about(intervention), self.writer.matchable)
             self._scopes[intervention] = scope
         applying, possible = self._applying(row, m)
         return self.memo.option(
@@ -128,7 +124,7 @@ class Evaluator:
         indication, intervention = row
         applying: list[Statement] = []
         possible: list[Statement] = []
-        for s in self._statements_about(intervention):
+        for s in self.k.statements_about(intervention):
             if s.by_indication:
                 does = indication is not None and (s.iri, indication) in m.applies_for
                 may = indication is not None and (s.iri, indication) in m.possibly_for

@@ -73,17 +73,22 @@ class FastEngine:
     def memberships(self, patients: list[PatientFacts]) -> list[Memberships]:
         return [self.memberships_of(p) for p in patients]
 
-    def memberships_of(self, patient: PatientFacts) -> Memberships:
+    def closures(self, patient: PatientFacts) -> tuple[set[str], set[str], set[str]]:
+        """The patient's conditions, tried therapies and findings, each with every class it falls under."""
         ancestors = self.knowledge.ancestors
-        condition_closure: set[str] = set()
-        for c in patient.conditions:
-            condition_closure |= ancestors.get(c, {c})
-        tried_closure: set[str] = set()
-        for t in patient.tried:
-            tried_closure |= ancestors.get(t, {t})
-        finding_closure: set[str] = set()
-        for f in patient.findings:
-            finding_closure |= ancestors.get(f, {f})
+
+        def closed(terms: frozenset[str]) -> set[str]:
+            return {a for term in terms for a in ancestors.get(term, {term})}
+
+        return closed(patient.conditions), closed(patient.tried), closed(patient.findings)
+
+    def candidates(self, patient: PatientFacts) -> list[int]:
+        """The positions of the rules the patient's terms can trigger (`_RuleIndex.candidates`)."""
+        conditions, tried, findings = self.closures(patient)
+        return self.index.candidates(conditions | patient.conditions, tried, findings)
+
+    def memberships_of(self, patient: PatientFacts) -> Memberships:
+        condition_closure, tried_closure, finding_closure = self.closures(patient)
         causes = causes_of(self.knowledge, patient.conditions, patient.due_to)
         applies: list[str] = []
         possibly: list[str] = []

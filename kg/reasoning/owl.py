@@ -112,13 +112,9 @@ class OwlEngine:
     def _reachable(self, patients: list[PatientFacts]) -> list[Statement]:
         """The statements that can apply to these patients or have their prerequisites met by them (the fast
         engine's rule index), and one statement naming no condition for each population."""
-        index, ancestors = self._fast.index, self.knowledge.ancestors
         positions: set[int] = set()
         for p in patients:
-            conditions = {a for c in p.conditions for a in ancestors.get(c, {c})} | p.conditions
-            tried = {a for t in p.tried for a in ancestors.get(t, {t})}
-            findings = {a for f in p.findings for a in ancestors.get(f, {f})}
-            positions.update(index.candidates(conditions, tried, findings))
+            positions.update(self._fast.candidates(p))
         iris = {self._fast.rules[i].iri for i in positions} | set(self._standing_for)
         return [self.knowledge.by_iri[iri] for iri in sorted(iris)]
 
