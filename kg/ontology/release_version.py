@@ -19,18 +19,16 @@ from kg.ontology.digest import DIGEST, TRIPLE_COUNT, fingerprint
 #: How many hex digits of the content digest name a release (48 bits: no two releases of one project meet).
 CONTENT_DIGITS = 12
 _RELEASE_ANNOTATIONS = frozenset(
-    {OWL.versionInfo, OWL.versionIRI, rdflib.URIRef(DIGEST.value), rdflib.URIRef(TRIPLE_COUNT.value)}
+    ox.NamedNode(iri) for iri in (str(OWL.versionInfo), str(OWL.versionIRI), DIGEST.value, TRIPLE_COUNT.value)
 )
 
 
 def content_id(graph: rdflib.Graph, ontology_iri: rdflib.URIRef) -> str:
     """The first `CONTENT_DIGITS` hex digits of the digest of `graph` without its header's release annotations."""
-    content = rdflib.Graph()
-    for s, p, o in graph:
-        if not (s == ontology_iri and p in _RELEASE_ANNOTATIONS):
-            content.add((s, p, o))
-    triples = ox.parse(content.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
-    _count, digest = fingerprint(quad.triple for quad in triples)
+    header = ox.NamedNode(str(ontology_iri))
+    quads = ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    content = (q.triple for q in quads if not (q.subject == header and q.predicate in _RELEASE_ANNOTATIONS))
+    _count, digest = fingerprint(content)
     return digest.removeprefix("sha256:")[:CONTENT_DIGITS]
 
 
