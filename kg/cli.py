@@ -89,7 +89,7 @@ def _cmd_population(args: argparse.Namespace) -> int:
     if args.spark is not None:
         from kg.population.spark import run_population_spark
 
-        report = run_population_spark(Path(args.folder), Path(args.out), master=args.spark, as_of=args.as_of)
+        report = run_population_spark(args.folder, args.out, master=args.spark, as_of=args.as_of)  # paths or URLs
     else:
         report = run_population(
             Path(args.folder),
@@ -249,7 +249,8 @@ def make_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="MASTER",
         help="run on Apache Spark (pip install 'therapy-kg[spark]'): local[*] by default, or a cluster's master URL; "
-        "writes table/ (Parquet, by indication) and evaluations/ (NDJSON parts)",
+        "writes table/ (Parquet, by indication) and evaluations/ (NDJSON parts); with --spark, the folder and "
+        "--out may be URLs Spark reads (hdfs://, s3a://, file://)",
     )
     p.add_argument(
         "--each-patient",

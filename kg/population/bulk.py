@@ -57,12 +57,19 @@ def bulk_files(folder: Path) -> dict[str, list[Path]]:
         raise InputError(f"{folder} is not a folder of FHIR Bulk Data NDJSON files", field="folder")
     found: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()):
-        match = _NAME.match(path.name)
-        if match is not None and path.is_file():
-            found.setdefault(match["type"], []).append(path)
+        kind = resource_type_of(path.name)
+        if kind is not None and path.is_file():
+            found.setdefault(kind, []).append(path)
     if not found:
         raise InputError(f"{folder} holds no NDJSON file named by a resource type (Patient.ndjson, …)", field="folder")
     return found
+
+
+def resource_type_of(name: str) -> str | None:
+    """The resource type a Bulk file's name gives (`Condition.000.ndjson.gz` → Condition); None for a file
+    that is not one of an export's NDJSON files."""
+    match = _NAME.match(name)
+    return match["type"] if match is not None else None
 
 
 def _open(path: Path) -> IO[bytes]:

@@ -15,6 +15,8 @@ lazy collection relies on pytest internals that pytest 9.2 removed.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -29,6 +31,9 @@ from api.state import AppState
 from kg.service import TherapyKG
 
 EXAMPLES_PER_OPERATION = 25
+#: Without Graphviz's `dot` (a machine with only Python and Java) a drawing answers 503 naming the package to
+#: install; the drawing tests require that answer, so here it is not a server error.
+DRAWS = shutil.which("dot") is not None
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +82,8 @@ def test_no_server_errors_and_schema_conformance(api_schema, mode) -> None:
             if case.query and case.query.get("engine") == "owl":
                 case.query["engine"] = "fast"
             response = case.call()
+            if not DRAWS and response.status_code == 503 and "install graphviz" in response.text:
+                return
             assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
             case.validate_response(response, excluded_checks=[positive_data_acceptance])
 
