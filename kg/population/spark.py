@@ -16,6 +16,7 @@ run, everything is written under a temporary name inside OUT and renamed when th
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import uuid
 from collections import Counter
@@ -103,6 +104,8 @@ def export_files(files: HadoopFiles, folder: str) -> Export:
 
 
 def _run(spark: Any, files: HadoopFiles, export: Export, work: str, as_of: date) -> PopulationReport:
+    from pyspark.sql.functions import explode
+
     from kg.store.release import release_file_ntriples
 
     context = spark.sparkContext
@@ -116,13 +119,14 @@ def _run(spark: Any, files: HadoopFiles, export: Export, work: str, as_of: date)
             for name, url in named
         ]
     )
-    evaluated = lines.groupByKey().mapPartitions(_evaluator(release, shared_b, as_of)).cache()
-    parts = evaluated.filter(lambda x: x[0] == "report").map(lambda x: x[1]).collect()
-    report = _gathered_report([shared_report, *parts])
-    documents = evaluated.filter(lambda x: x[0] == "document").map(lambda x: x[1])
-    documents.map(lambda d: d[1].decode("utf-8")).saveAsTextFile(joined(work, DOCUMENTS))
-    rows = documents.flatMap(lambda d: [(d[0], *row) for row in d[2]])  # the patterns' rows: no document re-read
-    spark.createDataFrame(rows, schema=_schema()).write.partitionBy("indication").parquet(joined(work, TABLE))
+    evaluated = lines.groupByKey().mapPartitions(_evaluator(release, shared_b, as_of))
+    # One pass of Python over the evaluations: held in the JVM as columns, written from there by Spark alone
+    frame = spark.createDataFrame(evaluated, schema=_evaluated_schema()).cache()
+    found = frame.where(frame.report.isNotNull()).select("report").collect()
+    report = _gathered_report([shared_report, *(pickle.loads(row.report) for row in found)])
+    frame.where(frame.document.isNotNull()).select("document").write.text(joined(work, DOCUMENTS))
+    options = frame.where(frame.rows.isNotNull()).select("patient", explode("rows").alias("row"))
+    options.select("patient", "row.*").write.partitionBy("indication").parquet(joined(work, TABLE))
     figures = report.to_json()
     files.write(joined(work, REPORT), orjson.dumps(figures, option=orjson.OPT_INDENT_2))
     files.write(joined(work, PAGE), render_report(figures).encode("utf-8"))
@@ -167,10 +171,15 @@ def _keyed(kind: str, file: str) -> Callable[[tuple[str, int]], tuple[str, tuple
 
 
 Groups = Iterable[tuple[str, Iterable[tuple[Any, ...]]]]
+#: What a partition gives: a patient's document and table rows, or the partition's figures (pickled).
+Evaluated = tuple[str | None, str | None, list[Any] | None, bytes | None]
 
 
-def _evaluator(release: Any, shared: Any, as_of: date) -> Callable[[Groups], Iterator[tuple[str, Any]]]:
-    def evaluate(groups: Groups) -> Iterator[tuple[str, Any]]:
+def _evaluator(release: Any, shared: Any, as_of: date) -> Callable[[Groups], Iterator[Evaluated]]:
+    """Each patient of a partition as (patient, document, table rows, None), then the partition's figures as
+    (None, None, None, pickled report)."""
+
+    def evaluate(groups: Groups) -> Iterator[Evaluated]:
         global _SERVICE
         if _SERVICE is None:
             from kg.service import TherapyKG
@@ -195,11 +204,11 @@ def _evaluator(release: Any, shared: Any, as_of: date) -> Callable[[Groups], Ite
             read.update(kind for kind, _, _, _ in items)
             lines = sorted(items, key=lambda x: (type_rank(x[0]), x[1], x[2]))
             answer = patterns.evaluate(PatientLines(key, lines), report)
-            if answer is not None:
-                yield "document", (key, answer[0], answer[1])
+            if answer is not None:  # the patterns' rows: no document is read again for the table
+                yield key, answer[0].decode("utf-8"), list(answer[1]), None
         report.lines = dict(read)
         patterns.flush(report)
-        yield "report", report
+        yield None, None, None, pickle.dumps(report)
 
     return evaluate
 
@@ -220,12 +229,19 @@ def _gathered_report(parts: list[PopulationReport]) -> PopulationReport:
     return report
 
 
-def _schema() -> Any:
-    from pyspark.sql.types import ArrayType, BooleanType, IntegerType, StringType, StructField, StructType
+def _evaluated_schema() -> Any:
+    from pyspark.sql.types import (
+        ArrayType,
+        BinaryType,
+        BooleanType,
+        IntegerType,
+        StringType,
+        StructField,
+        StructType,
+    )
 
-    return StructType(
+    row = StructType(
         [
-            StructField("patient", StringType()),
             StructField("indication", StringType()),
             StructField("intervention", StringType()),
             StructField("status", StringType()),
@@ -233,5 +249,13 @@ def _schema() -> Any:
             StructField("preferred", BooleanType()),
             StructField("statements", ArrayType(StringType())),
             StructField("missing_information", BooleanType()),
+        ]
+    )
+    return StructType(
+        [
+            StructField("patient", StringType()),
+            StructField("document", StringType()),
+            StructField("rows", ArrayType(row)),
+            StructField("report", BinaryType()),
         ]
     )
