@@ -207,7 +207,7 @@ def test_patients_alike_but_for_ids_and_birth_date_share_one_evaluation(kg_servi
         patient = _patient(pid, born, code)
         answer = reuse.evaluate(patient, report)
         assert answer is not None
-        assert answer[0] == evaluate_patient(kg_service, patient, {}, AS_OF, PopulationReport()), pid
+        assert answer == evaluate_patient(kg_service, patient, {}, AS_OF, PopulationReport()), pid
         assert f'"patient":"{pid}"'.encode() in answer[0]
     assert len(learnt) == (3 if shows_age else 2)  # q.7 is a1's age; k50 a third age of the band
     reuse.flush(report)

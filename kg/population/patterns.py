@@ -41,7 +41,7 @@ from kg.patient.fhir import MAX_AGE
 from kg.population.entries import ValidatedEntries
 from kg.population.record import PopulationReport, evaluate_patient, evaluate_record, scaled, shared_texts
 from kg.population.spill import PatientLines
-from kg.population.table import OptionRow, option_values
+from kg.population.table import OptionRow
 
 if TYPE_CHECKING:
     from kg.service import TherapyKG
@@ -58,6 +58,9 @@ _BIRTH = b"@@tkg-birth@@"
 _IDS = re.compile(rb'"(id|reference)"(\s*:\s*")(#|[A-Z][A-Za-z]{0,63}/)?([A-Za-z0-9\-.]{1,64})"')
 #: The canonical names and the date of death in a canonical document: where a patient's own go.
 _SLOTS = re.compile(rb"ZZtkg(\d{5})ZZ|(1800-01-01)")
+#: The canonical names alone: a pattern with a literal prefix, which `re` finds by a fast scan (40x faster than
+#: the alternation over a document of 17 KB), for the documents that name no date of death.
+_NAMES = re.compile(rb"ZZtkg(\d{5})ZZ")
 #: A member whose value is replaced, with what lies between key and value (a string without escapes).
 _MEMBERS = {m: re.compile(rb'"' + m + rb'"(\s*:\s*")([^"\\]*)"') for m in (b"birthDate", b"deceasedDateTime")}
 _FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -145,9 +148,9 @@ class Patterns:
         form = canonical(texts, patient.patient.encode(), self.as_of, self.bounds)
         pattern = self._pattern(form, report) if form is not None else False
         if isinstance(pattern, bool) or form is None:
-            line = evaluate_patient(self.service, patient, self.shared, self.as_of, report, self.entries)
-            assert line is not None  # the patient has a Patient
-            return line, option_values(orjson.loads(line))
+            answer = evaluate_patient(self.service, patient, self.shared, self.as_of, report, self.entries)
+            assert answer is not None  # the patient has a Patient
+            return answer
         pattern.hits += 1
         return form.fill(pattern), pattern.rows
 
@@ -188,16 +191,24 @@ class Patterns:
         """The canonical record evaluated, as a pattern; False when it is refused (its message may name the
         record: it is answered one by one)."""
         share = PopulationReport()
-        line = evaluate_record(
+        line, rows = evaluate_record(
             self.service, (_NAME % 0).decode(), form.texts(), self.as_of, share, ("", 0), self.entries
         )
         if share.failed_by_code:
             return False
-        pieces = _SLOTS.split(line)
-        parts, slots = tuple(pieces[0::3]), []
-        for number, death in zip(pieces[1::3], pieces[2::3], strict=True):
-            slots.append(-1 if death else int(number))
-        return Pattern(parts, tuple(slots), option_values(orjson.loads(line)), share)
+        parts, slots = _cut(line)
+        return Pattern(parts, slots, rows, share)
+
+
+def _cut(line: bytes) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+    """A canonical document cut at its slots: the literal parts, and for each slot the number of the patient's
+    id it takes, or -1 for the date of death."""
+    if _DEATH not in line:
+        pieces = _NAMES.split(line)
+        return tuple(pieces[0::2]), tuple(int(number) for number in pieces[1::2])
+    pieces = _SLOTS.split(line)
+    slots = [-1 if death else int(number) for number, death in zip(pieces[1::3], pieces[2::3], strict=True)]
+    return tuple(pieces[0::3]), tuple(slots)
 
 
 def age_bounds(populations: Iterable[Population]) -> tuple[int, ...]:

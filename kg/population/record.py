@@ -21,6 +21,7 @@ from kg.patient.fhir import BundleReading, read_validated
 from kg.population.bulk import LineProblem
 from kg.population.entries import ValidatedEntries, bundle_json
 from kg.population.spill import PatientLines
+from kg.population.table import OptionRow, option_values
 
 if TYPE_CHECKING:
     from kg.service import TherapyKG
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 _MEDICATION_REFERENCE = re.compile(rb'"reference"\s*:\s*"(Medication/[A-Za-z0-9\-.]{1,64})"')
 #: How many refused records and bad lines the report lists one by one (all are counted).
 EXAMPLES = 100
+#: A patient's document line, and its table rows without the patient.
+Answer = tuple[bytes, tuple[OptionRow, ...]]
 
 
 @dataclass
@@ -96,9 +99,9 @@ def evaluate_patient(
     as_of: date | None,
     report: PopulationReport,
     entries: ValidatedEntries | None = None,
-) -> bytes | None:
-    """The patient's evaluation document as `/evaluate` writes it, or None for resources with no Patient;
-    `entries` validates each distinct resource once."""
+) -> Answer | None:
+    """The patient's evaluation document as `/evaluate` writes it and its table rows, or None for resources with
+    no Patient; `entries` validates each distinct resource once."""
     if not patient.lines or patient.lines[0][0] != "Patient":
         report.without_patient.update(kind for kind, _, _, _ in patient.lines)
         return None
@@ -122,10 +125,10 @@ def evaluate_record(
     report: PopulationReport,
     where: tuple[str, int],
     entries: ValidatedEntries | None = None,
-) -> bytes:
-    """The evaluation document of one patient's resources (the Patient first) as one Bundle; `where` is the
-    file and line of the Patient, for the report of a refused record; `entries` validates each distinct
-    resource once."""
+) -> Answer:
+    """The evaluation document of one patient's resources (the Patient first) as one Bundle, and its table rows;
+    `where` is the file and line of the Patient, for the report of a refused record; `entries` validates each
+    distinct resource once."""
     report.patients += 1
     try:
         line = service.evaluate_many_json([_reading(service, texts, as_of, entries)])[0]
@@ -138,7 +141,7 @@ def evaluate_record(
             if len(report.failed) < EXAMPLES:
                 failure = {"patient": patient, "file": file, "line": number, "code": exc.code}
                 report.failed.append(failure | {"error": str(exc)})
-        return orjson.dumps({"patient": patient, "error": str(exc), "field": exc.field, "code": exc.code})
+        return orjson.dumps({"patient": patient, "error": str(exc), "field": exc.field, "code": exc.code}), ()
     report.evaluated += 1
     document = orjson.loads(line)
     report.deceased += bool(document.get("deceased"))
@@ -152,7 +155,7 @@ def evaluate_record(
             if isinstance(coding, dict) and coding.get("code"):
                 codes.add(f"{coding.get('system', '')}|{coding['code']}|{coding.get('display', '')}")
     report.unrecognized.update(codes)  # by patients, not by records: a code repeated in one record counts once
-    return line
+    return line, option_values(document)  # the document read once, for the figures and the table
 
 
 def _reading(

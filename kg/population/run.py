@@ -23,7 +23,7 @@ from kg.population.html_report import render_report
 from kg.population.patterns import Patterns
 from kg.population.record import PopulationReport, evaluate_patient
 from kg.population.spill import bucket_count, grouped, partition
-from kg.population.table import TableWriter, option_values
+from kg.population.table import TableWriter
 
 if TYPE_CHECKING:
     from kg.service import TherapyKG
@@ -158,10 +158,10 @@ def evaluate_bucket(service: TherapyKG, job: BucketJob, read: Callable[[int], ob
                     stream.write(answer[0] + b"\n")
                     table.add(patient.patient, answer[1])
                 continue
-            line = evaluate_patient(service, patient, job.shared, job.as_of, report)
-            if line is not None:
-                stream.write(line + b"\n")
-                table.add(patient.patient, option_values(orjson.loads(line)))
+            answer = evaluate_patient(service, patient, job.shared, job.as_of, report)
+            if answer is not None:
+                stream.write(answer[0] + b"\n")
+                table.add(patient.patient, answer[1])
     if patterns is not None:
         patterns.flush(report)
     return BucketParts(job.index, documents, table.close(), report, resources)
