@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import report
 
 CHILD = """
-import resource, sys, time
+import hashlib, re, resource, sys, time
 from pathlib import Path
 from datetime import date
 import orjson
@@ -36,6 +36,8 @@ from kg.batch import _service
 from kg.population.run import run_population
 import kg.population.patterns as patterns
 service = _service()
+# what depends on the patient's facts, not on how the record is laid out (ids, entry order, codes not known)
+ANSWER = ("options", "current_therapies", "missing_information", "warnings", "deceased", "code")
 learnt = 0
 evaluate_record = patterns.evaluate_record
 def counted(*args):
@@ -51,13 +53,16 @@ result = run_population(
 elapsed = time.perf_counter() - started
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before the floor's documents are held in memory
 floor = 0.0
+answers = set()  # digests of the answers proper, record paths blanked: what a facts-level memo must evaluate
 with (Path(sys.argv[2]) / "evaluations.ndjson").open("rb") as stream:  # one document at a time: memory stays flat
     for line in stream:
         document = orjson.loads(line)
         floor_started = time.perf_counter()
         orjson.dumps(document)
         floor += time.perf_counter() - floor_started
-print(result.patients, elapsed, floor, rss, learnt)
+        answer = orjson.dumps([document.get(k) for k in ANSWER])
+        answers.add(hashlib.blake2b(re.sub(rb"entry\\[\\d+\\]", b"entry[]", answer), digest_size=16).digest())
+print(result.patients, elapsed, floor, rss, learnt, len(answers))
 """
 
 
@@ -86,9 +91,11 @@ def grouping_rate(export: Path) -> float:
     return int(patients) / float(elapsed)
 
 
-def measure(export: Path, out: Path, workers: int, reuse: bool = True) -> tuple[int, float, float, int, float, int]:
-    """(patients, seconds, floor seconds, peak RSS KiB, wall seconds with start-up, patterns evaluated) of one
-    run in a child."""
+def measure(
+    export: Path, out: Path, workers: int, reuse: bool = True
+) -> tuple[int, float, float, int, float, int, int]:
+    """(patients, seconds, floor seconds, peak RSS KiB, wall seconds with start-up, patterns evaluated, distinct
+    answers) of one run in a child."""
     started = time.perf_counter()
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(export), str(out), str(workers), "reuse" if reuse else "each"],
@@ -98,8 +105,8 @@ def measure(export: Path, out: Path, workers: int, reuse: bool = True) -> tuple[
         text=True,
     )
     wall = time.perf_counter() - started
-    patients, elapsed, floor, rss_kb, learnt = child.stdout.split()
-    return int(patients), float(elapsed), float(floor), int(rss_kb), wall, int(learnt)
+    patients, elapsed, floor, rss_kb, learnt, answers = child.stdout.split()
+    return int(patients), float(elapsed), float(floor), int(rss_kb), wall, int(learnt), int(answers)
 
 
 SPARK_CHILD = """
@@ -152,7 +159,7 @@ def main() -> None:
             export = Path(tmp) / "export"
             command = [sys.executable, "-m", "kg.cli", "synth", str(args.baseline), str(export)]
             subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            patients, elapsed, _, _, _, _ = measure(export, Path(tmp) / "out", 1, reuse=False)
+            patients, elapsed, *_ = measure(export, Path(tmp) / "out", 1, reuse=False)
             baseline = patients / elapsed
             report(f"{args.baseline:>9,} patients: every Bundle evaluated, patients/s", baseline, "/s", "baseline")
     for size in sizes:
@@ -160,18 +167,25 @@ def main() -> None:
             export = Path(tmp) / "export"
             command = [sys.executable, "-m", "kg.cli", "synth", str(size), str(export)]
             subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            patients, elapsed, floor, rss_kb, wall, learnt = measure(export, Path(tmp) / "out", 1)
+            patients, elapsed, floor, rss_kb, wall, learnt, answers = measure(export, Path(tmp) / "out", 1)
             rate = patients / elapsed
             report(f"{size:>9,} patients: population, patients/s", rate, "/s", "target >= 50,000/s", rate >= 50_000)
             report(f"{size:>9,} patients: fact patterns evaluated", learnt, "", f"{learnt / patients:.1%} of patients")
             if baseline:
                 report(f"{size:>9,} patients: speed-up over every Bundle evaluated", rate / baseline, "x")
             report(f"{size:>9,} patients: floor (orjson from memory), patients/s", patients / floor, "/s")
-            report(f"{size:>9,} patients: reading and grouping alone, patients/s", grouping_rate(export), "/s")
+            grouping = grouping_rate(export)
+            report(f"{size:>9,} patients: reading and grouping alone, patients/s", grouping, "/s")
+            # A memo by facts evaluates at least once per distinct answer; at what an evaluation costs here (the
+            # run's time less reading and grouping, by evaluation), that bounds it even if all else were free.
+            per_evaluation = (elapsed - patients / grouping) / learnt
+            ceiling = patients / (answers * per_evaluation)
+            report(f"{size:>9,} patients: distinct answers", answers, "", f"{answers / patients:.1%} of patients")
+            report(f"{size:>9,} patients: ceiling, one evaluation an answer", ceiling, "/s", "patients/s at best")
             report(f"{size:>9,} patients: peak RSS", rss_kb / 1024, "MiB")
             report(f"{size:>9,} patients: wall time with start-up", wall, "s")
             if size == max(sizes) and cores > 1:
-                many, elapsed_many, _, _, _, _ = measure(export, Path(tmp) / "out-many", cores)
+                many, elapsed_many, *_ = measure(export, Path(tmp) / "out-many", cores)
                 scaling = (many / elapsed_many) / rate / cores
                 report(f"{size:>9,} patients: {cores} workers, patients/s", many / elapsed_many, "/s")
                 report(
