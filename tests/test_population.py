@@ -24,7 +24,7 @@ import pytest
 from kg.cli import main as cli_main
 from kg.population.bulk import bulk_files
 from kg.population.run import run_population
-from kg.population.table import option_rows
+from kg.population.table import option_values
 from kg.service import TherapyKG
 
 SYNTHEA = Path(__file__).parent / "data" / "synthea"
@@ -53,6 +53,11 @@ def write_export(bundles: list[dict], folder: Path, shuffle: int | None = None, 
         else:
             (folder / f"{kind}.ndjson").write_bytes(data)
     return folder
+
+
+def option_rows(patient: str, document: dict) -> list[dict]:
+    """The table's rows of one evaluation document, as records: what the table must hold for it."""
+    return [{"patient": patient, **row._asdict()} for row in option_values(document)]
 
 
 def bundle_in_export_order(folder: Path, patient: str) -> dict:

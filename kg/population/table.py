@@ -55,11 +55,6 @@ def option_values(document: dict[str, Any]) -> tuple[OptionRow, ...]:
     return tuple(rows)
 
 
-def option_rows(patient: str, document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The table's rows of one evaluation document, as records (none for a record that was refused)."""
-    return [{"patient": patient, **row._asdict()} for row in option_values(document)]
-
-
 class TableWriter:
     """Writes rows as they come, in row groups: memory holds at most ROW_GROUP rows, column by column."""
 
