@@ -34,7 +34,7 @@ from kg.population.html_report import render_report
 from kg.population.patterns import Patterns
 from kg.population.record import PopulationReport
 from kg.population.run import PAGE, REPORT
-from kg.population.spill import PatientLines, type_rank
+from kg.population.spill import PatientLines, shared_reference, type_rank
 
 #: What a run writes in OUT, each renamed into place when the run has succeeded.
 DOCUMENTS, TABLE = "evaluations", "table"
@@ -147,11 +147,11 @@ def _shared_resources(context: Any, export: Export) -> tuple[dict[str, bytes], P
                     report.problems.append(item)
                     continue
                 report.lines[kind] = report.lines.get(kind, 0) + 1
-                resource_id = orjson.loads(item.text).get("id")
-                if isinstance(resource_id, str):
-                    shared[f"{kind}/{resource_id}"] = item.text
+                reference = shared_reference(item)
+                if isinstance(reference, LineProblem):
+                    report.problems.append(reference)
                 else:
-                    report.problems.append(LineProblem(name, index + 1, f"a {kind} without an id"))
+                    shared[reference] = item.text
     return shared, report
 
 

@@ -75,13 +75,22 @@ def partition(files: dict[str, list[Path]], workdir: Path, buckets: int) -> Spil
 
 
 def _keep_shared(spill: Spill, item: BulkLine) -> None:
+    reference = shared_reference(item)
+    if isinstance(reference, LineProblem):
+        spill.problems.append(reference)
+    else:
+        spill.shared[reference] = item.text
+
+
+def shared_reference(item: BulkLine) -> str | LineProblem:
+    """The reference patients' resources name a shared resource by (`Medication/ID`), or the problem of one
+    without an id."""
     import orjson
 
     resource_id = orjson.loads(item.text).get("id")
     if isinstance(resource_id, str):
-        spill.shared[f"{item.resource_type}/{resource_id}"] = item.text
-    else:
-        spill.problems.append(LineProblem(item.file, item.line, f"a {item.resource_type} without an id"))
+        return f"{item.resource_type}/{resource_id}"
+    return LineProblem(item.file, item.line, f"a {item.resource_type} without an id")
 
 
 def type_rank(resource_type: str) -> tuple[int, str]:
