@@ -52,13 +52,17 @@ class PopulationReport:
     unrecognized: Counter[str] = field(default_factory=Counter)  # codes the graph does not know
 
     def merge(self, other: PopulationReport) -> None:
-        """Add the figures of another part of the run (a bucket), after this one's."""
+        """Add the figures of another part of the run (a bucket, a Spark partition), after this one's."""
         self.patients += other.patients
         self.evaluated += other.evaluated
         self.deceased += other.deceased
         self.nothing_to_evaluate += other.nothing_to_evaluate
         self.failed += other.failed[: EXAMPLES - len(self.failed)]
         self.failed_by_code.update(other.failed_by_code)
+        self.problems += other.problems
+        for mine, theirs in ((self.lines, other.lines), (self.outside_records, other.outside_records)):
+            for kind, n in theirs.items():
+                mine[kind] = mine.get(kind, 0) + n
         self.without_patient.update(other.without_patient)
         self.statuses.update(other.statuses)
         self.unrecognized.update(other.unrecognized)

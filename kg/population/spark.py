@@ -217,14 +217,9 @@ def _gathered_report(parts: list[PopulationReport]) -> PopulationReport:
     """One report of the partitions' parts, its lists in the order the local run gives them (files by type, name
     and line)."""
     report = PopulationReport()
-    read: Counter[str] = Counter()
     for part in parts:
         report.merge(part)
-        report.problems += part.problems
-        read.update(part.lines)
-        for kind, n in part.outside_records.items():
-            report.outside_records[kind] = report.outside_records.get(kind, 0) + n
-    report.lines = {kind: read[kind] for kind in sorted(read, key=type_rank)}
+    report.lines = {kind: report.lines[kind] for kind in sorted(report.lines, key=type_rank)}
     report.problems.sort(key=lambda p: (type_rank(resource_type_of(p.file) or ""), p.file, p.line))
     return report
 
